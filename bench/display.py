@@ -1,0 +1,96 @@
+"""Human-readable output: engineering units for display (files stay SI), tables, progress."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any, TextIO
+
+# units shown converted, with the factor from SI; everything else gets an SI prefix
+_CONVERSIONS = {"A/m^2": ("A/cm^2", 1e-4)}
+_PREFIXES = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"),
+             (1e-9, "n"), (1e-12, "p"), (1e-15, "f")]
+
+
+def format_quantity(value: float | None, units: str) -> str:
+    """``0.00123, 'A'`` -> ``'1.23 mA'``; ``1e8, 'A/m^2'`` -> ``'1e+04 A/cm^2'``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if units in _CONVERSIONS:
+        shown, factor = _CONVERSIONS[units]
+        return f"{value * factor:.4g} {shown}"
+    if units in ("", "1"):
+        return f"{value:.4g}"
+    magnitude = abs(value)
+    if magnitude == 0 or not math.isfinite(value):
+        return f"{value:.4g} {units}"
+    for factor, prefix in _PREFIXES:
+        if magnitude >= factor * 0.9995:
+            return f"{value / factor:.4g} {prefix}{units}"
+    return f"{value:.4g} {units}"
+
+
+def format_limits(result: dict[str, Any]) -> str:
+    low, high = result.get("low"), result.get("high")
+    if low is None and high is None:
+        return ""
+    units = result.get("units", "")
+    return f"[{format_quantity(low, units) if low is not None else '-inf'}, " \
+           f"{format_quantity(high, units) if high is not None else '+inf'}]"
+
+
+def verdict(passed: bool | None) -> str:
+    return "" if passed is None else ("PASS" if passed else "FAIL")
+
+
+def results_table(steps: list[tuple[str, str, str, dict[str, dict]]]) -> str:
+    """Rows of (step, status, reason, results) as an aligned text table."""
+    rows = [("step", "result", "value", "limits", "")]
+    for name, status, reason, results in steps:
+        if not results:
+            rows.append((name, f"({status})", reason[:60], "", ""))
+        for result_name, result in results.items():
+            rows.append((name, result_name, format_quantity(result["value"], result["units"]),
+                         format_limits(result), verdict(result["passed"])))
+        if results and status != "completed":
+            rows.append((name, f"({status})", reason[:60], "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+class Progress:
+    """Subscriber printing a progress bar per step (redrawn in place on a terminal)."""
+
+    def __init__(self, stream: TextIO = sys.stderr, width: int = 30):
+        self.stream, self.width = stream, width
+        self.total, self.name, self._last = 1, "", 0.0
+        self.tty = stream.isatty()
+        self._started = time.monotonic()
+
+    def __call__(self, event: str, payload: dict[str, Any]) -> None:
+        if event == "step_start":
+            self.name, self.total = payload["name"], max(int(payload["total"]), 1)
+            self._started = time.monotonic()
+            self._draw(0, force=True)
+        elif event == "progress":
+            self._draw(payload["done"])
+        elif event == "step_end":
+            self._draw(self.total if payload["status"] == "completed" else 0, force=True,
+                       end=f" {payload['status']}\n")
+
+    def _draw(self, done: int, force: bool = False, end: str = "") -> None:
+        now = time.monotonic()
+        if not force and (now - self._last < 0.1 or not self.tty):
+            return
+        self._last = now
+        fraction = min(done / self.total, 1.0)
+        filled = int(round(fraction * self.width))
+        elapsed = now - self._started
+        line = (f"{self.name:<16} [{'#' * filled}{'.' * (self.width - filled)}] "
+                f"{done}/{self.total} {elapsed:5.1f}s")
+        self.stream.write(("\r" if self.tty else "") + line + (end or ("" if self.tty else "\n")))
+        self.stream.flush()

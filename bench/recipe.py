@@ -1,0 +1,151 @@
+"""Recipes: a sample with its safe operating limits, and the steps to run on it.
+
+```yaml
+sample:
+  id: W12-D34
+  diameter: 20e-6          # m, for current density
+  wavelength: 450e-9       # m, power meter correction and EQE
+  temperature: 298.15      # K, stage temperature for the diode fit
+  limits: {max_current: 10e-3, max_voltage: 6.0, max_reverse_voltage: 10}
+steps:
+  - sequence: liv
+    name: liv_room_temperature
+    params: {start: 1e-6, stop: 5e-3, points: 60}
+    limits: {peak_eqe: [0.1, null]}   # pass/fail per result; null = open bound
+    on_error: abort                   # or continue with the next step
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sequences import get_sequence
+from sequences.base import Sample, Sequence
+
+from .errors import ConfigError
+from .safety import SafeLimits
+from .yamlio import load_yaml
+
+_SAMPLE_KEYS = {"id", "diameter", "wavelength", "temperature", "limits"}
+_STEP_KEYS = {"sequence", "name", "params", "limits", "on_error"}
+DEFAULT_LIMITS = {"max_current": 10e-3, "max_voltage": 6.0, "max_reverse_voltage": 10.0}
+
+
+@dataclass
+class Step:
+    name: str
+    sequence: type[Sequence]
+    params: dict[str, Any]
+    limits: dict[str, tuple[float | None, float | None]]
+    on_error: str = "abort"
+
+
+@dataclass
+class Recipe:
+    sample: Sample
+    limits: SafeLimits
+    steps: list[Step]
+    source: dict[str, Any] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """Refuse any step whose plan exceeds the sample's limits, before anything runs."""
+        for step in self.steps:
+            step.sequence.check_limits(step.params, self.limits)
+
+    def sample_dict(self) -> dict[str, Any]:
+        return {"id": self.sample.id, "diameter": self.sample.diameter,
+                "wavelength": self.sample.wavelength, "temperature": self.sample.temperature,
+                "limits": self.limits.to_dict()}
+
+
+def _positive(where: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{where}={value!r} must be a positive number (SI units)")
+    return float(value)
+
+
+def parse_sample(data: Any) -> tuple[Sample, SafeLimits]:
+    if not isinstance(data, dict):
+        raise ConfigError("recipe: 'sample' must be a mapping with id, diameter, wavelength, "
+                          "limits")
+    unknown = set(data) - _SAMPLE_KEYS
+    if unknown:
+        raise ConfigError(f"recipe: sample has unknown key(s) {sorted(unknown)}; "
+                          f"known: {sorted(_SAMPLE_KEYS)}")
+    for key in ("id", "diameter", "wavelength", "limits"):
+        if key not in data:
+            raise ConfigError(f"recipe: sample must give {key}")
+    sample = Sample(id=str(data["id"]), diameter=_positive("sample diameter", data["diameter"]),
+                    wavelength=_positive("sample wavelength", data["wavelength"]),
+                    temperature=_positive("sample temperature", data.get("temperature", 298.15)))
+    return sample, SafeLimits.from_mapping(data["limits"])
+
+
+def _parse_limits(step: str, raw: Any) -> dict[str, tuple[float | None, float | None]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"recipe: step {step!r} limits must map result names to [min, max]")
+    out = {}
+    for name, bounds in raw.items():
+        if (not isinstance(bounds, (list, tuple)) or len(bounds) != 2 or not all(
+                b is None or (isinstance(b, (int, float)) and not isinstance(b, bool))
+                for b in bounds)):
+            raise ConfigError(f"recipe: step {step!r} limit {name} must be [min, max] "
+                              f"(numbers or null)")
+        out[name] = (None if bounds[0] is None else float(bounds[0]),
+                     None if bounds[1] is None else float(bounds[1]))
+    return out
+
+
+def parse_step(index: int, raw: Any) -> Step:
+    if not isinstance(raw, dict) or "sequence" not in raw:
+        raise ConfigError(f"recipe: step {index + 1} must be a mapping with a 'sequence'")
+    unknown = set(raw) - _STEP_KEYS
+    if unknown:
+        raise ConfigError(f"recipe: step {index + 1} has unknown key(s) {sorted(unknown)}; "
+                          f"known: {sorted(_STEP_KEYS)}")
+    sequence = get_sequence(str(raw["sequence"]))
+    name = str(raw.get("name") or sequence.name)
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise ConfigError(f"recipe: step name {name!r} may use letters, digits, - and _ only")
+    params = raw.get("params") or {}
+    if not isinstance(params, dict):
+        raise ConfigError(f"recipe: step {name!r} params must be a mapping")
+    try:
+        resolved = sequence.resolve(params)
+    except ConfigError as exc:
+        raise ConfigError(f"recipe: step {name!r}: {exc}") from None
+    on_error = raw.get("on_error", "abort")
+    if on_error not in ("abort", "continue"):
+        raise ConfigError(f"recipe: step {name!r} on_error must be abort or continue")
+    return Step(name, sequence, resolved, _parse_limits(name, raw.get("limits")), on_error)
+
+
+def parse_recipe(data: dict[str, Any]) -> Recipe:
+    unknown = set(data) - {"sample", "steps"}
+    if unknown:
+        raise ConfigError(f"recipe: unknown key(s) {sorted(unknown)}; known: sample, steps")
+    sample, limits = parse_sample(data.get("sample"))
+    raw_steps = data.get("steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise ConfigError("recipe: 'steps' must be a non-empty list")
+    steps = [parse_step(i, raw) for i, raw in enumerate(raw_steps)]
+    names = [s.name for s in steps]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ConfigError(f"recipe: step names must be unique; repeated: {sorted(duplicates)}")
+    recipe = Recipe(sample, limits, steps, source=data)
+    recipe.check()
+    return recipe
+
+
+def load_recipe(target: str, *, default_sample: dict[str, Any]) -> Recipe:
+    """A recipe file, or the name of one sequence run with defaults on ``default_sample``."""
+    if Path(target).suffix in (".yaml", ".yml") or Path(target).exists():
+        return parse_recipe(load_yaml(target, "recipe"))
+    get_sequence(target)  # a clear error for an unknown name
+    return parse_recipe({"sample": default_sample, "steps": [{"sequence": target}]})

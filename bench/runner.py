@@ -1,0 +1,306 @@
+"""The runner owns a run: opens the station, guards the roles, runs the steps, records, cleans up.
+
+Everything a run produces goes out as one stream of events (bluesky's single document stream):
+the run-file writer, the progress bar and any user callback subscribe to the same calls. Whatever
+ends the run (completion, an exception, Ctrl-C, SIGTERM) the sources are ramped down and switched
+off, and the file is closed with its status and reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivers.base import InstrumentError
+from drivers.roles import CurrentSource, PowerMeter, SourceMeter, VoltageSource
+from sequences.base import Sequence
+
+from . import __version__
+from .errors import BenchError, ConfigError, LimitError, StationError
+from .recipe import Recipe, Step
+from .safety import PassiveGuard, SourceGuard
+from .station import Station, StationConfig
+from .storage import RunWriter
+
+Subscriber = Callable[[str, dict[str, Any]], None]
+
+
+class RunAborted(BaseException):
+    """Ctrl-C or SIGTERM: stop now, leave the bench safe, keep the data."""
+
+
+@dataclass
+class StepOutcome:
+    name: str
+    sequence: str
+    status: str
+    reason: str
+    results: dict[str, dict]
+
+
+@dataclass
+class RunOutcome:
+    path: Path
+    run_id: str
+    status: str
+    reason: str
+    simulated: bool
+    steps: list[StepOutcome] = field(default_factory=list)
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def judge(figures: dict[str, tuple[float, str]],
+          limits: dict[str, tuple[float | None, float | None]]) -> dict[str, dict]:
+    """Attach pass/fail to each figure from the step's [min, max] limits (OpenHTF style)."""
+    results = {}
+    for name, (value, units) in figures.items():
+        low, high = limits.get(name, (None, None))
+        passed = None
+        if name in limits:
+            passed = bool(np.isfinite(value) and (low is None or value >= low)
+                          and (high is None or value <= high))
+        results[name] = {"value": float(value), "units": units, "low": low, "high": high,
+                         "passed": passed}
+    for name in set(limits) - set(figures):
+        low, high = limits[name]
+        results[name] = {"value": float("nan"), "units": "", "low": low, "high": high,
+                         "passed": False}
+    return results
+
+
+class StepContext:
+    """What a sequence sees while it acquires: guarded roles, the sample, data sinks."""
+
+    def __init__(self, runner: Runner, step: Step, roles: dict[str, Any]):
+        self.runner, self.step, self._roles = runner, step, roles
+        self.sample = runner.recipe.sample
+        self.limits = runner.recipe.limits
+        self.setup = runner.station_config.setup
+        self.units = step.sequence.column_units(step.params)
+        self.columns: dict[str, list[np.ndarray]] = {name: [] for name in self.units}
+        self.arrays: dict[str, np.ndarray] = {}
+        self._pending: dict[str, list[np.ndarray]] = {name: [] for name in self.units}
+        self._last_write = time.monotonic()
+        self.count = 0
+
+    def role(self, name: str) -> Any:
+        try:
+            return self._roles[name]
+        except KeyError:
+            raise ConfigError(f"sequence {self.step.sequence.name} asked for undeclared role "
+                              f"{name!r}") from None
+
+    def points(self, **columns) -> None:
+        if set(columns) != set(self.units):
+            raise ValueError(f"points() needs exactly the columns {sorted(self.units)}")
+        n = 0
+        for name, values in columns.items():
+            values = np.atleast_1d(np.asarray(values, dtype=float))
+            self.columns[name].append(values)
+            self._pending[name].append(values)
+            n = values.size
+        self.count += n
+        now = time.monotonic()
+        if now - self._last_write >= self.runner.flush_interval:
+            self.flush()
+        self.runner.emit("progress", step=self.step.name, done=self.count)
+
+    def flush(self) -> None:
+        if any(self._pending.values()):
+            self.runner.writer.append_points(
+                {name: (np.concatenate(chunks), self.units[name])
+                 for name, chunks in self._pending.items() if chunks})
+            self._pending = {name: [] for name in self.units}
+        self._last_write = time.monotonic()
+
+    def array(self, name: str, values: np.ndarray, units: str, group: str = "data",
+              **attrs: Any) -> None:
+        self.arrays[name] = np.asarray(values)
+        self.runner.writer.write_array(name, values, units, attrs, group=group)
+
+    def data(self) -> dict[str, np.ndarray]:
+        out = {name: np.concatenate(chunks) if chunks else np.array([])
+               for name, chunks in self.columns.items()}
+        out.update(self.arrays)
+        return out
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+def guard_for(protocol: type, driver: Any, limits) -> Any:
+    """The guarded view of a driver for one role."""
+    if protocol in (CurrentSource, VoltageSource, SourceMeter):
+        return SourceGuard(driver, limits)
+    if protocol is PowerMeter:
+        return PassiveGuard(driver, limits, ("configure", "read_power"))
+    raise ConfigError(f"no safety guard for role {protocol.__name__}")
+
+
+class Runner:
+    """Runs one recipe on one station into one run file."""
+
+    def __init__(self, station_config: StationConfig, recipe: Recipe, output: str | Path | None,
+                 *, force_sim: bool = False, subscribers: list[Subscriber] | None = None,
+                 flush_interval: float = 0.5, warn: Callable[[str], None] | None = None):
+        self.station_config, self.recipe = station_config, recipe
+        self.run_id = new_run_id()
+        self.path = Path(output) if output else Path("runs") / f"{self.run_id}.h5"
+        self.force_sim, self.flush_interval = force_sim, flush_interval
+        self.subscribers = list(subscribers or [])
+        self.warn = warn
+        self.station: Station | None = None
+        self.writer: RunWriter | None = None
+        self._sources: list[SourceGuard] = []
+
+    def emit(self, event: str, **payload: Any) -> None:
+        for subscriber in self.subscribers:
+            subscriber(event, payload)
+
+    # -- the run -------------------------------------------------------------------------------
+    def run(self) -> RunOutcome:
+        self.writer = RunWriter(self.path, self.flush_interval)
+        outcome = RunOutcome(self.path, self.run_id, "running", "", False)
+        previous = _install_sigterm()
+        try:
+            station_kwargs = {"force_sim": self.force_sim}
+            if self.warn is not None:
+                station_kwargs["warn"] = self.warn
+            self.station = Station(self.station_config, **station_kwargs)
+            try:
+                self.station.open()
+            finally:
+                snapshot = self.station.snapshot() if self.station.instruments else \
+                    {"name": self.station_config.name, "instruments": {}}
+                outcome.simulated = self.station.simulated or self.force_sim
+                self.writer.start_run(run_id=self.run_id, software_version=__version__,
+                                      simulated=outcome.simulated, station=snapshot,
+                                      sample=self.recipe.sample_dict(),
+                                      recipe=self.recipe.source)
+            self.emit("run_start", run_id=self.run_id, path=str(self.path),
+                      simulated=outcome.simulated, steps=len(self.recipe.steps))
+            outcome.status = "completed"
+            for index, step in enumerate(self.recipe.steps):
+                result = self._run_step(index, step)
+                outcome.steps.append(result)
+                if result.status == "failed" and step.on_error == "abort":
+                    outcome.status, outcome.reason = "failed", \
+                        f"step {step.name}: {result.reason}"
+                    break
+                if result.status == "failed" and outcome.status == "completed":
+                    outcome.reason = f"step {step.name} failed; continued (on_error: continue)"
+        except RunAborted as exc:
+            outcome.status, outcome.reason = "aborted", str(exc) or "aborted"
+        except KeyboardInterrupt:
+            outcome.status, outcome.reason = "aborted", "interrupted (Ctrl-C)"
+        except BenchError as exc:
+            outcome.status, outcome.reason = "failed", str(exc)
+        except Exception as exc:  # a bug or an unforeseen instrument failure: still clean up
+            outcome.status, outcome.reason = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            self._make_safe()
+            _restore_sigterm(previous)
+            if self.writer.file.id.valid and "steps" in self.writer.file:
+                self.writer.end_run(outcome.status, outcome.reason)
+            elif self.writer.file.id.valid:  # failed before the run started: say so in the file
+                self.writer.file.attrs.update({"status": outcome.status,
+                                               "status_reason": outcome.reason})
+            self.writer.close()
+            if self.station is not None:
+                self.station.close()
+            self.emit("run_end", status=outcome.status, reason=outcome.reason,
+                      path=str(self.path))
+        return outcome
+
+    def _roles_for(self, sequence: type[Sequence]) -> dict[str, Any]:
+        roles = {}
+        for role, protocol in sequence.roles.items():
+            inst = self.station.instruments.get(role)
+            if inst is None:
+                matches = [i for i in self.station.instruments.values()
+                           if isinstance(i.driver, protocol)]
+                if len(matches) != 1:
+                    raise ConfigError(f"sequence {sequence.name} needs a {protocol.__name__} as "
+                                      f"{role!r}; the station has "
+                                      f"{'none' if not matches else 'several'}")
+                inst = matches[0]
+            if not isinstance(inst.driver, protocol):
+                raise ConfigError(f"instrument {role!r} ({inst.config.driver}) cannot act as "
+                                  f"{protocol.__name__}")
+            roles[role] = guard_for(protocol, inst.driver, self.recipe.limits)
+            if isinstance(roles[role], SourceGuard):
+                self._sources.append(roles[role])
+        return roles
+
+    def _run_step(self, index: int, step: Step) -> StepOutcome:
+        self.writer.start_step(index, step.name, step.sequence.name, step.params, step.limits)
+        self.emit("step_start", index=index, name=step.name, sequence=step.sequence.name,
+                  total=step.sequence.planned_points(step.params))
+        status, reason, results = "completed", "", {}
+        ctx = None
+        try:
+            ctx = StepContext(self, step, self._roles_for(step.sequence))
+            step.sequence().acquire(ctx, step.params)
+            ctx.flush()
+            try:
+                figures = step.sequence.analyse(ctx.data(), step.params, self.recipe.sample)
+            except (ValueError, ArithmeticError) as exc:
+                status, reason, figures = "failed", f"analysis: {exc}", {}
+            results = judge(figures, step.limits)
+        except (InstrumentError, LimitError, StationError, ConfigError) as exc:
+            status, reason = "failed", str(exc)
+        except BaseException as exc:
+            interrupted = isinstance(exc, (RunAborted, KeyboardInterrupt))
+            status = "aborted" if interrupted else "failed"
+            reason = str(exc) or ("interrupted (Ctrl-C)" if interrupted else type(exc).__name__)
+            raise
+        finally:
+            if ctx is not None:
+                with contextlib.suppress(Exception):
+                    ctx.flush()
+            self._make_safe()
+            if self.writer.file.id.valid:
+                self.writer.end_step(status, reason, results)
+            self.emit("step_end", name=step.name, status=status, reason=reason,
+                      results=results)
+        return StepOutcome(step.name, step.sequence.name, status, reason, results)
+
+    def _make_safe(self) -> None:
+        """Ramp every source down and switch it off; never let a failure here hide another."""
+        for guard in self._sources:
+            with contextlib.suppress(Exception):
+                guard.output_off()
+        self._sources.clear()
+        if self.station is not None:
+            for inst in self.station.instruments.values():
+                if hasattr(inst.driver, "output_off"):
+                    with contextlib.suppress(Exception):
+                        inst.driver.output_off()
+
+
+def _install_sigterm():
+    def handler(signum, frame):
+        raise RunAborted("terminated (SIGTERM)")
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
+
+
+def _restore_sigterm(previous) -> None:
+    if previous is not None:
+        with contextlib.suppress(ValueError):
+            signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,219 @@
+"""Safe operating limits of a sample, enforced between sequences and drivers.
+
+Sequences never hold a driver: the runner hands them guards built here, which check every level,
+compliance and sweep against the sample's limits *before* the driver is called, refuse
+with the limit and the requested value (never clamp), and ramp source levels in bounded steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError, LimitError
+
+
+@dataclass(frozen=True)
+class SafeLimits:
+    """Safe operating limits of one sample, SI units. ``ramp_step`` defaults to max_current/10."""
+
+    max_current: float
+    max_voltage: float
+    max_reverse_voltage: float = 5.0
+    max_pulse_current: float | None = None
+    max_duty_cycle: float | None = None
+    ramp_step: float | None = None
+
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, Any] | None) -> SafeLimits:
+        mapping = dict(mapping or {})
+        known = {f.name for f in fields(cls)}
+        unknown = set(mapping) - known
+        if unknown:
+            raise ConfigError(f"unknown sample limit(s) {sorted(unknown)}; "
+                              f"known: {sorted(known)}")
+        for required in ("max_current", "max_voltage"):
+            if required not in mapping:
+                raise ConfigError(f"sample limits must give {required}")
+        for key, value in mapping.items():
+            if value is None and key not in ("max_current", "max_voltage"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"sample limit {key}={value!r} must be a positive number (SI)")
+            mapping[key] = float(value)
+        if mapping.get("max_duty_cycle") is not None and mapping["max_duty_cycle"] > 1:
+            raise ConfigError("sample limit max_duty_cycle must be at most 1")
+        return cls(**mapping)
+
+    @property
+    def step(self) -> float:
+        return self.ramp_step if self.ramp_step is not None else self.max_current / 10
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    # -- checks (raise LimitError naming the limit and the value) -----------------------------
+    def check_current(self, current: float, what: str = "current") -> None:
+        if not np.isfinite(current) or abs(current) > self.max_current:
+            raise LimitError(f"{what} {current:g} A exceeds the sample's max_current "
+                             f"{self.max_current:g} A")
+
+    def check_voltage(self, voltage: float, what: str = "voltage") -> None:
+        if not np.isfinite(voltage) or voltage > self.max_voltage:
+            raise LimitError(f"{what} {voltage:g} V exceeds the sample's max_voltage "
+                             f"{self.max_voltage:g} V")
+        if voltage < -self.max_reverse_voltage:
+            raise LimitError(f"{what} {voltage:g} V exceeds the sample's max_reverse_voltage "
+                             f"{self.max_reverse_voltage:g} V")
+
+    def check_pulse(self, current: float, duty_cycle: float) -> None:
+        limit = self.max_pulse_current if self.max_pulse_current is not None else self.max_current
+        if abs(current) > limit:
+            raise LimitError(f"pulse current {current:g} A exceeds the sample's "
+                             f"max_pulse_current {limit:g} A")
+        if self.max_duty_cycle is not None and duty_cycle > self.max_duty_cycle:
+            raise LimitError(f"duty cycle {duty_cycle:g} exceeds the sample's max_duty_cycle "
+                             f"{self.max_duty_cycle:g}")
+
+
+def ramp(start: float, stop: float, step: float) -> np.ndarray:
+    """Intermediate levels from start to stop (stop included, start excluded), none above step."""
+    count = int(np.ceil(abs(stop - start) / step)) if step > 0 else 1
+    return np.linspace(start, stop, max(count, 1) + 1)[1:]
+
+
+class _Guard:
+    """Common part of the role guards: forwards harmless calls, hides the driver."""
+
+    _forwarded = ("connect", "settings", "name", "idn")
+
+    def __init__(self, driver, limits: SafeLimits):
+        object.__setattr__(self, "_driver", driver)
+        object.__setattr__(self, "_limits", limits)
+
+    def __getattr__(self, attr):
+        if attr in self._forwarded or attr in type(self)._passthrough:
+            return getattr(self._driver, attr)
+        raise AttributeError(f"a sequence may not call {attr!r} on {self._driver.name}: "
+                             f"it is not part of the role")
+
+    def __setattr__(self, attr, value):
+        raise AttributeError(f"a sequence may not set {attr!r} on {self._driver.name}")
+
+
+class SourceGuard(_Guard):
+    """Guards an SMU (CurrentSource / VoltageSource roles)."""
+
+    _passthrough = ("measure", "output_enabled")
+
+    def __init__(self, driver, limits: SafeLimits):
+        super().__init__(driver, limits)
+        object.__setattr__(self, "_mode", None)
+        object.__setattr__(self, "_level", 0.0)
+        object.__setattr__(self, "_compliance", None)
+        object.__setattr__(self, "_on", False)
+
+    def _set(self, **state):
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+
+    def configure_current_source(self, *, voltage_limit: float, **options) -> None:
+        self._limits.check_voltage(voltage_limit, "voltage_limit")
+        if self._on:
+            raise LimitError("refusing to change the source mode with the output on")
+        self._driver.configure_current_source(voltage_limit=voltage_limit, **options)
+        self._set(_mode="CURR", _level=0.0, _compliance=voltage_limit)
+        self._driver.set_current(0.0)
+
+    def configure_voltage_source(self, *, current_limit: float, **options) -> None:
+        self._limits.check_current(current_limit, "current_limit")
+        if self._on:
+            raise LimitError("refusing to change the source mode with the output on")
+        self._driver.configure_voltage_source(current_limit=current_limit, **options)
+        self._set(_mode="VOLT", _level=0.0, _compliance=current_limit)
+        self._driver.set_voltage(0.0)
+
+    def _check_level(self, mode: str, level: float) -> None:
+        if self._mode != mode:
+            raise LimitError(f"configure the {'current' if mode == 'CURR' else 'voltage'} "
+                             f"source (with its compliance) before setting a level")
+        if mode == "CURR":
+            self._limits.check_current(level)
+            if level < 0 and self._compliance > self._limits.max_reverse_voltage:
+                raise LimitError(f"negative current with voltage_limit {self._compliance:g} V "
+                                 f"exceeds max_reverse_voltage "
+                                 f"{self._limits.max_reverse_voltage:g} V")
+        else:
+            self._limits.check_voltage(level)
+
+    def _move(self, mode: str, level: float) -> None:
+        self._check_level(mode, level)
+        setter = self._driver.set_current if mode == "CURR" else self._driver.set_voltage
+        step = self._limits.step if mode == "CURR" else self._limits.max_voltage / 10
+        levels = ramp(self._level, level, step) if self._on else [level]
+        for value in levels:
+            setter(float(value))
+            self._set(_level=float(value))
+
+    def set_current(self, current: float) -> None:
+        self._move("CURR", float(current))
+
+    def set_voltage(self, voltage: float) -> None:
+        self._move("VOLT", float(voltage))
+
+    def output_on(self) -> None:
+        if self._mode is None:
+            raise LimitError("set the compliance (configure the source) before the output goes on")
+        if self._level != 0.0:
+            target = self._level
+            (self._driver.set_current if self._mode == "CURR" else self._driver.set_voltage)(0.0)
+            self._set(_level=0.0)
+        else:
+            target = 0.0
+        self._driver.output_on()
+        self._set(_on=True)
+        if target:
+            self._move(self._mode, target)
+
+    def output_off(self) -> None:
+        """Ramp the level down, then switch off."""
+        try:
+            if self._on and self._mode is not None and self._level != 0.0:
+                self._move(self._mode, 0.0)
+        finally:
+            self._driver.output_off()
+            self._set(_on=False)
+
+    def _sweep(self, mode: str, levels, delay: float):
+        levels = np.asarray(levels, dtype=float)
+        if levels.ndim != 1 or levels.size == 0:
+            raise LimitError("a sweep needs a non-empty 1-D list of levels")
+        for value in (levels.min(), levels.max()):
+            self._check_level(mode, float(value))
+        if self._on:
+            self._move(mode, 0.0)
+        sweep = self._driver.sweep_current if mode == "CURR" else self._driver.sweep_voltage
+        return sweep(levels, delay=delay)
+
+    def sweep_current(self, levels, *, delay: float = 0.0):
+        return self._sweep("CURR", levels, delay)
+
+    def sweep_voltage(self, levels, *, delay: float = 0.0):
+        return self._sweep("VOLT", levels, delay)
+
+
+class PassiveGuard(_Guard):
+    """Guards a role that cannot harm the sample (a power meter): every role call passes."""
+
+    def __init__(self, driver, limits: SafeLimits, passthrough: tuple[str, ...]):
+        super().__init__(driver, limits)
+        object.__setattr__(self, "_allowed", passthrough)
+
+    def __getattr__(self, attr):
+        if attr in self._allowed or attr in self._forwarded:
+            return getattr(self._driver, attr)
+        raise AttributeError(f"a sequence may not call {attr!r} on {self._driver.name}")
+
+    _passthrough = ()

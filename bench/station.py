@@ -1,0 +1,223 @@
+"""The station: which instruments, on which resources, real or simulated; opened and identified.
+
+A station file (YAML) names instruments (``driver``, ``resource``, optional ``simulated: true``
+and ``fallback: sim``), an optional ``simulation:`` block (the simulated chip and its optics), the
+passive parts of the set-up under ``setup:``, and ``fallback: sim`` for every instrument at once.
+With no file the built-in simulated bench is used; a file holding only ``simulation:`` uses the
+built-in instruments with that chip.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pyvisa
+
+from drivers import DRIVERS, driver_class
+from drivers.base import InstrumentError
+from sim_instruments.backend import SimulatedWorld, open_simulated_bench
+from sim_instruments.models import MODELS
+
+from .errors import ConfigError, StationError
+from .yamlio import load_yaml, parse_yaml
+
+_INSTRUMENT_KEYS = {"driver", "resource", "simulated", "fallback"}
+_STATION_KEYS = {"name", "instruments", "simulation", "setup", "fallback", "record_io"}
+
+
+def builtin_station_config() -> dict[str, Any]:
+    return parse_yaml(resources.files("bench").joinpath("builtin_station.yaml").read_text())
+
+
+@dataclass
+class InstrumentConfig:
+    name: str
+    driver: str
+    resource: str
+    simulated: bool = False
+    fallback: bool = False
+
+
+@dataclass
+class StationConfig:
+    """A parsed, checked station file."""
+
+    name: str
+    instruments: dict[str, InstrumentConfig]
+    simulation: dict[str, Any] = field(default_factory=dict)
+    setup: dict[str, Any] = field(default_factory=dict)
+    record_io: bool = True
+    source: str = "built-in simulated bench"
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> StationConfig:
+        if path is None:
+            return cls.from_mapping(builtin_station_config(), source="built-in simulated bench")
+        data = load_yaml(path, "station")
+        if set(data) <= {"simulation", "name"}:  # only a chip: the built-in instruments
+            merged = builtin_station_config()
+            merged.update(data)
+            return cls.from_mapping(merged, source=str(path))
+        return cls.from_mapping(data, source=str(path))
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any], source: str = "") -> StationConfig:
+        unknown = set(data) - _STATION_KEYS
+        if unknown:
+            raise ConfigError(f"station: unknown key(s) {sorted(unknown)}; "
+                              f"known: {sorted(_STATION_KEYS)}")
+        raw = data.get("instruments")
+        if not isinstance(raw, dict) or not raw:
+            raise ConfigError("station: 'instruments' must map names to instruments")
+        all_fallback = _fallback(data.get("fallback"), "station")
+        instruments = {}
+        for name, spec in raw.items():
+            if not isinstance(spec, dict):
+                raise ConfigError(f"station: instrument {name!r} must be a mapping")
+            bad = set(spec) - _INSTRUMENT_KEYS
+            if bad:
+                raise ConfigError(f"station: instrument {name!r} has unknown key(s) "
+                                  f"{sorted(bad)}; known: {sorted(_INSTRUMENT_KEYS)}")
+            driver = spec.get("driver")
+            if driver not in DRIVERS:
+                raise ConfigError(f"station: instrument {name!r} has unknown driver {driver!r}; "
+                                  f"known: {', '.join(sorted(DRIVERS))}")
+            if not isinstance(spec.get("resource"), str):
+                raise ConfigError(f"station: instrument {name!r} needs a VISA 'resource' string")
+            instruments[name] = InstrumentConfig(
+                name, driver, spec["resource"], simulated=bool(spec.get("simulated", False)),
+                fallback=all_fallback or _fallback(spec.get("fallback"), f"instrument {name!r}"))
+        simulation = data.get("simulation") or {}
+        try:
+            SimulatedWorld.from_config(simulation)  # validate now, not mid-run
+        except ValueError as exc:
+            raise ConfigError(f"station: simulation block: {exc}") from None
+        return cls(name=str(data.get("name", "station")), instruments=instruments,
+                   simulation=simulation, setup=dict(data.get("setup") or {}),
+                   record_io=bool(data.get("record_io", True)), source=source)
+
+
+def _fallback(value: Any, where: str) -> bool:
+    if value in (None, False):
+        return False
+    if value == "sim":
+        return True
+    raise ConfigError(f"station: {where} has fallback {value!r}; the only fallback is 'sim'")
+
+
+@dataclass
+class OpenInstrument:
+    config: InstrumentConfig
+    driver: Any
+    simulated: bool
+    note: str = ""
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"driver": self.config.driver, "resource": self.config.resource,
+                "idn": self.driver.idn, "simulated": self.simulated, "note": self.note}
+
+
+class Station:
+    """Open instruments of one station. Use as a context manager; closing never touches outputs
+    (the runner switches them off first)."""
+
+    def __init__(self, config: StationConfig, *, force_sim: bool = False, wrap=None,
+                 warn=lambda message: print(message, file=sys.stderr)):
+        self.config = config
+        self.world: SimulatedWorld | None = None
+        self.instruments: dict[str, OpenInstrument] = {}
+        self._force_sim, self._wrap, self._warn = force_sim, wrap, warn
+        self._managers: list[pyvisa.ResourceManager] = []
+
+    @property
+    def simulated(self) -> bool:
+        return any(inst.simulated for inst in self.instruments.values())
+
+    def open(self) -> Station:
+        try:
+            for cfg in self.config.instruments.values():
+                self.instruments[cfg.name] = self._open_one(cfg)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _sim_resource(self, cfg: InstrumentConfig):
+        if cfg.driver not in MODELS:
+            raise StationError(f"{cfg.name}: no simulator for driver {cfg.driver!r}")
+        if self.world is None:
+            self.world = SimulatedWorld.from_config(self.config.simulation)
+        manager = open_simulated_bench({cfg.resource: cfg.driver}, self.world)
+        self._managers.append(manager)
+        return manager.open_resource(cfg.resource)
+
+    def _real_resource(self, cfg: InstrumentConfig):
+        try:
+            manager = pyvisa.ResourceManager()
+            self._managers.append(manager)
+            return manager.open_resource(cfg.resource)
+        except (pyvisa.Error, ValueError, OSError) as exc:
+            raise StationError(f"{cfg.name}: cannot open {cfg.resource} ({exc})") from None
+
+    def _open_one(self, cfg: InstrumentConfig) -> OpenInstrument:
+        note = ""
+        simulated = self._force_sim or cfg.simulated
+        if simulated:
+            resource = self._sim_resource(cfg)
+            note = "simulated (--sim)" if self._force_sim else "simulated (station)"
+        else:
+            try:
+                resource = self._real_resource(cfg)
+            except StationError as exc:
+                if not cfg.fallback:
+                    raise
+                note = f"SIMULATED FALLBACK: {exc}"
+                self._warn(f"warning: {note}; using the simulator for {cfg.name}")
+                resource, simulated = self._sim_resource(cfg), True
+        if self._wrap is not None:
+            resource = self._wrap(cfg.name, resource)
+        driver = driver_class(cfg.driver)(resource, name=cfg.name)
+        try:
+            driver.connect()
+        except InstrumentError as exc:
+            raise StationError(str(exc)) from None
+        return OpenInstrument(cfg, driver, simulated, note)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Station metadata for the run file, settings read back from each instrument."""
+        instruments = {}
+        for name, inst in self.instruments.items():
+            info = inst.snapshot()
+            try:
+                info["settings"] = inst.driver.settings()
+            except InstrumentError as exc:
+                info["settings"] = {"error": str(exc)}
+            instruments[name] = info
+        return {"name": self.config.name, "source": self.config.source,
+                "simulation": {} if self.world is None else {
+                    "chip": self.world.chip_params.to_dict(),
+                    "collection_efficiency": self.world.collection_efficiency},
+                "setup": self.config.setup, "instruments": instruments}
+
+    def close(self) -> None:
+        for inst in self.instruments.values():
+            try:
+                inst.driver.close()
+            except Exception:  # closing is best effort; the session may already be gone
+                pass
+        for manager in self._managers:
+            try:
+                manager.close()
+            except Exception:
+                pass
+        self._managers.clear()
+
+    def __enter__(self) -> Station:
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()

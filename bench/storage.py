@@ -1,0 +1,238 @@
+"""The run file: one HDF5 file per run, written as the run goes (layout: docs/run-file.md).
+
+Storage knows nothing of instruments: it receives named arrays with units and JSON-able metadata.
+Every array carries a ``units`` attribute (SI); structured metadata is JSON text in attributes,
+so any HDF5 tool can read the file. The writer flushes at most ``flush_interval`` seconds after new data.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .errors import RunFileError
+
+FORMAT_NAME = "microled-bench-run"
+FORMAT_VERSION = 1
+
+
+def to_json(value: Any) -> str:
+    """JSON for metadata; numpy scalars and arrays become plain numbers and lists."""
+    def default(obj):
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
+        if isinstance(obj, Path):
+            return str(obj)
+        raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+    return json.dumps(value, default=default)
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def step_key(index: int, name: str) -> str:
+    return f"{index:02d}_{name}"
+
+
+class RunWriter:
+    """Writes one run file incrementally. Methods mirror the runner's event stream."""
+
+    def __init__(self, path: str | Path, flush_interval: float = 0.5):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = h5py.File(self.path, "w")
+        self.flush_interval = flush_interval
+        self._last_flush = 0.0
+        self._step: h5py.Group | None = None
+
+    # -- run ---------------------------------------------------------------------------------
+    def start_run(self, *, run_id: str, software_version: str, simulated: bool,
+                  station: dict, sample: dict, recipe: dict, source_run: str | None = None):
+        attrs = self.file.attrs
+        attrs.update({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "run_id": run_id,
+                      "software_version": software_version, "started": now_iso(), "ended": "",
+                      "status": "running", "status_reason": "", "simulated": bool(simulated),
+                      "sample_id": str(sample.get("id", ""))})
+        if source_run:
+            attrs["source_run"] = source_run
+        self.file.create_group("steps", track_order=True)
+        self.write_station(station)
+        self.file.create_group("sample").attrs["json"] = to_json(sample)
+        self.file.create_group("recipe").attrs["json"] = to_json(recipe)
+        self.flush(force=True)
+
+    def write_station(self, station: dict) -> None:
+        group = self.file.require_group("station")
+        group.attrs["json"] = to_json({k: v for k, v in station.items() if k != "instruments"})
+        instruments = group.require_group("instruments")
+        for name, info in station.get("instruments", {}).items():
+            inst = instruments.require_group(name)
+            for key, value in info.items():
+                inst.attrs[key] = value if isinstance(value, (str, bool, int, float)) \
+                    else to_json(value)
+
+    def end_run(self, status: str, reason: str = "") -> None:
+        self.file.attrs.update({"status": status, "status_reason": reason, "ended": now_iso()})
+        self.flush(force=True)
+
+    # -- steps -------------------------------------------------------------------------------
+    def start_step(self, index: int, name: str, sequence: str, params: dict,
+                   limits: dict) -> None:
+        step = self.file["steps"].create_group(step_key(index, name), track_order=True)
+        step.attrs.update({"name": name, "sequence": sequence, "index": index,
+                           "status": "running", "status_reason": "", "started": now_iso(),
+                           "ended": "", "params": to_json(params), "limits": to_json(limits)})
+        step.create_group("data", track_order=True)
+        step.create_group("results", track_order=True)
+        self._step = step
+        self.flush(force=True)
+
+    def append_points(self, columns: dict[str, tuple[np.ndarray, str]]) -> None:
+        """Append rows to the current step's 1-D columns (created on first use, resizable)."""
+        data = self._step["data"]
+        for name, (values, units) in columns.items():
+            values = np.atleast_1d(np.asarray(values, dtype=float))
+            if name not in data:
+                ds = data.create_dataset(name, shape=(0,), maxshape=(None,), dtype="f8",
+                                         chunks=(1024,))
+                ds.attrs["units"] = units
+            ds = data[name]
+            ds.resize((ds.shape[0] + values.size,))
+            ds[-values.size:] = values
+        self.flush()
+
+    def write_array(self, name: str, values: np.ndarray, units: str,
+                    attrs: dict[str, Any] | None = None, group: str = "data") -> None:
+        """Store a whole array (waveform, trace) at once; large arrays are compressed."""
+        target = self._step.require_group(group)
+        values = np.asarray(values)
+        options = {"compression": "gzip", "compression_opts": 1, "shuffle": True} \
+            if values.size > 4096 and values.dtype.kind in "iuf" else {}
+        ds = target.create_dataset(name, data=values, **options)
+        ds.attrs["units"] = units
+        for key, value in (attrs or {}).items():
+            ds.attrs[key] = value if isinstance(value, (str, int, float, np.number)) \
+                else to_json(value)
+        self.flush()
+
+    def end_step(self, status: str, reason: str, results: dict[str, dict]) -> None:
+        """``results``: name -> {value, units, low, high, passed}."""
+        group = self._step["results"]
+        for name, result in results.items():
+            ds = group.create_dataset(name, data=float(result["value"]))
+            ds.attrs["units"] = result["units"]
+            ds.attrs["low"] = np.nan if result.get("low") is None else float(result["low"])
+            ds.attrs["high"] = np.nan if result.get("high") is None else float(result["high"])
+            ds.attrs["passed"] = "" if result.get("passed") is None else \
+                ("pass" if result["passed"] else "fail")
+        self._step.attrs.update({"status": status, "status_reason": reason,
+                                 "ended": now_iso()})
+        self._step = None
+        self.flush(force=True)
+
+    # -- housekeeping --------------------------------------------------------------------------
+    def flush(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last_flush >= self.flush_interval:
+            self.file.flush()
+            self._last_flush = now
+
+    def close(self) -> None:
+        if self.file.id.valid:
+            self.file.flush()
+            self.file.close()
+
+
+# -- reading ------------------------------------------------------------------------------------
+@dataclass
+class StepRecord:
+    """One step of a run file, read back."""
+
+    name: str
+    sequence: str
+    status: str
+    reason: str
+    params: dict
+    limits: dict
+    data: dict[str, np.ndarray] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    attrs: dict[str, dict] = field(default_factory=dict)
+    results: dict[str, dict] = field(default_factory=dict)
+
+
+@dataclass
+class RunRecord:
+    """A run file's metadata and steps, read back with plain numpy arrays."""
+
+    path: Path
+    attrs: dict[str, Any]
+    station: dict
+    sample: dict
+    recipe: dict
+    steps: list[StepRecord]
+
+    @property
+    def run_id(self) -> str:
+        return self.attrs.get("run_id", "")
+
+    @property
+    def status(self) -> str:
+        """``interrupted`` when the file says running but its writer is gone."""
+        return self.attrs.get("status", "")
+
+
+def _attr_text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def read_run(path: str | Path) -> RunRecord:
+    """Open a run file read-only; any problem raises :class:`RunFileError` with one clear line."""
+    path = Path(path)
+    if not path.exists():
+        raise RunFileError(f"{path}: no such file")
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != FORMAT_NAME:
+                raise RunFileError(f"{path}: an HDF5 file, but not a microled-bench run file")
+            attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
+            station = json.loads(f["station"].attrs["json"])
+            station["instruments"] = {
+                name: {k: _attr_text(v) if isinstance(v, (str, bytes)) else
+                       (v.item() if isinstance(v, np.generic) else v)
+                       for k, v in group.attrs.items()}
+                for name, group in f["station/instruments"].items()}
+            steps = [_read_step(group) for group in f["steps"].values()]
+            return RunRecord(path, attrs, station, json.loads(f["sample"].attrs["json"]),
+                             json.loads(f["recipe"].attrs["json"]), steps)
+    except RunFileError:
+        raise
+    except (OSError, KeyError, ValueError) as exc:
+        raise RunFileError(f"{path}: not a readable run file ({exc})") from None
+
+
+def _read_step(group: h5py.Group) -> StepRecord:
+    a = group.attrs
+    step = StepRecord(name=str(a["name"]), sequence=str(a["sequence"]), status=str(a["status"]),
+                      reason=str(a["status_reason"]), params=json.loads(a["params"]),
+                      limits=json.loads(a["limits"]))
+    for name, ds in group["data"].items():
+        step.data[name] = ds[()]
+        step.units[name] = str(ds.attrs.get("units", ""))
+        step.attrs[name] = {k: v for k, v in ds.attrs.items() if k != "units"}
+    for name, ds in group["results"].items():
+        low, high = float(ds.attrs["low"]), float(ds.attrs["high"])
+        passed = str(ds.attrs["passed"])
+        step.results[name] = {"value": float(ds[()]), "units": str(ds.attrs["units"]),
+                              "low": None if np.isnan(low) else low,
+                              "high": None if np.isnan(high) else high,
+                              "passed": None if passed == "" else passed == "pass"}
+    return step

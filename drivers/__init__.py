@@ -1,0 +1,17 @@
+"""Instrument drivers, one module per model, registered by the name a station file uses."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+# station name -> "module:Class"; the simulator models carry the same names.
+DRIVERS: dict[str, str] = {
+    "keithley2450": "drivers.keithley2450:Keithley2450",
+    "thorlabs_pm100d": "drivers.thorlabs_pm100d:ThorlabsPM100D",
+}
+
+
+def driver_class(name: str) -> type:
+    """The driver class for a station's ``driver:`` name; KeyError if unknown."""
+    module, cls = DRIVERS[name].split(":")
+    return getattr(import_module(module), cls)

@@ -1,0 +1,240 @@
+"""Common base of the SCPI drivers: transport, identification, error queue, declarative settings.
+
+A driver talks to a *resource* through five operations only: ``write(str)``, ``read() -> str``,
+``read_bytes(n) -> bytes``, the ``timeout`` (ms) / termination attributes and ``close()``. A pyvisa
+message-based resource provides them, and so do the recording and replay wrappers of the bench,
+which is why a driver runs unchanged against hardware, the simulator and a recorded run.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class InstrumentError(Exception):
+    """An instrument reported an error or answered something a driver cannot accept."""
+
+    def __init__(self, instrument: str, command: str, message: str):
+        self.instrument, self.command, self.message = instrument, command, message
+        super().__init__(f"{instrument}: {message} (after {command!r})")
+
+
+class Resource(Protocol):
+    """The part of a pyvisa message-based resource that drivers use."""
+
+    timeout: float
+    read_termination: str
+    write_termination: str
+
+    def write(self, message: str) -> Any: ...
+    def read(self) -> str: ...
+    def read_bytes(self, count: int) -> bytes: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Range:
+    """Closed numeric interval a setting accepts; values outside are refused, never clamped."""
+
+    low: float
+    high: float
+
+    def check(self, name: str, value: float) -> float:
+        value = float(value)
+        if not math.isfinite(value) or not self.low <= value <= self.high:
+            raise ValueError(f"{name}={value:g} is outside the instrument's range "
+                             f"[{self.low:g}, {self.high:g}]")
+        return value
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A setting that takes one of a fixed set of values."""
+
+    values: tuple
+
+    def check(self, name: str, value: Any) -> Any:
+        if value not in self.values:
+            raise ValueError(f"{name}={value!r} is not one of {list(self.values)}")
+        return value
+
+
+def _bool_text(value: bool) -> str:
+    return "ON" if value else "OFF"
+
+
+def _parse_bool(text: str) -> bool:
+    return text.strip().upper() in ("1", "ON")
+
+
+class Setting:
+    """Declarative SCPI setting (a data descriptor), checked locally and on the instrument.
+
+    ``set_cmd`` is a format string with one ``{}`` field; ``get_cmd`` the query. A write is followed
+    by an error-queue check, so a refused value raises :class:`InstrumentError` naming the command.
+    """
+
+    def __init__(self, set_cmd: str | None, get_cmd: str | None, *, kind: type = float,
+                 check: Range | Choice | None = None, units: str = "", doc: str = ""):
+        self.set_cmd, self.get_cmd, self.kind = set_cmd, get_cmd, kind
+        self.validator, self.units, self.__doc__ = check, units, doc
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj: ScpiInstrument | None, objtype=None):
+        if obj is None:
+            return self
+        if self.get_cmd is None:
+            raise AttributeError(f"{self.name} cannot be read back from the instrument")
+        text = obj.query(self.get_cmd)
+        if self.kind is bool:
+            return _parse_bool(text)
+        try:
+            return self.kind(text.strip().strip('"'))
+        except ValueError:
+            raise InstrumentError(obj.name, self.get_cmd, f"unexpected answer {text!r}") from None
+
+    def __set__(self, obj: ScpiInstrument, value):
+        if self.set_cmd is None:
+            raise AttributeError(f"{self.name} is read-only")
+        if self.validator is not None:
+            value = self.validator.check(self.name, value)
+        if self.kind in (int, float):
+            value = self.kind(value)
+        text = _bool_text(value) if self.kind is bool else (
+            f"{value:g}" if self.kind is float else str(value))
+        obj.write_checked(self.set_cmd.format(text))
+
+
+class ScpiInstrument:
+    """Base class of the SCPI drivers.
+
+    Subclasses set ``idn_pattern`` (a regex the ``*IDN?`` answer must match), the terminations and
+    ``error_query``. Connecting identifies the instrument and clears its status; it never changes an
+    output.
+    """
+
+    idn_pattern: str = ".*"
+    write_termination = "\n"
+    read_termination = "\n"
+    timeout_s = 5.0
+    error_query = ":SYSTem:ERRor?"
+
+    def __init__(self, resource: Resource, name: str | None = None):
+        self.resource = resource
+        self.name = name or type(self).__name__
+        self.idn = ""
+        resource.write_termination = self.write_termination
+        resource.read_termination = self.read_termination
+        resource.timeout = self.timeout_s * 1000.0
+
+    # -- transport -------------------------------------------------------------------------
+    def write(self, command: str) -> None:
+        self.resource.write(command)
+
+    def query(self, command: str) -> str:
+        self.resource.write(command)
+        try:
+            return self.resource.read().strip()
+        except Exception as exc:  # pyvisa timeouts and I/O errors, named for the user
+            raise InstrumentError(self.name, command, f"no answer ({exc})") from exc
+
+    def query_float(self, command: str) -> float:
+        text = self.query(command)
+        try:
+            return float(text)
+        except ValueError:
+            raise InstrumentError(self.name, command, f"expected a number, got {text!r}") from None
+
+    def query_floats(self, command: str) -> np.ndarray:
+        text = self.query(command)
+        try:
+            return np.array([float(v) for v in text.split(",")], dtype=float)
+        except ValueError:
+            raise InstrumentError(self.name, command, f"expected numbers, got {text[:60]!r}") \
+                from None
+
+    def query_block(self, command: str, expected_bytes: int | None = None) -> bytes:
+        """Send a query answered by an IEEE 488.2 arbitrary block; return its payload.
+
+        Definite length (IEEE 488.2-1992, 8.7.9): ``#``, one digit N, N digits of byte count, the
+        bytes, the terminator. Indefinite length (8.7.10): ``#0``, the bytes, the terminator with
+        END; as a binary payload may contain the termination character, the caller must then give
+        ``expected_bytes``.
+        """
+        self.resource.write(command)
+        try:
+            head = self.resource.read_bytes(2)
+            if head[:1] != b"#" or not head[1:2].isdigit():
+                raise InstrumentError(self.name, command, f"not a binary block: {head!r}")
+            digits = int(head[1:2])
+            if digits == 0:
+                if expected_bytes is None:
+                    raise InstrumentError(self.name, command, "indefinite block of unknown size")
+                count = expected_bytes
+            else:
+                count = int(self.resource.read_bytes(digits))
+            payload = self.resource.read_bytes(count + len(self.read_termination))
+        except InstrumentError:
+            raise
+        except Exception as exc:
+            raise InstrumentError(self.name, command, f"block transfer failed ({exc})") from exc
+        if len(payload) < count:
+            raise InstrumentError(self.name, command, f"block truncated: {len(payload)} of "
+                                                      f"{count} bytes")
+        return bytes(payload[:count])
+
+    # -- status ----------------------------------------------------------------------------
+    def errors(self) -> list[str]:
+        """Drain the SCPI error queue (SCPI-99 vol. 2, 21.8: ``SYSTem:ERRor[:NEXT]?``)."""
+        found = []
+        for _ in range(32):
+            text = self.query(self.error_query)
+            code = text.split(",", 1)[0].strip()
+            if code in ("0", "+0"):
+                return found
+            found.append(text)
+        return found
+
+    def write_checked(self, command: str) -> None:
+        """Write a configuration command and raise if the instrument queued an error."""
+        self.write(command)
+        errs = self.errors()
+        if errs:
+            raise InstrumentError(self.name, command, "; ".join(errs))
+
+    def connect(self) -> str:
+        """Identify the instrument (``*IDN?``), check the model, clear status. Outputs untouched."""
+        self.idn = self.query("*IDN?")
+        if not re.search(self.idn_pattern, self.idn):
+            raise InstrumentError(self.name, "*IDN?",
+                                  f"answered {self.idn!r}, expected a {type(self).__name__} "
+                                  f"(pattern {self.idn_pattern!r})")
+        self.write("*CLS")
+        return self.idn
+
+    def settings(self) -> dict[str, Any]:
+        """Read back every declared setting that has a query, for the run's station snapshot."""
+        out: dict[str, Any] = {}
+        for klass in reversed(type(self).__mro__):
+            for attr, value in vars(klass).items():
+                if isinstance(value, Setting) and value.get_cmd is not None:
+                    out[attr] = getattr(self, attr)
+        return out
+
+    def close(self) -> None:
+        self.resource.close()
+
+    def __enter__(self):
+        self.connect()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+

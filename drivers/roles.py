@@ -1,0 +1,177 @@
+"""Roles: what a sequence may ask of an instrument, independent of its model.
+
+Small runtime-checkable Protocols in the manner of bluesky's Readable/Movable. A sequence names the
+roles it needs; any driver that fills a role works. Values are SI (A, V, W, m, s).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SweepReadings:
+    """Readings of an instrument-side sweep, one entry per sweep point."""
+
+    source: np.ndarray   # programmed source level (A or V)
+    voltage: np.ndarray  # measured voltage, V
+    current: np.ndarray  # measured current, A
+
+
+@runtime_checkable
+class Instrument(Protocol):
+    name: str
+    idn: str
+
+    def connect(self) -> str: ...
+    def settings(self) -> dict: ...
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class CurrentSource(Instrument, Protocol):
+    """Source current with a voltage compliance, measure V and I (an SMU in current mode)."""
+
+    def configure_current_source(self, *, voltage_limit: float, nplc: float = 1.0,
+                                 current_range: float | None = None,
+                                 remote_sense: bool = False) -> None: ...
+    def set_current(self, current: float) -> None: ...
+    def output_on(self) -> None: ...
+    def output_off(self) -> None: ...
+    def output_enabled(self) -> bool: ...
+    def measure(self) -> tuple[float, float]:
+        """One reading: (voltage V, current A)."""
+        ...
+
+    def sweep_current(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
+        """Run the levels as an instrument-side sweep and read every point back in one transfer."""
+        ...
+
+
+@runtime_checkable
+class VoltageSource(Instrument, Protocol):
+    """Source voltage with a current compliance, measure V and I (an SMU in voltage mode)."""
+
+    def configure_voltage_source(self, *, current_limit: float, nplc: float = 1.0,
+                                 voltage_range: float | None = None,
+                                 remote_sense: bool = False) -> None: ...
+    def set_voltage(self, voltage: float) -> None: ...
+    def output_on(self) -> None: ...
+    def output_off(self) -> None: ...
+    def output_enabled(self) -> bool: ...
+    def measure(self) -> tuple[float, float]: ...
+    def sweep_voltage(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings: ...
+
+
+@runtime_checkable
+class SourceMeter(CurrentSource, VoltageSource, Protocol):
+    """An SMU that does both."""
+
+
+@runtime_checkable
+class PowerMeter(Instrument, Protocol):
+    """Optical power meter."""
+
+    def configure(self, *, wavelength: float, power_range: float | None = None,
+                  averaging: int = 1) -> None:
+        """Wavelength correction (m), fixed range in W or None for auto-range, samples averaged."""
+        ...
+
+    def read_power(self) -> float:
+        """One power reading in W."""
+        ...
+
+
+@dataclass(frozen=True)
+class Waveform:
+    """One oscilloscope record as transferred: integer codes and the preamble's scaling.
+
+    volts = (codes - y_reference) * y_increment + y_origin;
+    time  = (index - x_reference) * x_increment + x_origin  (Infiniium "Data Conversion").
+    """
+
+    codes: np.ndarray      # int16 (WORD) or int8 (BYTE) samples as sent
+    x_increment: float     # s per sample
+    x_origin: float        # s, time of sample x_reference
+    x_reference: float
+    y_increment: float     # V per code
+    y_origin: float        # V
+    y_reference: float
+
+    @property
+    def time(self) -> np.ndarray:
+        return (np.arange(self.codes.size) - self.x_reference) * self.x_increment + self.x_origin
+
+    @property
+    def volts(self) -> np.ndarray:
+        return (self.codes.astype(float) - self.y_reference) * self.y_increment + self.y_origin
+
+
+@runtime_checkable
+class Oscilloscope(Instrument, Protocol):
+    """Real-time scope: channels, timebase, edge trigger, single acquisition, binary fetch."""
+
+    def configure_channel(self, channel: int, *, scale: float, offset: float = 0.0,
+                          impedance: str = "50") -> None:
+        """Vertical scale (V/div), offset (V), input impedance "50" or "1M"; channel displayed."""
+        ...
+
+    def configure_timebase(self, *, scale: float, position: float = 0.0,
+                           sample_rate: float | None = None, points: int | None = None) -> None:
+        """Horizontal scale (s/div), trigger position (s), sample rate (Sa/s), record points."""
+        ...
+
+    def configure_edge_trigger(self, *, channel: int, level: float,
+                               slope: str = "rising") -> None: ...
+    def set_averaging(self, count: int) -> None:
+        """Average ``count`` acquisitions (1 = off)."""
+        ...
+
+    def acquire(self) -> None:
+        """One single acquisition; returns when it is complete."""
+        ...
+
+    def fetch_waveform(self, channel: int) -> Waveform: ...
+
+
+@runtime_checkable
+class NetworkAnalyzer(Instrument, Protocol):
+    """Vector network analyser measuring S21."""
+
+    def configure_s21(self, *, start: float, stop: float, points: int, if_bandwidth: float,
+                      power: float, averaging: int = 1, log_sweep: bool = True) -> None:
+        """Frequencies in Hz, IF bandwidth in Hz, source power in dBm."""
+        ...
+
+    def output_on(self) -> None: ...
+    def output_off(self) -> None: ...
+    def measure_s21(self) -> tuple[np.ndarray, np.ndarray]:
+        """One single sweep, waited for; (frequency Hz, complex S21), binary transfer."""
+        ...
+
+
+@runtime_checkable
+class PatternGenerator(Instrument, Protocol):
+    """Pulse/pattern generator driving the chip's modulation input (through a bias tee)."""
+
+    min_bit_rate: float
+    max_bit_rate: float
+
+    def set_bit_rate(self, bit_rate: float) -> None: ...
+    def set_levels(self, *, high: float, low: float) -> None:
+        """Output levels in V into 50 ohm."""
+        ...
+
+    def set_prbs(self, order: int) -> None:
+        """PRBS 2^order - 1 (NRZ)."""
+        ...
+
+    def set_pattern(self, bits: np.ndarray) -> None:
+        """A user pattern of 0/1 bits, repeated."""
+        ...
+
+    def output_on(self) -> None: ...
+    def output_off(self) -> None: ...

@@ -1,0 +1,45 @@
+"""Thorlabs PM100D optical power meter, SCPI command set.
+
+Commands follow the PM100D "Operation Manual", chapter "Computer Interface" / "SCPI Commands":
+the SENSe:CORRection, SENSe:POWer, SENSe:AVERage, CONFigure and MEASure subsystems. The wavelength
+correction is given in nm on the wire; this driver takes metres like the rest of the project.
+"""
+
+from __future__ import annotations
+
+from .base import Range, ScpiInstrument, Setting
+
+
+class ThorlabsPM100D(ScpiInstrument):
+    """PM100D console with a photodiode or thermal sensor head."""
+
+    idn_pattern = r"(?i)thorlabs,pm100d"
+    error_query = "SYSTem:ERRor?"
+
+    wavelength_nm = Setting("SENSe:CORRection:WAVelength {}", "SENSe:CORRection:WAVelength?",
+                            check=Range(185.0, 25000.0), units="nm",
+                            doc="Wavelength correction in nm (limits also depend on the sensor).")
+    auto_range = Setting("SENSe:POWer:DC:RANGe:AUTO {}", "SENSe:POWer:DC:RANGe:AUTO?", kind=bool)
+    power_range = Setting("SENSe:POWer:DC:RANGe:UPPer {}", "SENSe:POWer:DC:RANGe:UPPer?",
+                          check=Range(1e-9, 250.0), units="W")
+    averaging = Setting("SENSe:AVERage:COUNt {}", "SENSe:AVERage:COUNt?", kind=int,
+                        check=Range(1, 10000), doc="Samples averaged per reading (~3 ms each).")
+
+    def configure(self, *, wavelength: float, power_range: float | None = None,
+                  averaging: int = 1) -> None:
+        """Set wavelength correction (m), range (W, None = auto) and averaging; unit W."""
+        self.wavelength_nm = wavelength * 1e9
+        self.write_checked("SENSe:POWer:DC:UNIT W")
+        if power_range is None:
+            self.auto_range = True
+        else:
+            self.auto_range = False
+            self.power_range = power_range
+        if int(averaging) != averaging:
+            raise ValueError(f"averaging={averaging!r} must be a whole number of samples")
+        self.averaging = int(averaging)
+        self.write_checked("CONFigure:POWer")
+
+    def read_power(self) -> float:
+        """One power reading in W (``READ?`` after ``CONFigure:POWer``)."""
+        return self.query_float("READ?")

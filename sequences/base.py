@@ -1,0 +1,142 @@
+"""What a measurement sequence is: declared roles and parameters, acquisition, pure analysis.
+
+A sequence talks to roles (never to a model or to VISA) through the step context the runner gives
+it, and hands its data back as named arrays with units. ``analyse`` is a pure function of the stored
+data, so a run can be re-analysed from its file alone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+from bench.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a sequence: default, SI units, accepted kind and bounds."""
+
+    default: Any
+    units: str = ""
+    doc: str = ""
+    kind: type = float
+    choices: tuple | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def coerce(self, name: str, value: Any) -> Any:
+        if self.kind is list:
+            items = value if isinstance(value, (list, tuple)) else None
+            if items is None or not items or not all(_is_number(v) for v in items):
+                raise ConfigError(f"parameter {name} must be a non-empty list of numbers")
+            for item in items:
+                self._bounds(name, float(item))
+            return [float(v) for v in items]
+        if self.kind in (float, int):
+            if not _is_number(value) or (self.kind is int and float(value) != int(value)):
+                raise ConfigError(f"parameter {name}={value!r} must be "
+                                  f"{'a whole number' if self.kind is int else 'a number'}"
+                                  f"{f' ({self.units})' if self.units else ''}")
+            value = self.kind(value)
+            self._bounds(name, value)
+            return value
+        if self.kind is bool and not isinstance(value, bool):
+            raise ConfigError(f"parameter {name}={value!r} must be true or false")
+        if self.choices is not None and value not in self.choices:
+            raise ConfigError(f"parameter {name}={value!r} must be one of {list(self.choices)}")
+        return value
+
+    def _bounds(self, name: str, value: float) -> None:
+        if self.minimum is not None and value < self.minimum:
+            raise ConfigError(f"parameter {name}={value:g} is below its minimum {self.minimum:g}")
+        if self.maximum is not None and value > self.maximum:
+            raise ConfigError(f"parameter {name}={value:g} is above its maximum {self.maximum:g}")
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(float(value)))
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The device under test as the analysis needs it (SI units)."""
+
+    id: str
+    diameter: float
+    wavelength: float
+    temperature: float = 298.15
+
+
+class StepContext(Protocol):
+    """What the runner gives a sequence while it acquires."""
+
+    sample: Sample
+    limits: Any  # bench.safety.SafeLimits
+
+    def role(self, name: str) -> Any: ...
+    def points(self, **columns: float | np.ndarray) -> None:
+        """Append one or more rows of the step's declared columns (and advance progress)."""
+        ...
+
+    def array(self, name: str, values: np.ndarray, units: str, **attrs: Any) -> None: ...
+    def sleep(self, seconds: float) -> None: ...
+
+
+Figures = dict[str, tuple[float, str]]
+
+
+class Sequence:
+    """Base class: subclasses fill in the class attributes and the two methods."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    roles: ClassVar[dict[str, type]]
+    parameters: ClassVar[dict[str, Parameter]]
+    columns: ClassVar[dict[str, str]] = {}   # streamed per-point columns -> units
+
+    @classmethod
+    def resolve(cls, params: dict[str, Any] | None) -> dict[str, Any]:
+        """Parameters with defaults filled in; unknown names and bad values raise ConfigError."""
+        params = dict(params or {})
+        unknown = set(params) - set(cls.parameters)
+        if unknown:
+            raise ConfigError(f"unknown parameter(s) {sorted(unknown)} for sequence {cls.name}; "
+                              f"known: {sorted(cls.parameters)}")
+        return {name: spec.coerce(name, params.get(name, spec.default))
+                for name, spec in cls.parameters.items()}
+
+    @classmethod
+    def column_units(cls, params: dict[str, Any]) -> dict[str, str]:
+        """Units of the streamed columns (may depend on the parameters)."""
+        return dict(cls.columns)
+
+    @classmethod
+    def check_limits(cls, params: dict[str, Any], limits: Any) -> None:
+        """Refuse, before anything is sent, a plan that would exceed the sample's limits."""
+
+    @classmethod
+    def planned_points(cls, params: dict[str, Any]) -> int:
+        return 1
+
+    def acquire(self, ctx: StepContext, params: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def analyse(cls, data: dict[str, np.ndarray], params: dict[str, Any],
+                sample: Sample) -> Figures:
+        raise NotImplementedError
+
+
+def sweep_levels(start: float, stop: float, points: int, spacing: str) -> np.ndarray:
+    """Sweep levels, log (geometric) or lin; log needs start and stop of the same sign, not 0."""
+    if spacing == "log":
+        if start == 0 or stop == 0 or (start > 0) != (stop > 0):
+            raise ConfigError("a log sweep needs start and stop non-zero and of the same sign")
+        return np.geomspace(start, stop, points)
+    return np.linspace(start, stop, points)
+

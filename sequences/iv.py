@@ -1,0 +1,90 @@
+"""``iv``: current-voltage sweep run inside the SMU and read back in one transfer.
+
+``source: current`` (default) sweeps forward current and gives the diode figures;
+``source: voltage`` sweeps voltage, e.g. 0 to -5 V as a pre-screen, and gives ``reverse_leakage``
+at ``reverse_voltage`` when the sweep reaches it (and the diode figures when it covers forward
+bias).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from drivers.roles import CurrentSource
+
+from . import dc_analysis
+from .base import Parameter, Sequence, sweep_levels
+
+
+class IV(Sequence):
+    name = "iv"
+    summary = "instrument-side I-V sweep: Vf, diode fit; reverse leakage with source: voltage"
+    roles = {"smu": CurrentSource}
+    parameters = {
+        "source": Parameter("current", "", "what the SMU sources", kind=str,
+                            choices=("current", "voltage")),
+        "start": Parameter(1e-6, "A or V", "first level"),
+        "stop": Parameter(5e-3, "A or V", "last level"),
+        "points": Parameter(60, "", "number of levels", kind=int, minimum=2, maximum=10_000),
+        "spacing": Parameter("log", "", "log or lin", kind=str, choices=("log", "lin")),
+        "nplc": Parameter(1.0, "", "integration time in power-line cycles",
+                          minimum=0.01, maximum=10),
+        "voltage_limit": Parameter(5.0, "V", "compliance when sourcing current", minimum=0.02),
+        "current_limit": Parameter(1e-3, "A", "compliance when sourcing voltage", minimum=1e-9),
+        "delay": Parameter(0.0, "s", "source delay per point", minimum=0.0),
+        "reference_current": Parameter(1e-3, "A", "current for forward_voltage", minimum=0.0),
+        "reverse_voltage": Parameter(-5.0, "V", "voltage for reverse_leakage", maximum=0.0),
+    }
+
+    @classmethod
+    def column_units(cls, params):
+        return {"set_level": "A" if params["source"] == "current" else "V",
+                "current": "A", "voltage": "V"}
+
+    @classmethod
+    def levels(cls, params):
+        return sweep_levels(params["start"], params["stop"], params["points"], params["spacing"])
+
+    @classmethod
+    def check_limits(cls, params, limits):
+        ends = (params["start"], params["stop"])
+        if params["source"] == "current":
+            for level in ends:
+                limits.check_current(level, "sweep current")
+            limits.check_voltage(params["voltage_limit"], "voltage_limit")
+        else:
+            for level in ends:
+                limits.check_voltage(level, "sweep voltage")
+            limits.check_current(params["current_limit"], "current_limit")
+
+    @classmethod
+    def planned_points(cls, params):
+        return params["points"]
+
+    def acquire(self, ctx, params):
+        smu = ctx.role("smu")
+        levels = self.levels(params)
+        if params["source"] == "current":
+            smu.configure_current_source(voltage_limit=params["voltage_limit"],
+                                         nplc=params["nplc"])
+            readings = smu.sweep_current(levels, delay=params["delay"])
+        else:
+            smu.configure_voltage_source(current_limit=params["current_limit"],
+                                         nplc=params["nplc"])
+            readings = smu.sweep_voltage(levels, delay=params["delay"])
+        smu.output_off()
+        ctx.points(set_level=readings.source, current=readings.current, voltage=readings.voltage)
+
+    @classmethod
+    def analyse(cls, data, params, sample):
+        current, voltage = data["current"], data["voltage"]
+        figures = {}
+        forward = current > 0
+        if np.count_nonzero(forward) >= 3 and np.ptp(voltage[forward]) > 0:
+            figures.update(dc_analysis.iv_figures(
+                current[forward], voltage[forward], temperature=sample.temperature,
+                reference_current=params["reference_current"]))
+        if params["source"] == "voltage" and voltage.min() <= params["reverse_voltage"]:
+            figures["reverse_leakage"] = (dc_analysis.reverse_leakage(
+                voltage, current, params["reverse_voltage"]), "A")
+        return figures

@@ -1,0 +1,68 @@
+"""``liv``: light-current-voltage sweep, point by point (SMU + optical power meter).
+
+The PM100D has no trigger link to the SMU, so each point is: set current, settle, read V and I on
+the SMU, read P on the power meter. Figures come from :func:`sequences.dc_analysis.liv_figures`.
+"""
+
+from __future__ import annotations
+
+from drivers.roles import CurrentSource, PowerMeter
+
+from . import dc_analysis
+from .base import Parameter, Sequence, sweep_levels
+
+
+class LIV(Sequence):
+    name = "liv"
+    summary = "light-current-voltage sweep: Vf, diode fit, EQE/WPE, droop"
+    roles = {"smu": CurrentSource, "power_meter": PowerMeter}
+    parameters = {
+        "start": Parameter(1e-6, "A", "first current", minimum=0.0),
+        "stop": Parameter(5e-3, "A", "last current", minimum=0.0),
+        "points": Parameter(60, "", "number of currents", kind=int, minimum=2, maximum=100_000),
+        "spacing": Parameter("log", "", "log or lin spacing of the currents", kind=str,
+                             choices=("log", "lin")),
+        "nplc": Parameter(1.0, "", "SMU integration time in power-line cycles",
+                          minimum=0.01, maximum=10),
+        "voltage_limit": Parameter(5.0, "V", "SMU voltage compliance", minimum=0.02),
+        "settle": Parameter(1e-3, "s", "wait after each current step", minimum=0.0),
+        "averaging": Parameter(1, "", "power meter samples per reading", kind=int, minimum=1),
+        "reference_current": Parameter(1e-3, "A", "current at which forward_voltage is given",
+                                       minimum=0.0),
+    }
+    columns = {"set_current": "A", "current": "A", "voltage": "V", "optical_power": "W"}
+
+    @classmethod
+    def levels(cls, params):
+        return sweep_levels(params["start"], params["stop"], params["points"], params["spacing"])
+
+    @classmethod
+    def check_limits(cls, params, limits):
+        limits.check_current(max(abs(params["start"]), abs(params["stop"])), "sweep current")
+        limits.check_voltage(params["voltage_limit"], "voltage_limit")
+
+    @classmethod
+    def planned_points(cls, params):
+        return params["points"]
+
+    def acquire(self, ctx, params):
+        smu, meter = ctx.role("smu"), ctx.role("power_meter")
+        meter.configure(wavelength=ctx.sample.wavelength, averaging=params["averaging"])
+        smu.configure_current_source(voltage_limit=params["voltage_limit"], nplc=params["nplc"])
+        smu.output_on()
+        try:
+            for level in self.levels(params):
+                smu.set_current(float(level))
+                ctx.sleep(params["settle"])
+                voltage, current = smu.measure()
+                ctx.points(set_current=level, current=current, voltage=voltage,
+                           optical_power=meter.read_power())
+        finally:
+            smu.output_off()
+
+    @classmethod
+    def analyse(cls, data, params, sample):
+        return dc_analysis.liv_figures(
+            data["current"], data["voltage"], data["optical_power"],
+            wavelength=sample.wavelength, diameter=sample.diameter,
+            temperature=sample.temperature, reference_current=params["reference_current"])
