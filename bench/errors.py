@@ -19,3 +19,8 @@ class StationError(BenchError):
 
 class RunFileError(BenchError):
     """A file is not a readable run file."""
+
+
+class ComplianceError(BenchError):
+    """A source reached its compliance where the chip should not have let it (open contact,
+    damaged chip): the step stops."""

@@ -24,11 +24,12 @@ from drivers.roles import CurrentSource, PowerMeter, SourceMeter, VoltageSource
 from sequences.base import Sequence
 
 from . import __version__
-from .errors import BenchError, ConfigError, LimitError, StationError
+from .errors import BenchError, ConfigError
 from .recipe import Recipe, Step
 from .safety import PassiveGuard, SourceGuard
 from .station import Station, StationConfig
 from .storage import RunWriter
+from .transcript import Transcript
 
 Subscriber = Callable[[str, dict[str, Any]], None]
 
@@ -135,9 +136,9 @@ class StepContext:
         out.update(self.arrays)
         return out
 
-    @staticmethod
-    def sleep(seconds: float) -> None:
-        if seconds > 0:
+    def sleep(self, seconds: float) -> None:
+        """Wait; skipped when replaying a record (the record already holds the answers)."""
+        if seconds > 0 and self.runner.replay is None:
             time.sleep(seconds)
 
 
@@ -155,16 +156,24 @@ class Runner:
 
     def __init__(self, station_config: StationConfig, recipe: Recipe, output: str | Path | None,
                  *, force_sim: bool = False, subscribers: list[Subscriber] | None = None,
-                 flush_interval: float = 0.5, warn: Callable[[str], None] | None = None):
+                 flush_interval: float = 0.5, warn: Callable[[str], None] | None = None,
+                 record_io: bool | None = None, replay: Any = None):
+        """``record_io``: keep the instrument I/O record in the file (default: the station's
+        ``record_io``). ``replay``: a :class:`bench.replay.InstrumentPlayback`; its station
+        answers from a recorded run, waits are skipped and the file names the source run."""
         self.station_config, self.recipe = station_config, recipe
         self.run_id = new_run_id()
         self.path = Path(output) if output else Path("runs") / f"{self.run_id}.h5"
         self.force_sim, self.flush_interval = force_sim, flush_interval
         self.subscribers = list(subscribers or [])
         self.warn = warn
+        self.record_io = station_config.record_io if record_io is None else record_io
+        self.replay = replay
+        self.transcript: Transcript | None = None
         self.station: Station | None = None
         self.writer: RunWriter | None = None
         self._sources: list[SourceGuard] = []
+        self._step_drivers: list[Any] = []
 
     def emit(self, event: str, **payload: Any) -> None:
         for subscriber in self.subscribers:
@@ -179,7 +188,11 @@ class Runner:
             station_kwargs = {"force_sim": self.force_sim}
             if self.warn is not None:
                 station_kwargs["warn"] = self.warn
-            self.station = Station(self.station_config, **station_kwargs)
+            if self.record_io:
+                self.transcript = Transcript(self.writer, self.flush_interval)
+                station_kwargs["wrap"] = self.transcript.wrap
+            self.station = (Station if self.replay is None else self.replay.station)(
+                self.station_config, **station_kwargs)
             try:
                 self.station.open()
             finally:
@@ -189,7 +202,8 @@ class Runner:
                 self.writer.start_run(run_id=self.run_id, software_version=__version__,
                                       simulated=outcome.simulated, station=snapshot,
                                       sample=self.recipe.sample_dict(),
-                                      recipe=self.recipe.source)
+                                      recipe=self.recipe.source,
+                                      source_run=self.replay and self.replay.source_run)
             self.emit("run_start", run_id=self.run_id, path=str(self.path),
                       simulated=outcome.simulated, steps=len(self.recipe.steps))
             outcome.status = "completed"
@@ -213,6 +227,8 @@ class Runner:
         finally:
             self._make_safe()
             _restore_sigterm(previous)
+            if self.transcript is not None and self.writer.file.id.valid:
+                self.transcript.finish()
             if self.writer.file.id.valid and "steps" in self.writer.file:
                 self.writer.end_run(outcome.status, outcome.reason)
             elif self.writer.file.id.valid:  # failed before the run started: say so in the file
@@ -227,6 +243,7 @@ class Runner:
 
     def _roles_for(self, sequence: type[Sequence]) -> dict[str, Any]:
         roles = {}
+        self._step_drivers = []
         for role, protocol in sequence.roles.items():
             inst = self.station.instruments.get(role)
             if inst is None:
@@ -240,6 +257,7 @@ class Runner:
             if not isinstance(inst.driver, protocol):
                 raise ConfigError(f"instrument {role!r} ({inst.config.driver}) cannot act as "
                                   f"{protocol.__name__}")
+            self._step_drivers.append(inst.driver)
             roles[role] = guard_for(protocol, inst.driver, self.recipe.limits)
             if isinstance(roles[role], SourceGuard):
                 self._sources.append(roles[role])
@@ -255,12 +273,13 @@ class Runner:
             ctx = StepContext(self, step, self._roles_for(step.sequence))
             step.sequence().acquire(ctx, step.params)
             ctx.flush()
+            self._check_error_queues()
             try:
                 figures = step.sequence.analyse(ctx.data(), step.params, self.recipe.sample)
             except (ValueError, ArithmeticError) as exc:
                 status, reason, figures = "failed", f"analysis: {exc}", {}
             results = judge(figures, step.limits)
-        except (InstrumentError, LimitError, StationError, ConfigError) as exc:
+        except (InstrumentError, BenchError) as exc:
             status, reason = "failed", str(exc)
         except BaseException as exc:
             interrupted = isinstance(exc, (RunAborted, KeyboardInterrupt))
@@ -273,22 +292,37 @@ class Runner:
                     ctx.flush()
             self._make_safe()
             if self.writer.file.id.valid:
+                if self.transcript is not None:
+                    self.transcript.flush()
                 self.writer.end_step(status, reason, results)
             self.emit("step_end", name=step.name, status=status, reason=reason,
                       results=results)
         return StepOutcome(step.name, step.sequence.name, status, reason, results)
 
+    def _check_error_queues(self) -> None:
+        """An error an instrument queued during the step (and nobody read) fails the step."""
+        for driver in self._step_drivers:
+            errors = driver.errors()
+            if errors:
+                raise InstrumentError(driver.name, "(during the step)", "; ".join(errors))
+
     def _make_safe(self) -> None:
-        """Ramp every source down and switch it off; never let a failure here hide another."""
+        """Safe state in a safe order: modulation off, bias ramped down, source outputs off.
+        A failure here never hides another: every step is attempted."""
+        instruments = list(self.station.instruments.values()) if self.station else []
+        sources = [i.driver for i in instruments
+                   if isinstance(i.driver, (CurrentSource, VoltageSource))]
+        for inst in instruments:
+            if inst.driver not in sources and hasattr(inst.driver, "output_off"):
+                with contextlib.suppress(Exception):
+                    inst.driver.output_off()
         for guard in self._sources:
             with contextlib.suppress(Exception):
                 guard.output_off()
         self._sources.clear()
-        if self.station is not None:
-            for inst in self.station.instruments.values():
-                if hasattr(inst.driver, "output_off"):
-                    with contextlib.suppress(Exception):
-                        inst.driver.output_off()
+        for driver in sources:
+            with contextlib.suppress(Exception):
+                driver.output_off()
 
 
 def _install_sigterm():

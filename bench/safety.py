@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError, LimitError
+from .errors import ComplianceError, ConfigError, LimitError
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class _Guard:
 class SourceGuard(_Guard):
     """Guards an SMU (CurrentSource / VoltageSource roles)."""
 
-    _passthrough = ("measure", "output_enabled")
+    _passthrough = ("output_enabled",)
 
     def __init__(self, driver, limits: SafeLimits):
         super().__init__(driver, limits)
@@ -186,6 +186,31 @@ class SourceGuard(_Guard):
             self._driver.output_off()
             self._set(_on=False)
 
+    def _check_compliance(self, voltage, current, levels) -> None:
+        """Refuse readings pinned at the compliance while the programmed level was not reached
+        (a current source at its voltage limit carrying less than 90 % of its level)."""
+        voltage, current = np.atleast_1d(voltage), np.atleast_1d(current)
+        levels = np.broadcast_to(np.atleast_1d(levels), voltage.shape)
+        if self._mode == "CURR":
+            stuck = (np.abs(voltage) >= 0.999 * self._compliance) & \
+                    (np.abs(current) < 0.9 * np.abs(levels))
+            what = f"voltage limit {self._compliance:g} V"
+        else:
+            stuck = np.abs(current) >= 0.999 * self._compliance
+            what = f"current limit {self._compliance:g} A"
+        if np.any(stuck):
+            i = int(np.argmax(stuck))
+            raise ComplianceError(f"{self._driver.name} reached its {what} at a programmed "
+                                  f"{levels[i]:g} {'A' if self._mode == 'CURR' else 'V'} "
+                                  f"(measured {voltage[i]:g} V, {current[i]:g} A): open contact "
+                                  f"or damaged chip?")
+
+    def measure(self) -> tuple[float, float]:
+        voltage, current = self._driver.measure()
+        if self._on:
+            self._check_compliance(voltage, current, self._level)
+        return voltage, current
+
     def _sweep(self, mode: str, levels, delay: float):
         levels = np.asarray(levels, dtype=float)
         if levels.ndim != 1 or levels.size == 0:
@@ -195,7 +220,9 @@ class SourceGuard(_Guard):
         if self._on:
             self._move(mode, 0.0)
         sweep = self._driver.sweep_current if mode == "CURR" else self._driver.sweep_voltage
-        return sweep(levels, delay=delay)
+        readings = sweep(levels, delay=delay)
+        self._check_compliance(readings.voltage, readings.current, readings.source)
+        return readings
 
     def sweep_current(self, levels, *, delay: float = 0.0):
         return self._sweep("CURR", levels, delay)

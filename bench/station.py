@@ -9,6 +9,7 @@ built-in instruments with that chip.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass, field
 from importlib import resources
@@ -121,6 +122,33 @@ class OpenInstrument:
                 "idn": self.driver.idn, "simulated": self.simulated, "note": self.note}
 
 
+class ReopenableResource:
+    """A pyvisa resource that the drivers' fault policy may open again after a dropped link,
+    keeping its timeout and terminations."""
+
+    _kept = ("timeout", "read_termination", "write_termination")
+
+    def __init__(self, opener):
+        object.__setattr__(self, "_opener", opener)
+        object.__setattr__(self, "_resource", opener())
+
+    def __getattr__(self, name):
+        return getattr(self._resource, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._resource, name, value)
+
+    def reopen(self) -> None:
+        old = self._resource
+        kept = {name: getattr(old, name) for name in self._kept}
+        with contextlib.suppress(Exception):
+            old.close()
+        new = self._opener()
+        for name, value in kept.items():
+            setattr(new, name, value)
+        object.__setattr__(self, "_resource", new)
+
+
 class Station:
     """Open instruments of one station. Use as a context manager; closing never touches outputs
     (the runner switches them off first)."""
@@ -146,20 +174,22 @@ class Station:
             raise
         return self
 
-    def _sim_resource(self, cfg: InstrumentConfig):
+    def _sim_manager(self, cfg: InstrumentConfig) -> pyvisa.ResourceManager:
         if cfg.driver not in MODELS:
             raise StationError(f"{cfg.name}: no simulator for driver {cfg.driver!r}")
         if self.world is None:
             self.world = SimulatedWorld.from_config(self.config.simulation)
-        manager = open_simulated_bench({cfg.resource: cfg.driver}, self.world)
+        manager = open_simulated_bench({cfg.resource: cfg.driver}, self.world,
+                                       names={cfg.resource: cfg.name})
         self._managers.append(manager)
-        return manager.open_resource(cfg.resource)
+        return manager
 
-    def _real_resource(self, cfg: InstrumentConfig):
+    def _real_manager(self, cfg: InstrumentConfig) -> pyvisa.ResourceManager:
         try:
             manager = pyvisa.ResourceManager()
             self._managers.append(manager)
-            return manager.open_resource(cfg.resource)
+            manager.open_resource(cfg.resource).close()  # reachable?
+            return manager
         except (pyvisa.Error, ValueError, OSError) as exc:
             raise StationError(f"{cfg.name}: cannot open {cfg.resource} ({exc})") from None
 
@@ -167,17 +197,18 @@ class Station:
         note = ""
         simulated = self._force_sim or cfg.simulated
         if simulated:
-            resource = self._sim_resource(cfg)
+            manager = self._sim_manager(cfg)
             note = "simulated (--sim)" if self._force_sim else "simulated (station)"
         else:
             try:
-                resource = self._real_resource(cfg)
+                manager = self._real_manager(cfg)
             except StationError as exc:
                 if not cfg.fallback:
                     raise
                 note = f"SIMULATED FALLBACK: {exc}"
                 self._warn(f"warning: {note}; using the simulator for {cfg.name}")
-                resource, simulated = self._sim_resource(cfg), True
+                manager, simulated = self._sim_manager(cfg), True
+        resource = ReopenableResource(lambda: manager.open_resource(cfg.resource))
         if self._wrap is not None:
             resource = self._wrap(cfg.name, resource)
         driver = driver_class(cfg.driver)(resource, name=cfg.name)

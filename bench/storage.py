@@ -2,7 +2,8 @@
 
 Storage knows nothing of instruments: it receives named arrays with units and JSON-able metadata.
 Every array carries a ``units`` attribute (SI); structured metadata is JSON text in attributes,
-so any HDF5 tool can read the file. The writer flushes at most ``flush_interval`` seconds after new data.
+so any HDF5 tool can read the file. The writer flushes at most ``flush_interval`` seconds after
+new data.
 """
 
 from __future__ import annotations
@@ -139,6 +140,56 @@ class RunWriter:
         self._step = None
         self.flush(force=True)
 
+    # -- append-only byte records (e.g. an I/O transcript) ------------------------------------
+    def append_records(self, group: str, stream: str, times: np.ndarray, ops: np.ndarray,
+                       payloads: list[bytes], op_codes: dict[str, int],
+                       attrs: dict[str, Any] | None = None) -> None:
+        """Append records (time, op code, payload bytes) to the stream ``/<group>/<stream>``.
+
+        Datasets, all resizable and gzip-compressed: ``time`` (float64, ``units`` s), ``op``
+        (uint8; the ``op_codes`` attribute maps names to codes, JSON), ``offsets`` (uint64: where
+        each record's payload starts in ``payload``; it ends where the next one starts) and
+        ``payload`` (uint8, every payload concatenated, so binary payloads keep every byte).
+        ``attrs`` are set on the stream's group when it is created.
+        """
+        if not len(times):
+            return
+        target = self.file.require_group(group).get(stream)
+        if target is None:
+            target = self.file[group].create_group(stream)
+            target.attrs["op_codes"] = to_json(op_codes)
+            for key, value in (attrs or {}).items():
+                target.attrs[key] = value
+            for name, dtype, chunk in (("time", "f8", 4096), ("op", "u1", 4096),
+                                       ("offsets", "u8", 4096), ("payload", "u1", 65536)):
+                ds = target.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype,
+                                           chunks=(chunk,), compression="gzip",
+                                           compression_opts=1, shuffle=dtype != "u1")
+                if name == "time":
+                    ds.attrs["units"] = "s"
+        lengths = np.fromiter((len(p) for p in payloads), dtype=np.int64, count=len(payloads))
+        offsets = target["payload"].shape[0] + np.cumsum(lengths) - lengths
+        # payload first and time last: a reader of a file cut short trusts the shortest column
+        for name, values in (("payload", np.frombuffer(b"".join(payloads), dtype=np.uint8)),
+                             ("offsets", offsets), ("op", np.asarray(ops, dtype=np.uint8)),
+                             ("time", np.asarray(times, dtype=float))):
+            ds = target[name]
+            ds.resize((ds.shape[0] + values.size,))
+            if values.size:
+                ds[-values.size:] = values
+        self.flush()
+
+    def copy_from(self, source: str | Path, item: str, into: str) -> None:
+        """Copy every member of group ``item`` of another file (opened read-only) into group
+        ``into`` of this one, byte for byte with attributes, chunking and compression."""
+        with h5py.File(source, "r") as src:
+            target = self.file.require_group(into)
+            for key, value in src[item].attrs.items():
+                target.attrs[key] = value
+            for name in src[item]:
+                src.copy(src[item][name], target, name)
+        self.flush()
+
     # -- housekeeping --------------------------------------------------------------------------
     def flush(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -167,6 +218,9 @@ class StepRecord:
     units: dict[str, str] = field(default_factory=dict)
     attrs: dict[str, dict] = field(default_factory=dict)
     results: dict[str, dict] = field(default_factory=dict)
+    index: int = -1
+    started: str = ""
+    ended: str = ""
 
 
 @dataclass
@@ -186,8 +240,12 @@ class RunRecord:
 
     @property
     def status(self) -> str:
-        """``interrupted`` when the file says running but its writer is gone."""
-        return self.attrs.get("status", "")
+        """``interrupted`` when the file says running but its writer is gone.
+
+        A live writer holds HDF5's file lock, so a file that opened for reading has none.
+        """
+        status = self.attrs.get("status", "")
+        return "interrupted" if status == "running" else status
 
 
 def _attr_text(value) -> str:
@@ -215,7 +273,8 @@ def read_run(path: str | Path) -> RunRecord:
                              json.loads(f["recipe"].attrs["json"]), steps)
     except RunFileError:
         raise
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
+        # h5py yields None for an object whose header is damaged (hence AttributeError/TypeError)
         raise RunFileError(f"{path}: not a readable run file ({exc})") from None
 
 
@@ -223,11 +282,18 @@ def _read_step(group: h5py.Group) -> StepRecord:
     a = group.attrs
     step = StepRecord(name=str(a["name"]), sequence=str(a["sequence"]), status=str(a["status"]),
                       reason=str(a["status_reason"]), params=json.loads(a["params"]),
-                      limits=json.loads(a["limits"]))
-    for name, ds in group["data"].items():
-        step.data[name] = ds[()]
-        step.units[name] = str(ds.attrs.get("units", ""))
-        step.attrs[name] = {k: v for k, v in ds.attrs.items() if k != "units"}
+                      limits=json.loads(a["limits"]), index=int(a.get("index", -1)),
+                      started=str(a.get("started", "")), ended=str(a.get("ended", "")))
+    # arrays by bare name from every group but results, as the sequence saw them (ctx.data())
+    for group_name, sub in group.items():
+        if group_name == "results" or not isinstance(sub, h5py.Group):
+            continue
+        for name, ds in sub.items():
+            if not isinstance(ds, h5py.Dataset):
+                continue
+            step.data[name] = ds[()]
+            step.units[name] = str(ds.attrs.get("units", ""))
+            step.attrs[name] = {k: v for k, v in ds.attrs.items() if k != "units"}
     for name, ds in group["results"].items():
         low, high = float(ds.attrs["low"]), float(ds.attrs["high"])
         passed = str(ds.attrs["passed"])
@@ -236,3 +302,52 @@ def _read_step(group: h5py.Group) -> StepRecord:
                               "high": None if np.isnan(high) else high,
                               "passed": None if passed == "" else passed == "pass"}
     return step
+
+
+@dataclass
+class ByteRecords:
+    """One stream of append-only byte records read back (see ``RunWriter.append_records``)."""
+
+    times: np.ndarray
+    ops: np.ndarray
+    payloads: list[bytes]
+    op_codes: dict[str, int]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.payloads)
+
+
+def read_records(path: str | Path, group: str) -> dict[str, ByteRecords]:
+    """Every stream of records under ``/<group>`` (empty if there is none), read-only.
+
+    A file cut short may hold columns of different lengths; the shortest one counts.
+    Any problem raises :class:`RunFileError` with one clear line.
+    """
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            if group not in f:
+                return {}
+            streams = {}
+            for name, g in f[group].items():
+                times, ops, offsets = g["time"][()], g["op"][()], g["offsets"][()]
+                payload = g["payload"][()].tobytes()
+                count = min(times.size, ops.size, offsets.size)
+                starts = offsets[:count].astype(np.int64)
+                ends = np.append(offsets[1:], len(payload))[:count].astype(np.int64)
+                if np.any(ends < starts) or np.any(ends > len(payload)):
+                    raise RunFileError(f"{path}: record stream {group}/{name} is damaged "
+                                       f"(payload offsets out of order)")
+                streams[name] = ByteRecords(
+                    times=times[:count], ops=ops[:count],
+                    payloads=[payload[a:b] for a, b in zip(starts.tolist(), ends.tolist(),
+                                                           strict=True)],
+                    op_codes=json.loads(g.attrs["op_codes"]),
+                    attrs={k: _attr_text(v) if isinstance(v, (str, bytes)) else v
+                           for k, v in g.attrs.items() if k != "op_codes"})
+            return streams
+    except RunFileError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise RunFileError(f"{path}: not a readable run file ({exc})") from None

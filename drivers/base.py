@@ -14,6 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+from pyvisa import constants
+from pyvisa.errors import VisaIOError
+
+_LINK_LOST = (constants.VI_ERROR_CONN_LOST, constants.VI_ERROR_INV_OBJECT,
+              constants.VI_ERROR_IO)
 
 
 class InstrumentError(Exception):
@@ -130,35 +135,65 @@ class ScpiInstrument:
         self.resource = resource
         self.name = name or type(self).__name__
         self.idn = ""
+        self._reopened = False
         resource.write_termination = self.write_termination
         resource.read_termination = self.read_termination
         resource.timeout = self.timeout_s * 1000.0
 
     # -- transport -------------------------------------------------------------------------
+    # Fault policy: a query is re-sent up to ``retries`` times after a timeout, a lost link or an
+    # unreadable answer (queries are idempotent); a lost link is re-opened once per session when
+    # the resource can (``reopen()``); writes are sent again only after such a re-open.
+    retries = 2
+
+    def _recover(self, exc: Exception) -> bool:
+        """Re-open a dropped link once; True if the operation may be tried again."""
+        lost = isinstance(exc, VisaIOError) and exc.error_code in _LINK_LOST
+        if lost and hasattr(self.resource, "reopen") and not self._reopened:
+            self._reopened = True
+            try:
+                self.resource.reopen()
+            except Exception:  # the instrument is really gone
+                return False
+            return True
+        return not lost
+
     def write(self, command: str) -> None:
-        self.resource.write(command)
+        try:
+            self.resource.write(command)
+        except VisaIOError as exc:
+            if not (exc.error_code in _LINK_LOST and self._recover(exc)):
+                raise InstrumentError(self.name, command, f"write failed ({exc})") from exc
+            try:
+                self.resource.write(command)
+            except VisaIOError as again:
+                raise InstrumentError(self.name, command, f"write failed ({again})") from again
+
+    def _exchange(self, command: str, receive, parse):
+        """write + receive + parse, retried per the fault policy."""
+        problem: Exception | None = None
+        for _ in range(self.retries + 1):
+            try:
+                self.resource.write(command)
+                return parse(receive())
+            except (VisaIOError, ValueError, UnicodeDecodeError) as exc:
+                problem = exc
+                if not self._recover(exc):
+                    break
+        raise InstrumentError(self.name, command, f"no valid answer ({problem})") from problem
+
+    def _read(self) -> str:
+        return self.resource.read()  # looked up per call: a re-open replaces the resource
 
     def query(self, command: str) -> str:
-        self.resource.write(command)
-        try:
-            return self.resource.read().strip()
-        except Exception as exc:  # pyvisa timeouts and I/O errors, named for the user
-            raise InstrumentError(self.name, command, f"no answer ({exc})") from exc
+        return self._exchange(command, self._read, str.strip)
 
     def query_float(self, command: str) -> float:
-        text = self.query(command)
-        try:
-            return float(text)
-        except ValueError:
-            raise InstrumentError(self.name, command, f"expected a number, got {text!r}") from None
+        return self._exchange(command, self._read, float)
 
     def query_floats(self, command: str) -> np.ndarray:
-        text = self.query(command)
-        try:
-            return np.array([float(v) for v in text.split(",")], dtype=float)
-        except ValueError:
-            raise InstrumentError(self.name, command, f"expected numbers, got {text[:60]!r}") \
-                from None
+        return self._exchange(command, self._read,
+                              lambda text: np.array([float(v) for v in text.split(",")]))
 
     def query_block(self, command: str, expected_bytes: int | None = None) -> bytes:
         """Send a query answered by an IEEE 488.2 arbitrary block; return its payload.
@@ -168,27 +203,23 @@ class ScpiInstrument:
         END; as a binary payload may contain the termination character, the caller must then give
         ``expected_bytes``.
         """
-        self.resource.write(command)
-        try:
-            head = self.resource.read_bytes(2)
-            if head[:1] != b"#" or not head[1:2].isdigit():
-                raise InstrumentError(self.name, command, f"not a binary block: {head!r}")
-            digits = int(head[1:2])
-            if digits == 0:
-                if expected_bytes is None:
-                    raise InstrumentError(self.name, command, "indefinite block of unknown size")
-                count = expected_bytes
-            else:
-                count = int(self.resource.read_bytes(digits))
-            payload = self.resource.read_bytes(count + len(self.read_termination))
-        except InstrumentError:
-            raise
-        except Exception as exc:
-            raise InstrumentError(self.name, command, f"block transfer failed ({exc})") from exc
+        return self._exchange(command, lambda: self._read_block(expected_bytes), bytes)
+
+    def _read_block(self, expected_bytes: int | None) -> bytes:
+        head = self.resource.read_bytes(2)
+        if head[:1] != b"#" or not head[1:2].isdigit():
+            raise ValueError(f"not a binary block: {bytes(head[:20])!r}")
+        digits = int(head[1:2])
+        if digits == 0:
+            if expected_bytes is None:
+                raise ValueError("indefinite-length block of unknown size")
+            count = expected_bytes
+        else:
+            count = int(self.resource.read_bytes(digits))
+        payload = self.resource.read_bytes(count + len(self.read_termination))
         if len(payload) < count:
-            raise InstrumentError(self.name, command, f"block truncated: {len(payload)} of "
-                                                      f"{count} bytes")
-        return bytes(payload[:count])
+            raise ValueError(f"block truncated: {len(payload)} of {count} bytes")
+        return payload[:count]
 
     # -- status ----------------------------------------------------------------------------
     def errors(self) -> list[str]:

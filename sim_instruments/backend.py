@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import pyvisa
 import pyvisa.errors as visa_errors
 from pyvisa import constants, rname
@@ -30,6 +31,7 @@ from pyvisa_sim.highlevel import SimVisaLibrary
 from pyvisa_sim.sessions.session import Session
 
 from .chip import ChipParameters, MicroLED, NoiseSource
+from .faults import FaultPlan
 
 
 def ieee_block(payload: bytes) -> bytes:
@@ -51,6 +53,8 @@ class SimulatedWorld:
     drive_current: float = 0.0
     current_history: list[float] = field(default_factory=list)
     voltage_history: list[float] = field(default_factory=list)
+    faults: FaultPlan = field(default_factory=lambda: FaultPlan([]))
+    commands: list[tuple[str, str]] = field(default_factory=list)  # (instrument, command) received
 
     def __post_init__(self):
         self.chip = MicroLED(self.chip_params)
@@ -62,12 +66,12 @@ class SimulatedWorld:
         config = dict(config or {})
         chip = ChipParameters.from_mapping(config.pop("chip", None) or {})
         efficiency = float(config.pop("collection_efficiency", 1.0))
-        config.pop("faults", None)  # consumed by the fault injector, not the physics
+        faults = FaultPlan.from_config(config.pop("faults", None), config.pop("fault_seed", 0))
         if config:
             raise ValueError(f"unknown key(s) in simulation block: {', '.join(sorted(config))}")
         if not 0 < efficiency <= 1:
             raise ValueError(f"collection_efficiency={efficiency} must be in (0, 1]")
-        return cls(chip_params=chip, collection_efficiency=efficiency)
+        return cls(chip_params=chip, collection_efficiency=efficiency, faults=faults)
 
     def apply(self, current: float, voltage: float) -> None:
         """Record that the chip now carries ``current`` at ``voltage``."""
@@ -80,10 +84,15 @@ class SimulatedWorld:
         return max((abs(i) for i in self.current_history), default=0.0)
 
 
+class _Partial(bytes):
+    """A response cut off before its end (fault ``truncated``): the reader waits, then times out."""
+
+
 class SimInstrument:
     """One simulated instrument: its YAML device, its physics model and its output queue."""
 
-    def __init__(self, model_name: str, resource_name: str, world: SimulatedWorld):
+    def __init__(self, model_name: str, resource_name: str, world: SimulatedWorld,
+                 name: str | None = None):
         from .models import MODELS  # models import this module's helpers
 
         yaml_file, model_cls = MODELS[model_name]
@@ -95,8 +104,10 @@ class SimInstrument:
         self._defaults = {n: p.get_value() for n, p in self.device._properties.items()}
         self.model = model_cls(self, world)
         self.world = world
+        self.name = name or resource_name
         self.output: deque[bytes] = deque()
         self._pending = bytearray()
+        self.connected = True
 
     # -- state shared with the model ---------------------------------------------------------
     def get(self, prop: str) -> Any:
@@ -110,15 +121,36 @@ class SimInstrument:
 
     # -- message handling ----------------------------------------------------------------------
     def write(self, data: bytes) -> None:
+        if not self.connected:
+            raise visa_errors.VisaIOError(constants.VI_ERROR_CONN_LOST)
         self._pending += data
         eom = self.device._query_eom
         if not self._pending.endswith(eom):
             return
         command = bytes(self._pending[: len(self._pending) - len(eom)])
         self._pending.clear()
-        response = self._respond(command.decode("latin-1").strip())
-        if response is not None:
-            self.output.append(response + self.device._response_eom)
+        text = command.decode("latin-1").strip()
+        self.world.commands.append((self.name, text))
+        fault = self.world.faults.check(self.name, text)
+        if fault is not None and fault.kind == "disconnect":
+            self.connected = False
+            self.output.clear()
+            raise visa_errors.VisaIOError(constants.VI_ERROR_CONN_LOST)
+        if fault is not None and fault.kind == "compliance":
+            self.model.open_contact()
+        response = self._respond(text)
+        if fault is not None and fault.kind == "scpi_error":
+            for queue in self.device._error_queues.values():
+                queue._queue.append(fault.error.encode())
+        if response is None or (fault is not None and fault.kind == "timeout"):
+            return
+        if fault is not None and fault.kind == "garbled":
+            response = bytes(self.world.faults.rng.integers(33, 127, max(len(response), 4),
+                                                             dtype=np.uint8))
+        if fault is not None and fault.kind == "truncated":
+            self.output.append(_Partial(response[: len(response) // 2]))  # END never comes
+            return
+        self.output.append(response + self.device._response_eom)
 
     def _respond(self, command: str) -> bytes | None:
         if command == "*CLS":
@@ -160,13 +192,15 @@ class SimInstrument:
 
     def read(self, count: int) -> tuple[bytes, bool]:
         """Up to ``count`` bytes of the oldest response, and whether that response is complete."""
+        if not self.connected:
+            raise visa_errors.VisaIOError(constants.VI_ERROR_CONN_LOST)
         if not self.output:
             raise visa_errors.VisaIOError(constants.VI_ERROR_TMO)
         head = self.output[0]
         if len(head) <= count:
             self.output.popleft()
-            return head, True
-        self.output[0] = head[count:]
+            return head, not isinstance(head, _Partial)
+        self.output[0] = type(head)(head[count:])
         return head[:count], False
 
 
@@ -194,6 +228,7 @@ class BenchSimLibrary(SimVisaLibrary):
         sess = Session.get_session_class(parsed.interface_type_const, parsed.resource_class)(
             session, resource_name, parsed)
         sess.device = self.devices[canonical]
+        sess.device.connected = True  # opening again restores a dropped link
         return self._register(sess), constants.StatusCode.success
 
     def list_resources(self, session, query="?*::INSTR"):
@@ -221,8 +256,8 @@ class BenchSimLibrary(SimVisaLibrary):
         return chunk, status
 
 
-def open_simulated_bench(instruments: dict[str, str], world: SimulatedWorld
-                         ) -> pyvisa.ResourceManager:
+def open_simulated_bench(instruments: dict[str, str], world: SimulatedWorld,
+                         names: dict[str, str] | None = None) -> pyvisa.ResourceManager:
     """A ResourceManager whose resources are the given ``{resource_name: model}`` instruments.
 
     Each call builds a fresh library (no state shared with earlier benches), which is what the
@@ -230,5 +265,6 @@ def open_simulated_bench(instruments: dict[str, str], world: SimulatedWorld
     """
     library = BenchSimLibrary(f"microled-sim-{next(BenchSimLibrary._counter)}")
     for resource_name, model in instruments.items():
-        library.add(resource_name, SimInstrument(model, resource_name, world))
+        name = (names or {}).get(resource_name)
+        library.add(resource_name, SimInstrument(model, resource_name, world, name))
     return pyvisa.ResourceManager(library)

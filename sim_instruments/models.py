@@ -27,6 +27,9 @@ class InstrumentModel:
     def reset(self) -> None:
         """Called on ``*RST`` after the YAML properties are back to their defaults."""
 
+    def open_contact(self) -> None:
+        """Fault ``compliance``: the probe lifts off the chip (a no-op without a source)."""
+
 
 class Keithley2450Model(InstrumentModel):
     """Keithley 2450: source I or V into the chip, compliance, READ?, list/lin/log sweeps."""
@@ -44,6 +47,7 @@ class Keithley2450Model(InstrumentModel):
         self.reset()
 
     def reset(self) -> None:
+        self.contact_open = False
         self.buffer: list[tuple[float, float]] = []
         self.lists = {"CURR": [], "VOLT": []}
         self.sweep: tuple[str, np.ndarray] | None = None
@@ -53,9 +57,16 @@ class Keithley2450Model(InstrumentModel):
     def _output_on(self) -> bool:
         return str(self.sim.get("output")) in ("1", "ON")
 
+    def open_contact(self) -> None:
+        self.contact_open = True
+
     def _operating_point(self, function: str, level: float) -> tuple[float, float]:
         """(voltage, current) at the chip for a programmed level, compliance included."""
         chip = self.world.chip
+        if self.contact_open:  # open circuit: no current; a current source rails to its limit
+            if function == "CURR":
+                return float(np.sign(level)) * float(self.sim.get("voltage_limit")), 0.0
+            return level, 0.0
         if function == "CURR":
             limit = float(self.sim.get("voltage_limit"))
             voltage = float(chip.steady_state(np.array([level])).voltage[0])
