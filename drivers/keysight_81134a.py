@@ -1,0 +1,170 @@
+"""Keysight (Agilent) 81134A 3.35 GHz pulse pattern generator, SCPI command set.
+
+Only a few pages of the 81133A/81134A Programming Guide (March 2007) were found (DIGital pattern
+commands, OUTPut0); the other commands follow public drivers of the 81133A/81134A family (see
+/work/notes/cmds_issue3.md) and are marked UNVERIFIED where no source was found. The chip is
+driven from channel 1's normal output (``:OUTPut1:POSitive``); ``:OUTPut:CENTral`` connects or
+disconnects all channels at once and is the first thing switched off.
+
+Modes (``:FUNCtion:MODE1``): PULSe (width at a repetition frequency), SQUare, DATA (user pattern,
+one bit per clock period) and PRBS. In DATA and PRBS modes the clock ``:FREQuency`` is the bit
+rate (output divider 1).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .base import Choice, InstrumentError, Range, ScpiInstrument, Setting
+
+PRBS_ORDERS = (7, 9, 10, 11, 15, 23, 31)  # UNVERIFIED: the orders the instrument offers
+SHORT_PATTERN = (32, 8192, 32)  # :DIGital:PATTern - min, max, step in bits (Prog. Guide p.27)
+LONG_PATTERN_STEP = 128  # :DIGital:PATTern:LDATa - 128 bit steps (Prog. Guide p.29)
+
+
+def long_pattern_limit(clock: float) -> int:
+    """Longest LDATa pattern (bits) at a clock (Prog. Guide p.29): 12 Mbit from 60 MHz,
+    6 Mbit from 30 MHz, 3 Mbit below (Mbit = 2^20 bit, UNVERIFIED)."""
+    return (12 if clock >= 60e6 else 6 if clock >= 30e6 else 3) << 20
+
+
+def pattern_block(bits: np.ndarray) -> str:
+    """An IEEE 488.2 block of hex digits, the MSB of the first digit being bit 0 (Prog. Guide
+    p.28, HEX format)."""
+    nibbles = np.asarray(bits, dtype=np.uint8).reshape(-1, 4) @ np.array([8, 4, 2, 1])
+    text = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)[nibbles].tobytes().decode("ascii")
+    return f"#{len(str(len(text)))}{len(text)}{text}"
+
+
+class Keysight81134A(ScpiInstrument):
+    """81134A channel 1: pulses, square wave, PRBS or a user pattern into 50 ohm.
+
+    Model limits: clock 15 MHz to 3.35 GHz; levels inside -2 V..+3 V with 50 mV..2 V amplitude
+    (UNVERIFIED, data-sheet values); pulse width from 100 ps (UNVERIFIED).
+    """
+
+    idn_pattern = r"(?i)^(agilent|keysight) technologies,81134A,"  # UNVERIFIED: IDN format
+    min_bit_rate = 15e6
+    max_bit_rate = 3.35e9
+    level_window = (-2.0, 3.0)     # V, UNVERIFIED
+    amplitude_range = (0.05, 2.0)  # V peak-peak, UNVERIFIED
+    min_width = 100e-12            # s, UNVERIFIED
+
+    frequency = Setting(":FREQuency {}", ":FREQuency?", check=Range(min_bit_rate, max_bit_rate),
+                        units="Hz", doc="Clock: bit rate (DATA, PRBS) or repetition rate.")
+    mode = Setting(":FUNCtion:MODE1 {}", ":FUNCtion:MODE1?", kind=str,
+                   check=Choice(("PULS", "SQU", "DATA", "PRBS")))  # UNVERIFIED: PRBS as a mode
+    prbs_order = Setting(":DIGital1:PATTern:PRBS {}", ":DIGital1:PATTern:PRBS?", kind=int,
+                         check=Choice(PRBS_ORDERS))  # UNVERIFIED: command
+    width = Setting(":WIDTh1 {}", ":WIDTh1?", check=Range(min_width, 1 / min_bit_rate),
+                    units="s")
+    high_level = Setting(":VOLTage1:HIGH {}", ":VOLTage1:HIGH?", check=Range(*level_window),
+                         units="V")
+    low_level = Setting(":VOLTage1:LOW {}", ":VOLTage1:LOW?", check=Range(*level_window),
+                        units="V")
+    positive_output = Setting(":OUTPut1:POSitive {}", ":OUTPut1:POSitive?", kind=bool)
+    central_output = Setting(":OUTPut:CENTral {}", ":OUTPut:CENTral?", kind=bool,
+                             doc="Connects (ON) or disconnects (OFF) all channels.")
+
+    # -- clock and levels ------------------------------------------------------------------
+    def _check_rate(self, name: str, rate: float) -> float:
+        rate = float(rate)
+        if not math.isfinite(rate) or not self.min_bit_rate <= rate <= self.max_bit_rate:
+            raise ValueError(f"{name} {rate:g} /s is outside the 81134A's range "
+                             f"{self.min_bit_rate:g} to {self.max_bit_rate:g} /s")
+        return rate
+
+    def set_bit_rate(self, bit_rate: float) -> None:
+        """Clock = bit rate (one bit per period in DATA and PRBS modes)."""
+        bit_rate = self._check_rate("bit rate", bit_rate)
+        self.write_checked(f":FREQuency {bit_rate:.10g}")
+
+    def set_levels(self, *, high: float, low: float) -> None:
+        """High and low level (V into 50 ohm), set in the order that keeps high above low."""
+        for name, value in (("high", high), ("low", low)):
+            Range(*self.level_window).check(name, value)
+        Range(*self.amplitude_range).check("amplitude (high - low)", high - low)
+        if high > self.low_level:  # the new high is valid against the present low
+            steps = ((":VOLTage1:HIGH", high), (":VOLTage1:LOW", low))
+        else:
+            steps = ((":VOLTage1:LOW", low), (":VOLTage1:HIGH", high))
+        for command, value in steps:
+            self.write_checked(f"{command} {value:.6g}")
+
+    # -- signal modes ------------------------------------------------------------------------
+    def _select(self, mode: str) -> None:
+        self.write_checked(":FUNCtion PATTern")  # pulse/pattern operating mode
+        self.mode = mode
+
+    def set_prbs(self, order: int) -> None:
+        """PRBS 2^order - 1 (NRZ) at the set bit rate."""
+        Choice(PRBS_ORDERS).check("PRBS order", order)
+        self._select("PRBS")
+        self.prbs_order = order
+
+    def set_pattern(self, bits: np.ndarray) -> None:
+        """A user pattern of 0/1 bits, repeated (NRZ). The instrument takes 32-bit steps up to
+        8192 bits (``:DIGital1:PATTern``) and 128-bit steps beyond (``...:LDATa``), so the
+        pattern is sent repeated the fewest times that reach a valid length; the output is the
+        same periodic bit stream."""
+        bits = np.asarray(bits)
+        if bits.ndim != 1 or bits.size == 0 or not np.isin(bits, (0, 1)).all():
+            raise ValueError("a pattern is a non-empty 1-D array of 0 and 1")
+        _, longest, step = SHORT_PATTERN
+        repeats = step // math.gcd(bits.size, step)  # also gives at least 32 bits
+        if bits.size * repeats <= longest:
+            command = ":DIGital1:PATTern {},HEX"
+        else:
+            repeats = LONG_PATTERN_STEP // math.gcd(bits.size, LONG_PATTERN_STEP)
+            limit = long_pattern_limit(self.frequency)
+            if bits.size * repeats > limit:
+                raise ValueError(f"a pattern of {bits.size} bits needs {bits.size * repeats} "
+                                 f"bits on the 81134A, more than its {limit} at this clock")
+            command = ":DIGital1:PATTern:LDATa {}"
+        self._select("DATA")
+        self.write_checked(command.format(pattern_block(np.tile(bits, repeats))))
+
+    def read_pattern(self) -> np.ndarray:
+        """The short pattern as stored (``:DIGital1:PATTern?`` answers hex in a block)."""
+        text = self.query(":DIGital1:PATTern?")
+        try:
+            digits = int(text[1])
+            length = int(text[2:2 + digits])
+            payload = text[2 + digits:2 + digits + length]
+            values = np.array([int(c, 16) for c in payload], dtype=np.uint8)  # <= 2048 digits
+        except (ValueError, IndexError):
+            raise InstrumentError(self.name, ":DIGital1:PATTern?",
+                                  f"not a hex block: {text[:40]!r}") from None
+        return ((values[:, None] >> np.array([3, 2, 1, 0], dtype=np.uint8)) & 1).ravel()
+
+    def set_pulse(self, *, period: float, width: float) -> None:
+        """Pulse mode: one pulse of ``width`` (s) every ``period`` (s)."""
+        frequency = self._check_rate("pulse rate", 1.0 / period)
+        if not self.min_width <= width < period:
+            raise ValueError(f"width={width:g} s must be at least {self.min_width:g} s and "
+                             f"below the period {period:g} s")
+        self._select("PULS")
+        self.write_checked(f":FREQuency {frequency:.10g}")
+        self.write_checked(f":WIDTh1 {width:.6g}")
+
+    def set_square(self, frequency: float) -> None:
+        """Square wave (50 % duty cycle) at ``frequency`` (Hz)."""
+        frequency = self._check_rate("frequency", frequency)
+        self._select("SQU")
+        self.write_checked(f":FREQuency {frequency:.10g}")
+
+    # -- output ------------------------------------------------------------------------------
+    def output_on(self) -> None:
+        """Normal output of channel 1 on, then the channels connected."""
+        self.write_checked(":OUTPut1:POSitive ON")
+        self.write_checked(":OUTPut:CENTral ON")
+
+    def output_off(self) -> None:
+        """All channels disconnected first, then channel 1 off; unchecked (safe-state path)."""
+        self.write(":OUTPut:CENTral OFF")
+        self.write(":OUTPut1:POSitive OFF")
+
+    def output_enabled(self) -> bool:
+        return self.central_output and self.positive_output

@@ -1,0 +1,189 @@
+"""Passive parts of the high-speed set-up: instruments without commands, described in the station.
+
+The station file's ``setup:`` block (SI units) names the bias tee, the photoreceiver, the cables and
+how the oscilloscope is wired; :meth:`Setup.from_mapping` is the one place that parses and checks
+it, with defaults, for the simulator and the sequences alike::
+
+    setup:
+      bias_tee: {modulation_impedance: 50.0}       # ohm
+      photoreceiver: {responsivity: 0.3, transimpedance: 2000.0, bandwidth: 10.0e9,
+                      delay: 0.0, coupling: 0.5}   # A/W, V/A into 50 ohm, Hz, s, fraction
+      cables: {drive_delay: 1.0e-9, monitor_delay: 0.5e-9, receiver_delay: 2.0e-9}   # s
+      oscilloscope: {optical_channel: 1, drive_channel: 2}
+
+Signal path: the generator (or VNA port 1) drives the chip's modulation input through the bias tee;
+the modulation current is the AC part of that voltage over ``modulation_impedance``. A fraction
+``coupling`` of the chip's light reaches the photoreceiver (responsivity x transimpedance, one
+first-order pole at ``bandwidth``), whose output goes to the scope or VNA port 2.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+
+def _check_fields(obj, rules: dict[str, str]) -> None:
+    """Coerce every field of a frozen dataclass to float/int and check it against its rule."""
+    section = type(obj).SECTION
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        rule = rules[f.name]
+        where = f"setup.{section}.{f.name}"
+        if rule == "channel":
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{where} must be a channel number >= 1, got {value!r}")
+            object.__setattr__(obj, f.name, int(value))
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                or not math.isfinite(value):
+            raise ValueError(f"{where} must be a finite number, got {value!r}")
+        value = float(value)
+        if rule == "positive" and value <= 0:
+            raise ValueError(f"{where} must be > 0, got {value!r}")
+        if rule == "non-negative" and value < 0:
+            raise ValueError(f"{where} must be >= 0, got {value!r}")
+        if rule == "fraction" and not 0 < value <= 1:
+            raise ValueError(f"{where} must be in (0, 1], got {value!r}")
+        object.__setattr__(obj, f.name, value)
+
+
+def _build(cls, mapping: Any):
+    """An instance of a section class from its mapping (None = defaults); unknown keys refused."""
+    if mapping is None:
+        return cls()
+    if not isinstance(mapping, Mapping):
+        raise ValueError(f"setup.{cls.SECTION} must be a mapping, got {type(mapping).__name__}")
+    valid = [f.name for f in fields(cls)]
+    unknown = sorted(str(k) for k in mapping if k not in valid)
+    if unknown:
+        raise ValueError(f"setup.{cls.SECTION}: unknown key(s) {', '.join(unknown)}; "
+                         f"valid keys: {', '.join(valid)}")
+    return cls(**mapping)
+
+
+@dataclass(frozen=True)
+class BiasTee:
+    """Bias tee: DC bias from the SMU, modulation through its capacitor."""
+
+    SECTION = "bias_tee"
+    modulation_impedance: float = 50.0  # ohm: i_mod = AC part of the drive voltage / this
+
+    def __post_init__(self):
+        _check_fields(self, {"modulation_impedance": "positive"})
+
+
+@dataclass(frozen=True)
+class Photoreceiver:
+    """Photodiode + transimpedance amplifier with a first-order pole."""
+
+    SECTION = "photoreceiver"
+    responsivity: float = 0.3       # A/W at the chip's wavelength
+    transimpedance: float = 2000.0  # V/A into the 50 ohm scope/VNA input
+    bandwidth: float = 10.0e9       # Hz, -3 dB frequency of the single pole
+    delay: float = 0.0              # s, internal delay of the receiver
+    coupling: float = 0.5           # fraction of the chip's light reaching the photodiode
+
+    def __post_init__(self):
+        _check_fields(self, {"responsivity": "positive", "transimpedance": "positive",
+                             "bandwidth": "positive", "delay": "non-negative",
+                             "coupling": "fraction"})
+
+    @property
+    def gain(self) -> float:
+        """Output volts per watt emitted by the chip: coupling x responsivity x transimpedance."""
+        return self.coupling * self.responsivity * self.transimpedance
+
+    @property
+    def time_constant(self) -> float:
+        """tau = 1 / (2 pi f_3dB) of the receiver's pole (s)."""
+        return 1.0 / (2 * math.pi * self.bandwidth)
+
+    def response(self, frequency) -> np.ndarray:
+        """Normalised pole H(f) = 1 / (1 + j f / f_3dB), H(0) = 1 (delay not included)."""
+        return 1.0 / (1 + 1j * np.asarray(frequency, dtype=float) / self.bandwidth)
+
+
+@dataclass(frozen=True)
+class Cables:
+    """Cable delays (s)."""
+
+    SECTION = "cables"
+    drive_delay: float = 1.0e-9     # generator / VNA port 1 -> chip
+    monitor_delay: float = 0.5e-9   # generator -> scope drive channel
+    receiver_delay: float = 2.0e-9  # photoreceiver -> scope / VNA port 2
+
+    def __post_init__(self):
+        _check_fields(self, {name: "non-negative" for name in
+                             ("drive_delay", "monitor_delay", "receiver_delay")})
+
+
+@dataclass(frozen=True)
+class ScopeWiring:
+    """Which oscilloscope channel sees what."""
+
+    SECTION = "oscilloscope"
+    optical_channel: int = 1  # photoreceiver output
+    drive_channel: int = 2    # generator output (monitor tap), the trigger source
+
+    def __post_init__(self):
+        _check_fields(self, {"optical_channel": "channel", "drive_channel": "channel"})
+        if self.optical_channel == self.drive_channel:
+            raise ValueError("setup.oscilloscope: optical_channel and drive_channel must differ")
+
+
+_SECTIONS = {cls.SECTION: cls for cls in (BiasTee, Photoreceiver, Cables, ScopeWiring)}
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The passive set-up of a station, parsed from its ``setup:`` block."""
+
+    bias_tee: BiasTee = BiasTee()
+    photoreceiver: Photoreceiver = Photoreceiver()
+    cables: Cables = Cables()
+    oscilloscope: ScopeWiring = ScopeWiring()
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping | None) -> Setup:
+        """Parse a ``setup:`` block; missing parts take defaults, unknown keys raise ValueError."""
+        if mapping is None:
+            return cls()
+        if not isinstance(mapping, Mapping):
+            raise ValueError(f"setup must be a mapping, got {type(mapping).__name__}")
+        unknown = sorted(str(k) for k in mapping if k not in _SECTIONS)
+        if unknown:
+            raise ValueError(f"setup: unknown key(s) {', '.join(unknown)}; "
+                             f"valid keys: {', '.join(_SECTIONS)}")
+        return cls(**{name: _build(section, mapping.get(name))
+                      for name, section in _SECTIONS.items()})
+
+    def to_dict(self) -> dict:
+        """Plain nested dict (round-trips through from_mapping)."""
+        return asdict(self)
+
+    @property
+    def optical_delay(self) -> float:
+        """Generator output -> scope/VNA optical input, chip excluded (s):
+        drive_delay + photoreceiver.delay + receiver_delay."""
+        return self.cables.drive_delay + self.photoreceiver.delay + self.cables.receiver_delay
+
+    @property
+    def drive_to_optical_skew(self) -> float:
+        """Delay the set-up alone puts between the scope's drive and optical channels (s):
+        optical_delay - monitor_delay. The chip's own latency is the measured delay minus this."""
+        return self.optical_delay - self.cables.monitor_delay
+
+    def link_response(self, frequency) -> np.ndarray:
+        """Set-up part of the VNA's S21 per unit chip response, per W/A of differential
+        efficiency: gain / modulation_impedance x receiver pole x exp(-j 2 pi f optical_delay).
+
+        S21(f) = dP/dI x H_chip(f) x link_response(f) (both ports 50 ohm, i_mod = V / Z_mod)."""
+        f = np.asarray(frequency, dtype=float)
+        return (self.photoreceiver.gain / self.bias_tee.modulation_impedance
+                * self.photoreceiver.response(f) * np.exp(-2j * np.pi * f * self.optical_delay))

@@ -1,0 +1,242 @@
+"""``bandwidth``: the chip's small-signal modulation response at a list of DC bias currents.
+
+With a network analyser (roles smu + network_analyzer) S21 is swept at each bias: the VNA's port 1
+modulates the chip through the bias tee, the photoreceiver feeds port 2. Without one (roles smu +
+pattern_generator + oscilloscope) the response comes from the step response: a square pattern of
+long runs, ``modulation_depth`` x bias peak to peak, recorded on the scope (drive and optical
+channels, averaged), turned into H(f) by the derivative-and-FFT of every settled edge
+(:func:`dynamic_analysis.edge_frequency_response`) and smoothed onto a log grid.
+
+Both paths remove the photoreceiver's pole, fit |H|^2 = G / ((1 + (w tau)^2)(1 + (w RC)^2)) with
+one differential lifetime tau per bias and one RC pole for all [Coldren ch. 5], normalise each bias
+to its fitted G and read f3db (|H| = 1/sqrt 2, |S21| down 3 dB) and f3db_optical (|H| = 1/2) off
+the measured curve (:func:`dynamic_analysis.bandwidth_from_power_gain`). Scalar results are those
+at the highest bias; per-bias results (against current density) are stored as arrays in the
+step's ``analysis`` group.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.errors import ConfigError
+from drivers.roles import CurrentSource, NetworkAnalyzer, Oscilloscope, PatternGenerator
+
+from . import dynamic_analysis as da
+from .base import Parameter, Sequence
+from .dc_analysis import current_density
+from .pulse_response import (
+    RECORD_RUNS,
+    autoscale,
+    check_bit_rate,
+    check_modulation,
+    configure_capture,
+    on_common_time,
+    passive_setup,
+    record_volts,
+    set_modulation,
+    square_pattern,
+    store_records,
+    store_setup,
+)
+
+SMALL_SIGNAL = 0.25  # largest VNA modulation amplitude, as a fraction of the lowest bias
+
+
+class Bandwidth(Sequence):
+    name = "bandwidth"
+    summary = "small-signal modulation bandwidth per bias: f3db, f3db_optical, lifetime, RC"
+    roles = {"smu": CurrentSource}
+    optional_roles = {"network_analyzer": NetworkAnalyzer,
+                      "pattern_generator": PatternGenerator, "oscilloscope": Oscilloscope}
+    parameters = {
+        "bias_currents": Parameter([1e-3, 2e-3, 5e-3], "A", "DC bias currents", kind=list,
+                                   minimum=0.0),
+        "method": Parameter("auto", "", "vna, step (scope), or auto: the VNA when the station "
+                            "has one", kind=str, choices=("auto", "vna", "step")),
+        "start": Parameter(1e6, "Hz", "VNA start frequency", minimum=0.0),
+        "stop": Parameter(3e9, "Hz", "VNA stop frequency", minimum=0.0),
+        "points": Parameter(201, "", "VNA points (log sweep)", kind=int, minimum=11,
+                            maximum=20001),
+        "if_bandwidth": Parameter(1e3, "Hz", "VNA IF bandwidth", minimum=0.0),
+        "power": Parameter(-30.0, "dBm", "VNA source power"),
+        "vna_averaging": Parameter(1, "", "VNA sweeps averaged", kind=int, minimum=1),
+        "modulation_depth": Parameter(0.2, "", "step path: peak-to-peak step / bias",
+                                      minimum=0.0, maximum=1.0),
+        "bit_rate": Parameter(2e9, "b/s", "step path: generator bit rate", minimum=0.0),
+        "run_bits": Parameter(128, "", "step path: ones (then zeros) per run; a run must let "
+                              "the light settle", kind=int, minimum=1, maximum=100_000),
+        "sample_rate": Parameter(10e9, "Sa/s", "step path: scope sample rate", minimum=0.0),
+        "averaging": Parameter(16, "", "step path: scope averages per record", kind=int,
+                               minimum=1, maximum=65534),
+        "voltage_limit": Parameter(5.0, "V", "SMU voltage compliance", minimum=0.02),
+        "nplc": Parameter(1.0, "", "SMU integration time in power-line cycles",
+                          minimum=0.01, maximum=10),
+        "settle": Parameter(1e-3, "s", "wait after each bias change", minimum=0.0),
+    }
+    columns = {"bias_current": "A", "current": "A", "voltage": "V"}
+
+    @classmethod
+    def check_limits(cls, params, limits):
+        for bias in params["bias_currents"]:
+            limits.check_current(bias, "bias current")
+        limits.check_voltage(params["voltage_limit"], "voltage_limit")
+        if params["method"] == "step":  # "auto" may use the VNA: its guard checks the power
+            for bias in params["bias_currents"]:
+                check_modulation(bias, params["modulation_depth"] * bias, limits)
+
+    @classmethod
+    def planned_points(cls, params):
+        return len(params["bias_currents"])
+
+    # -- acquisition ---------------------------------------------------------------------------
+    def acquire(self, ctx, params):
+        use_vna = self._use_vna(ctx, params["method"])
+        if not use_vna:
+            check_bit_rate(ctx.role("pattern_generator"), params["bit_rate"])
+        setup = passive_setup(ctx)
+        store_setup(ctx, setup)
+        smu = ctx.role("smu")
+        smu.configure_current_source(voltage_limit=params["voltage_limit"], nplc=params["nplc"])
+        try:
+            if use_vna:
+                self._sweep_vna(ctx, params, smu, setup)
+            else:
+                self._step_responses(ctx, params, smu, setup)
+        finally:
+            smu.output_off()
+        self._store_per_bias(ctx, params)
+
+    @staticmethod
+    def _use_vna(ctx, method: str) -> bool:
+        has_vna = ctx.has_role("network_analyzer")
+        has_scope = ctx.has_role("pattern_generator") and ctx.has_role("oscilloscope")
+        if method == "vna" or (method == "auto" and has_vna):
+            ctx.role("network_analyzer")  # a clear error when it is absent
+            return True
+        if not has_scope:
+            raise ConfigError(
+                "bandwidth method step needs a pattern_generator and an oscilloscope"
+                if method == "step" else "bandwidth needs a network_analyzer, or a "
+                "pattern_generator and an oscilloscope (step response); the station has neither")
+        return False
+
+    def _sweep_vna(self, ctx, params, smu, setup) -> None:
+        vna = ctx.role("network_analyzer")
+        amplitude = np.sqrt(2 * 1e-3 * 10 ** (params["power"] / 10)
+                            / setup.bias_tee.modulation_impedance)
+        lowest = min(params["bias_currents"])
+        if amplitude > SMALL_SIGNAL * lowest:
+            raise ConfigError(f"VNA power {params['power']:g} dBm gives a modulation of "
+                              f"{amplitude:.3g} A amplitude, more than {SMALL_SIGNAL:g} of the "
+                              f"lowest bias {lowest:g} A (not small-signal); lower the power")
+        try:
+            vna.configure_s21(start=params["start"], stop=params["stop"],
+                              points=params["points"], if_bandwidth=params["if_bandwidth"],
+                              power=params["power"], averaging=params["vna_averaging"],
+                              log_sweep=True)
+        except ValueError as exc:
+            raise ConfigError(f"the network analyser refuses the sweep: {exc}") from None
+        traces, frequency = [], None
+        smu.output_on()
+        try:
+            for bias in params["bias_currents"]:
+                smu.set_current(bias)
+                ctx.sleep(params["settle"])
+                vna.output_on()
+                frequency, s21 = vna.measure_s21()
+                vna.output_off()
+                traces.append(s21)
+                voltage, current = smu.measure()
+                ctx.points(bias_current=bias, current=current, voltage=voltage)
+        finally:
+            vna.output_off()
+        ctx.array("frequency", np.asarray(frequency, dtype=float), "Hz")
+        ctx.array("s21", np.array(traces, dtype=complex), "", rows="bias_current",
+                  axis="frequency", note="complex S21 as measured, photoreceiver included")
+
+    def _step_responses(self, ctx, params, smu, setup) -> None:
+        generator, scope = ctx.role("pattern_generator"), ctx.role("oscilloscope")
+        run_time = params["run_bits"] / params["bit_rate"]
+        wiring = setup.oscilloscope
+        drive, optical = [], []
+        generator.set_bit_rate(params["bit_rate"])
+        generator.set_pattern(square_pattern(params["run_bits"]))
+        smu.output_on()
+        try:
+            for bias in params["bias_currents"]:
+                generator.output_off()
+                smu.set_current(bias)
+                ctx.sleep(params["settle"])
+                high, low = set_modulation(generator, params["modulation_depth"] * bias,
+                                           setup.bias_tee.modulation_impedance)
+                generator.output_on()
+                configure_capture(scope, setup, high=high, low=low,
+                                  span=RECORD_RUNS * run_time, before=0.15 * run_time,
+                                  sample_rate=params["sample_rate"])
+                scope.set_averaging(1)
+                autoscale(scope, wiring.optical_channel)
+                scope.set_averaging(params["averaging"])
+                scope.acquire()
+                drive.append(scope.fetch_waveform(wiring.drive_channel))
+                optical.append(scope.fetch_waveform(wiring.optical_channel))
+                voltage, current = smu.measure()
+                ctx.points(bias_current=bias, current=current, voltage=voltage)
+        finally:
+            generator.output_off()
+        store_records(ctx, "drive", drive, rows="bias_current")
+        store_records(ctx, "optical", optical, rows="bias_current")
+
+    def _store_per_bias(self, ctx, params) -> None:
+        """Per-bias results as arrays in the ``analysis`` group (the scalar figures come from
+        :meth:`analyse`); an analysis error is left for analyse to report."""
+        try:
+            current, frequency, result = self.per_bias(ctx.data(), params)
+        except ValueError:
+            return
+        density = current_density(current, ctx.sample.diameter)
+        rows = {"bias_current": (current, "A"), "current_density": (density, "A/m^2"),
+                "f3db": (result.f3db, "Hz"), "f3db_optical": (result.f3db_optical, "Hz"),
+                "differential_lifetime": (result.fit.lifetime, "s"),
+                "low_frequency_gain": (result.fit.gain, "")}
+        for name, (values, units) in rows.items():
+            ctx.array(name, np.asarray(values, dtype=float), units, group="analysis",
+                      axis="current_density")
+        ctx.array("response_frequency", frequency, "Hz", group="analysis")
+        ctx.array("normalised_power_gain", result.normalised, "", group="analysis",
+                  rows="current_density", axis="response_frequency")
+
+    # -- analysis ------------------------------------------------------------------------------
+    @classmethod
+    def power_gain(cls, data, params) -> tuple[np.ndarray, np.ndarray]:
+        """(frequency, |H|^2 per bias) of the chip, photoreceiver pole removed."""
+        f_rx = float(data["receiver_bandwidth"])
+        if "s21" in data:
+            frequency = np.asarray(data["frequency"], dtype=float)
+            return frequency, np.abs(da.deembed_pole(frequency, data["s21"], f_rx)) ** 2
+        t_drive, drive = record_volts(data, "drive")
+        t_opt, optical = record_volts(data, "optical")
+        responses = [da.edge_frequency_response(
+            t_drive[k], drive[k], on_common_time(t_drive[k], drive[k], t_opt[k], optical[k]))
+            for k in range(drive.shape[0])]
+        run_time = params["run_bits"] / params["bit_rate"]
+        f_max = min(r.frequency[-1] for r in responses)
+        bands = [da.band_power_gain(r, f_rx, 1 / run_time, f_max) for r in responses]
+        return bands[0][0], np.array([b[1] for b in bands])
+
+    @classmethod
+    def per_bias(cls, data, params) -> tuple[np.ndarray, np.ndarray, da.BandwidthResult]:
+        """(measured bias currents, response frequency axis, bandwidth figures per bias)."""
+        frequency, gain = cls.power_gain(data, params)
+        return np.asarray(data["current"], dtype=float), frequency, \
+            da.bandwidth_from_power_gain(frequency, gain)
+
+    @classmethod
+    def analyse(cls, data, params, sample):
+        current, _, result = cls.per_bias(data, params)
+        top = int(np.argmax(current))
+        return {"f3db": (float(result.f3db[top]), "Hz"),
+                "f3db_optical": (float(result.f3db_optical[top]), "Hz"),
+                "differential_lifetime": (float(result.fit.lifetime[top]), "s"),
+                "rc_time_constant": (float(result.fit.rc_time), "s"),
+                "fit_rms": (float(result.fit.rms_db), "dB")}

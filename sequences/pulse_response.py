@@ -1,0 +1,267 @@
+"""``pulse-response``: rise, fall and propagation delay of the chip's light on a current step.
+
+The SMU holds the DC bias; the pattern generator adds, through the bias tee, a square current of
+``modulation_current`` peak to peak (long runs of ones and zeros, so each edge settles). The scope
+records the generator's voltage (drive channel, the trigger) and the photoreceiver's output
+(optical channel) in the same acquisition, ``acquisitions`` times. Each record gives the 10-90 %
+times and the 50 %-to-50 % delay of every complete edge (:func:`dynamic_analysis.edge_timings`).
+
+De-embedding (SI, from the station's ``setup:``): the measured delay minus the set-up's own skew
+between the channels, drive_delay + photoreceiver.delay + receiver_delay - monitor_delay, minus the
+receiver pole's group delay 1 / (2 pi f_rx); rise and fall times have the receiver's 0.35 / f_rx
+and the drive edge's own 10-90 % time removed in quadrature [Johnson ch. 2].
+
+The helpers here (set-up, bit-rate check, scope capture, record storage) serve the other
+scope-based sequences too (``bandwidth`` on the step path, ``eye``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bench.errors import ConfigError
+from drivers.passive import Setup
+from drivers.roles import CurrentSource, Oscilloscope, PatternGenerator, Waveform
+
+from . import dynamic_analysis as da
+from .base import Parameter, Sequence
+
+RECORD_RUNS = 2.2  # a step record spans this many runs: a rise and a fall, both settled
+_SCREEN_DIVISIONS = 8  # vertical divisions of the scope screen (Infiniium)
+
+
+# -- helpers shared by the scope-based sequences --------------------------------------------------
+def passive_setup(ctx) -> Setup:
+    """The station's passive set-up (drivers.passive), errors as ConfigError."""
+    try:
+        return Setup.from_mapping(ctx.setup or None)
+    except ValueError as exc:
+        raise ConfigError(f"station {exc}") from None
+
+
+def check_bit_rate(generator, bit_rate: float) -> None:
+    """Refuse a bit rate outside the generator's stated range, before anything is sent."""
+    if bit_rate > generator.max_bit_rate:
+        raise ConfigError(f"bit rate {bit_rate:g} b/s is above the pattern generator's "
+                          f"max_bit_rate {generator.max_bit_rate:g} b/s")
+    if bit_rate < generator.min_bit_rate:
+        raise ConfigError(f"bit rate {bit_rate:g} b/s is below the pattern generator's "
+                          f"min_bit_rate {generator.min_bit_rate:g} b/s")
+
+
+def modulation_levels(modulation_current: float, impedance: float) -> tuple[float, float]:
+    """Generator (high, low) in V for a peak-to-peak chip current: swing = dI x Z_mod, centred
+    on 0 V (the bias tee passes only the AC part)."""
+    swing = modulation_current * impedance
+    return swing / 2, -swing / 2
+
+
+def set_modulation(generator, modulation_current: float, impedance: float
+                   ) -> tuple[float, float]:
+    """Program the generator for a peak-to-peak chip current; returns its (high, low) levels.
+    The guard refuses a peak beyond the sample's limits (LimitError); a swing outside the
+    generator's own range is refused as a ConfigError naming both."""
+    high, low = modulation_levels(modulation_current, impedance)
+    try:
+        generator.set_levels(high=high, low=low)
+    except ValueError as exc:
+        raise ConfigError(f"a modulation of {modulation_current:g} A peak to peak needs a "
+                          f"{high - low:g} V swing into the bias tee's {impedance:g} ohm; the "
+                          f"generator refuses it: {exc}") from None
+    return high, low
+
+
+def check_modulation(bias: float, modulation_current: float, limits) -> None:
+    """Refuse, before anything is sent, a modulation whose peak (bias + the whole swing, as the
+    pattern guard counts it) exceeds the sample's limits: above max_current it is pulsed
+    operation at 50 % duty, within max_pulse_current and max_duty_cycle."""
+    peak = bias + modulation_current
+    limits.check_pulse(peak, 0.5 if peak > limits.max_current else 0.0)
+
+
+def square_pattern(run_bits: int) -> np.ndarray:
+    """``run_bits`` ones then ``run_bits`` zeros."""
+    return np.concatenate([np.ones(run_bits, dtype=np.int8), np.zeros(run_bits, dtype=np.int8)])
+
+
+def configure_capture(scope, setup: Setup, *, high: float, low: float, span: float,
+                      before: float, sample_rate: float) -> None:
+    """Drive channel scaled to the generator's levels and used as the rising-edge trigger; a
+    record of ``span`` seconds starting ``before`` seconds ahead of the trigger."""
+    wiring = setup.oscilloscope
+    try:
+        scope.configure_channel(wiring.drive_channel, scale=(high - low) / 6,
+                                offset=(high + low) / 2, impedance="50")
+        scope.configure_timebase(scale=span / 10, position=span / 2 - before,
+                                 sample_rate=sample_rate,
+                                 points=int(math.ceil(span * sample_rate)))
+        scope.configure_edge_trigger(channel=wiring.drive_channel, level=(high + low) / 2,
+                                     slope="rising")
+    except ValueError as exc:
+        raise ConfigError(f"the oscilloscope refuses the capture ({span:g} s at "
+                          f"{sample_rate:g} Sa/s): {exc}") from None
+
+
+def autoscale(scope, channel: int, *, attempts: int = 8) -> None:
+    """Fit the channel's vertical range to its signal: 6 of the 8 divisions, centred; a record
+    touching the screen's edge (clipped) widens the range four-fold and tries again."""
+
+    def configure(scale: float, offset: float) -> None:
+        try:
+            scope.configure_channel(channel, scale=scale, offset=offset, impedance="50")
+        except ValueError as exc:
+            raise ConfigError(f"the optical signal does not fit channel {channel}'s range: "
+                              f"{exc}") from None
+
+    scale, offset = 0.25, 0.75
+    for _ in range(attempts):
+        configure(scale, offset)
+        scope.acquire()
+        volts = scope.fetch_waveform(channel).volts
+        half = _SCREEN_DIVISIONS / 2 * scale
+        lo, hi = float(volts.min()), float(volts.max())
+        if hi >= offset + 0.99 * half or lo <= offset - 0.99 * half:
+            scale, offset = scale * 4, (lo + hi) / 2
+            continue
+        fitted = max((hi - lo) / 6, 1e-3)
+        if fitted >= 0.6 * scale:
+            return
+        scale, offset = fitted, (lo + hi) / 2
+    configure(scale, offset)
+
+
+def preamble_row(waveform: Waveform) -> list[float]:
+    return [float(getattr(waveform, name)) for name in da.PREAMBLE_FIELDS]
+
+
+def store_records(ctx, prefix: str, records: list[Waveform], rows: str) -> None:
+    """Store scope records as ``<prefix>_codes`` (records x points, the integers as sent) and
+    ``<prefix>_preamble`` (their scaling, one row per record)."""
+    codes = np.stack([w.codes for w in records])
+    conversion = ("volts = (codes - y_reference) * y_increment + y_origin; "
+                  "time = (index - x_reference) * x_increment + x_origin; "
+                  f"scaling per row in {prefix}_preamble")
+    ctx.array(f"{prefix}_codes", codes, "", rows=rows, conversion=conversion,
+              scaled_units="V")
+    ctx.array(f"{prefix}_preamble", np.array([preamble_row(w) for w in records]), "",
+              columns=list(da.PREAMBLE_FIELDS), column_units=["s", "s", "", "V", "V", ""])
+
+
+def record_volts(data, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+    """(time, volts) of every stored record, each records x points."""
+    codes, preamble = data[f"{prefix}_codes"], data[f"{prefix}_preamble"]
+    return (da.waveform_time(codes.shape[-1], preamble), da.waveform_volts(codes, preamble))
+
+
+def on_common_time(time_a, values_a, time_b, values_b) -> np.ndarray:
+    """``values_b`` on ``time_a`` (linear interpolation) when the channels' axes differ."""
+    if time_a.shape == time_b.shape and np.allclose(time_a, time_b, rtol=0, atol=1e-15):
+        return values_b
+    return np.interp(time_a, time_b, values_b)
+
+
+def store_setup(ctx, setup: Setup) -> None:
+    """The set-up figures the analysis needs, as 0-d arrays (analyse sees only stored data)."""
+    ctx.array("receiver_bandwidth", np.float64(setup.photoreceiver.bandwidth), "Hz")
+    ctx.array("setup_skew", np.float64(setup.drive_to_optical_skew), "s",
+              formula="drive_delay + photoreceiver.delay + receiver_delay - monitor_delay")
+
+
+# -- the sequence ---------------------------------------------------------------------------------
+class PulseResponse(Sequence):
+    name = "pulse-response"
+    summary = "rise/fall time (10-90 %) and propagation delay of the light on a current step"
+    roles = {"smu": CurrentSource, "pattern_generator": PatternGenerator,
+             "oscilloscope": Oscilloscope}
+    parameters = {
+        "bias_current": Parameter(5e-3, "A", "DC bias from the SMU", minimum=0.0),
+        "modulation_current": Parameter(1e-3, "A", "peak-to-peak step through the bias tee",
+                                        minimum=0.0),
+        "bit_rate": Parameter(2e9, "b/s", "generator bit rate", minimum=0.0),
+        "run_bits": Parameter(128, "", "ones (then zeros) per run: a run must let the light "
+                              "settle", kind=int, minimum=1, maximum=100_000),
+        "sample_rate": Parameter(10e9, "Sa/s", "scope sample rate", minimum=0.0),
+        "acquisitions": Parameter(8, "", "records analysed (mean and spread)", kind=int,
+                                  minimum=1, maximum=10_000),
+        "averaging": Parameter(1, "", "scope averages per record (1 = single shot)", kind=int,
+                               minimum=1, maximum=65534),
+        "voltage_limit": Parameter(5.0, "V", "SMU voltage compliance", minimum=0.02),
+        "nplc": Parameter(1.0, "", "SMU integration time in power-line cycles",
+                          minimum=0.01, maximum=10),
+        "settle": Parameter(1e-3, "s", "wait after the bias is set", minimum=0.0),
+    }
+    columns = {"current": "A", "voltage": "V"}
+
+    @classmethod
+    def check_limits(cls, params, limits):
+        limits.check_current(params["bias_current"], "bias_current")
+        limits.check_voltage(params["voltage_limit"], "voltage_limit")
+        check_modulation(params["bias_current"], params["modulation_current"], limits)
+
+    @classmethod
+    def planned_points(cls, params):
+        return 1
+
+    def acquire(self, ctx, params):
+        smu, generator = ctx.role("smu"), ctx.role("pattern_generator")
+        scope = ctx.role("oscilloscope")
+        check_bit_rate(generator, params["bit_rate"])
+        setup = passive_setup(ctx)
+        run_time = params["run_bits"] / params["bit_rate"]
+        store_setup(ctx, setup)
+        smu.configure_current_source(voltage_limit=params["voltage_limit"], nplc=params["nplc"])
+        try:
+            smu.output_on()
+            smu.set_current(params["bias_current"])
+            ctx.sleep(params["settle"])
+            generator.set_bit_rate(params["bit_rate"])
+            generator.set_pattern(square_pattern(params["run_bits"]))
+            high, low = set_modulation(generator, params["modulation_current"],
+                                       setup.bias_tee.modulation_impedance)
+            generator.output_on()
+            configure_capture(scope, setup, high=high, low=low, span=RECORD_RUNS * run_time,
+                              before=0.15 * run_time, sample_rate=params["sample_rate"])
+            scope.set_averaging(1)
+            autoscale(scope, setup.oscilloscope.optical_channel)
+            scope.set_averaging(params["averaging"])
+            drive, optical = [], []
+            for _ in range(params["acquisitions"]):
+                scope.acquire()
+                drive.append(scope.fetch_waveform(setup.oscilloscope.drive_channel))
+                optical.append(scope.fetch_waveform(setup.oscilloscope.optical_channel))
+            voltage, current = smu.measure()
+            ctx.points(current=current, voltage=voltage)
+        finally:
+            generator.output_off()
+            smu.output_off()
+        store_records(ctx, "drive", drive, rows="acquisition")
+        store_records(ctx, "optical", optical, rows="acquisition")
+
+    @classmethod
+    def analyse(cls, data, params, sample):
+        t_drive, drive = record_volts(data, "drive")
+        t_opt, optical = record_volts(data, "optical")
+        f_rx = float(data["receiver_bandwidth"])
+        timings = {key: [] for key in ("rise_time", "fall_time", "propagation_delay")}
+        for k in range(drive.shape[0]):
+            y = on_common_time(t_drive[k], drive[k], t_opt[k], optical[k])
+            edges = da.edge_timings(t_drive[k], drive[k], y)
+            if not edges["rise_time"].size or not edges["fall_time"].size:
+                raise ValueError(f"record {k} holds no complete rising and falling edge")
+            receiver_rise = da.RISE_TIME_BANDWIDTH / f_rx
+            timings["rise_time"].append(np.mean(da.deembed_rise_time(
+                edges["rise_time"], edges["drive_rise_time"], receiver_rise)))
+            timings["fall_time"].append(np.mean(da.deembed_rise_time(
+                edges["fall_time"], edges["drive_fall_time"], receiver_rise)))
+            timings["propagation_delay"].append(
+                np.mean(edges["rise_delay"]) - float(data["setup_skew"])
+                - 1 / (2 * np.pi * f_rx))
+        figures = {}
+        for name, values in timings.items():
+            values = np.array(values)
+            figures[name] = (float(np.mean(values)), "s")
+            figures[f"{name}_std"] = (float(np.std(values, ddof=1)) if values.size > 1
+                                      else float("nan"), "s")
+        return figures
