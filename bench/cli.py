@@ -10,12 +10,13 @@ import argparse
 import json
 import math
 import sys
+from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .display import Progress, format_quantity, results_table
 from .errors import BenchError
-from .recipe import DEFAULT_LIMITS, load_recipe
+from .recipe import DEFAULT_LIMITS, Recipe, load_recipe, parse_recipe
 from .runner import Runner
 from .station import Station, StationConfig
 from .storage import read_run
@@ -32,15 +33,44 @@ def _default_sample(station: StationConfig) -> dict[str, Any]:
             "temperature": chip.ambient_temperature, "limits": dict(DEFAULT_LIMITS)}
 
 
+def _resume_plan(args) -> tuple[StationConfig, Recipe]:
+    """Station and recipe of an interrupted run, for ``bench run --resume RUN.h5``."""
+    if args.target or args.output:
+        raise BenchError("--resume takes the run file only (no recipe, no -o)")
+    record = read_run(args.resume)
+    if record.status in ("completed", "running"):
+        raise BenchError(f"{args.resume}: the run is {record.status}; nothing to resume")
+    if args.station:
+        station = StationConfig.load(args.station)
+    elif "config" in record.station:
+        station = StationConfig.from_mapping(record.station["config"], source=str(args.resume))
+    else:
+        raise BenchError(f"{args.resume} does not hold its station file: give --station")
+    return station, parse_recipe(record.recipe)
+
+
 def cmd_run(args) -> int:
-    station = StationConfig.load(args.station)
-    recipe = load_recipe(args.target, default_sample=_default_sample(station))
+    if args.resume:
+        station, recipe = _resume_plan(args)
+    elif not args.target:
+        raise BenchError("bench run needs a recipe file or a sequence name (or --resume RUN.h5)")
+    else:
+        station = StationConfig.load(args.station)
+        recipe = load_recipe(args.target, default_sample=_default_sample(station))
+    if not args.resume and args.output and Path(args.output).exists():
+        raise BenchError(f"{args.output} already exists; a run never overwrites a file")
     subscribers = [] if args.quiet else [Progress()]
-    runner = Runner(station, recipe, args.output, force_sim=args.sim, subscribers=subscribers)
+    runner = Runner(station, recipe, args.resume or args.output, force_sim=args.sim,
+                    subscribers=subscribers, resume=bool(args.resume),
+                    record_io=False if args.no_record_io else None)
     simulated = args.sim or all(i.simulated for i in station.instruments.values())
     if simulated:
         print(f"SIMULATED bench ({station.source}): no hardware is driven", file=sys.stderr)
     outcome = runner.run()
+    if outcome.status == "failed" and not outcome.steps:
+        # nothing ran (e.g. an instrument could not be opened): one line, like any bad input
+        print(f"bench: error: {outcome.reason} (run file: {outcome.path})", file=sys.stderr)
+        return EXIT_USAGE
     print(f"\nrun {outcome.run_id}  status: {outcome.status}"
           f"{'  (SIMULATED)' if outcome.simulated else ''}"
           f"{'  - ' + outcome.reason if outcome.reason else ''}")
@@ -93,6 +123,34 @@ def cmd_show(args) -> int:
     return EXIT_OK
 
 
+def cmd_report(args) -> int:
+    from .report import write_report  # matplotlib loads only for reports
+
+    report = write_report(args.run, args.output)
+    print(f"report: {report.html} ({len(report.plots)} plots)")
+    return EXIT_OK
+
+
+def cmd_replay(args) -> int:
+    from .replay import format_report, reanalyse, replay_instruments
+
+    if args.lenient and not args.instruments:
+        raise BenchError("--lenient applies to replay --instruments only")
+    if args.instruments:
+        report = replay_instruments(args.run, args.output, strict=not args.lenient,
+                                    subscribers=[] if args.quiet else [Progress()])
+        how = "re-executed against its instrument I/O record"
+    else:
+        report = reanalyse(args.run, args.output)
+        how = "re-analysed from its raw data with the current code"
+    print(f"run {report.source.run_id} {how}")
+    print(format_report(report))
+    if report.output is not None:
+        print(f"\nnew run file: {report.output} (source run {report.source.run_id})")
+    print("identical to the stored run" if report.identical else "differs from the stored run")
+    return EXIT_OK if report.identical else EXIT_FAIL
+
+
 def cmd_station(args) -> int:
     config = StationConfig.load(args.station)
     print(f"station: {config.name} ({config.source})")
@@ -111,17 +169,39 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a recipe file or one built-in sequence")
-    run.add_argument("target", help="recipe YAML, or a sequence name (liv, iv) with defaults")
+    run.add_argument("target", nargs="?",
+                     help="recipe YAML, or a sequence name (liv, iv) with defaults")
+    run.add_argument("--resume", metavar="RUN.h5",
+                     help="continue an interrupted run from its first unfinished step")
     run.add_argument("--station", help="station YAML (default: the built-in simulated bench)")
     run.add_argument("--sim", action="store_true", help="simulate every instrument")
     run.add_argument("-o", "--output", help="run file to write (default runs/<run id>.h5)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--no-record-io", action="store_true",
+                     help="do not keep the instrument I/O record (the station's record_io: false)")
     run.set_defaults(func=cmd_run)
 
     show = sub.add_parser("show", help="summarise a run file")
     show.add_argument("run", help="run file (.h5)")
     show.add_argument("--json", action="store_true", help="machine-readable, SI units")
     show.set_defaults(func=cmd_show)
+
+    report = sub.add_parser("report", help="PNG plots and an HTML page of a run file")
+    report.add_argument("run", help="run file (.h5)")
+    report.add_argument("-o", "--output", help="directory (default <run file stem>_report/ "
+                        "next to the run file)")
+    report.set_defaults(func=cmd_report)
+
+    replay = sub.add_parser("replay", help="re-analyse a run file, or re-execute it against its "
+                            "I/O record; exit 1 if anything differs from the stored run")
+    replay.add_argument("run", help="run file (.h5); only read, never modified")
+    replay.add_argument("--instruments", action="store_true",
+                        help="re-execute the recipe with the drivers answered from the record")
+    replay.add_argument("--lenient", action="store_true",
+                        help="with --instruments: report differing commands, do not stop")
+    replay.add_argument("-o", "--output", help="write a new run file (names its source run)")
+    replay.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    replay.set_defaults(func=cmd_replay)
 
     station = sub.add_parser("station", help="identify every instrument of a station")
     station.add_argument("--station", help="station YAML (default: the built-in simulated bench)")

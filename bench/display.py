@@ -22,6 +22,8 @@ def format_quantity(value: float | None, units: str) -> str:
         return f"{value * factor:.4g} {shown}"
     if units in ("", "1"):
         return f"{value:.4g}"
+    if units in ("dB", "dBm", "K", "%"):  # no SI prefix on logarithmic and absolute scales
+        return f"{value:.4g} {units}"
     magnitude = abs(value)
     if magnitude == 0 or not math.isfinite(value):
         return f"{value:.4g} {units}"
@@ -65,8 +67,10 @@ def results_table(steps: list[tuple[str, str, str, dict[str, dict]]]) -> str:
 class Progress:
     """Subscriber printing a progress bar per step (redrawn in place on a terminal)."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 30):
-        self.stream, self.width = stream, width
+    def __init__(self, stream: TextIO | None = None, width: int = 30):
+        # sys.stderr looked up now, not at import: it may have been redirected since
+        self.stream = stream = stream if stream is not None else sys.stderr
+        self.width = width
         self.total, self.name, self._last = 1, "", 0.0
         self.tty = stream.isatty()
         self._started = time.monotonic()

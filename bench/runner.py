@@ -20,15 +20,23 @@ from typing import Any
 import numpy as np
 
 from drivers.base import InstrumentError
-from drivers.roles import CurrentSource, PowerMeter, SourceMeter, VoltageSource
+from drivers.roles import (
+    CurrentSource,
+    NetworkAnalyzer,
+    Oscilloscope,
+    PatternGenerator,
+    PowerMeter,
+    SourceMeter,
+    VoltageSource,
+)
 from sequences.base import Sequence
 
 from . import __version__
 from .errors import BenchError, ConfigError
 from .recipe import Recipe, Step
-from .safety import PassiveGuard, SourceGuard
+from .safety import DriveMonitor, NetworkAnalyzerGuard, PassiveGuard, PatternGuard, SourceGuard
 from .station import Station, StationConfig
-from .storage import RunWriter
+from .storage import RunWriter, read_run, to_json
 from .transcript import Transcript
 
 Subscriber = Callable[[str, dict[str, Any]], None]
@@ -99,8 +107,17 @@ class StepContext:
         try:
             return self._roles[name]
         except KeyError:
-            raise ConfigError(f"sequence {self.step.sequence.name} asked for undeclared role "
+            sequence = self.step.sequence
+            if name in sequence.optional_roles:
+                raise ConfigError(f"sequence {sequence.name}: the station has no "
+                                  f"{sequence.optional_roles[name].__name__} for the optional "
+                                  f"role {name!r}") from None
+            raise ConfigError(f"sequence {sequence.name} asked for undeclared role "
                               f"{name!r}") from None
+
+    def has_role(self, name: str) -> bool:
+        """Whether the station filled this role (an optional role may be absent)."""
+        return name in self._roles
 
     def points(self, **columns) -> None:
         if set(columns) != set(self.units):
@@ -142,12 +159,23 @@ class StepContext:
             time.sleep(seconds)
 
 
-def guard_for(protocol: type, driver: Any, limits) -> Any:
-    """The guarded view of a driver for one role."""
+def guard_for(protocol: type, driver: Any, limits, drive: DriveMonitor | None = None) -> Any:
+    """The guarded view of a driver for one role; ``drive`` is shared by one step's guards."""
+    drive = drive if drive is not None else DriveMonitor()
     if protocol in (CurrentSource, VoltageSource, SourceMeter):
-        return SourceGuard(driver, limits)
+        guard = SourceGuard(driver, limits, drive)
+        drive.sources.append(guard)
+        return guard
     if protocol is PowerMeter:
         return PassiveGuard(driver, limits, ("configure", "read_power"))
+    if protocol is PatternGenerator:
+        return PatternGuard(driver, limits, drive)
+    if protocol is NetworkAnalyzer:
+        return NetworkAnalyzerGuard(driver, limits, drive)
+    if protocol is Oscilloscope:
+        return PassiveGuard(driver, limits, (
+            "configure_channel", "configure_timebase", "configure_edge_trigger",
+            "set_averaging", "acquire", "fetch_waveform"))
     raise ConfigError(f"no safety guard for role {protocol.__name__}")
 
 
@@ -157,10 +185,12 @@ class Runner:
     def __init__(self, station_config: StationConfig, recipe: Recipe, output: str | Path | None,
                  *, force_sim: bool = False, subscribers: list[Subscriber] | None = None,
                  flush_interval: float = 0.5, warn: Callable[[str], None] | None = None,
-                 record_io: bool | None = None, replay: Any = None):
+                 record_io: bool | None = None, replay: Any = None, resume: bool = False):
         """``record_io``: keep the instrument I/O record in the file (default: the station's
         ``record_io``). ``replay``: a :class:`bench.replay.InstrumentPlayback`; its station
-        answers from a recorded run, waits are skipped and the file names the source run."""
+        answers from a recorded run, waits are skipped and the file names the source run.
+        ``resume``: ``output`` is an interrupted run file; its finished steps are kept and the
+        run goes on from the first unfinished one, in the same file."""
         self.station_config, self.recipe = station_config, recipe
         self.run_id = new_run_id()
         self.path = Path(output) if output else Path("runs") / f"{self.run_id}.h5"
@@ -169,6 +199,15 @@ class Runner:
         self.warn = warn
         self.record_io = station_config.record_io if record_io is None else record_io
         self.replay = replay
+        self.resume = resume
+        self.first_step = 0
+        if resume:
+            record = read_run(self.path)
+            self.run_id = record.run_id
+            for step in record.steps:
+                if step.status != "completed":
+                    break
+                self.first_step += 1
         self.transcript: Transcript | None = None
         self.station: Station | None = None
         self.writer: RunWriter | None = None
@@ -181,7 +220,7 @@ class Runner:
 
     # -- the run -------------------------------------------------------------------------------
     def run(self) -> RunOutcome:
-        self.writer = RunWriter(self.path, self.flush_interval)
+        self.writer = RunWriter(self.path, self.flush_interval, append=self.resume)
         outcome = RunOutcome(self.path, self.run_id, "running", "", False)
         previous = _install_sigterm()
         try:
@@ -199,15 +238,16 @@ class Runner:
                 snapshot = self.station.snapshot() if self.station.instruments else \
                     {"name": self.station_config.name, "instruments": {}}
                 outcome.simulated = self.station.simulated or self.force_sim
-                self.writer.start_run(run_id=self.run_id, software_version=__version__,
-                                      simulated=outcome.simulated, station=snapshot,
-                                      sample=self.recipe.sample_dict(),
-                                      recipe=self.recipe.source,
-                                      source_run=self.replay and self.replay.source_run)
+                if self.resume:
+                    self.writer.resume_run(self.first_step)
+                else:
+                    self._start_file(snapshot, outcome.simulated)
             self.emit("run_start", run_id=self.run_id, path=str(self.path),
                       simulated=outcome.simulated, steps=len(self.recipe.steps))
             outcome.status = "completed"
             for index, step in enumerate(self.recipe.steps):
+                if index < self.first_step:
+                    continue
                 result = self._run_step(index, step)
                 outcome.steps.append(result)
                 if result.status == "failed" and step.on_error == "abort":
@@ -225,30 +265,46 @@ class Runner:
         except Exception as exc:  # a bug or an unforeseen instrument failure: still clean up
             outcome.status, outcome.reason = "failed", f"{type(exc).__name__}: {exc}"
         finally:
-            self._make_safe()
-            _restore_sigterm(previous)
-            if self.transcript is not None and self.writer.file.id.valid:
-                self.transcript.finish()
-            if self.writer.file.id.valid and "steps" in self.writer.file:
-                self.writer.end_run(outcome.status, outcome.reason)
-            elif self.writer.file.id.valid:  # failed before the run started: say so in the file
-                self.writer.file.attrs.update({"status": outcome.status,
-                                               "status_reason": outcome.reason})
-            self.writer.close()
-            if self.station is not None:
-                self.station.close()
-            self.emit("run_end", status=outcome.status, reason=outcome.reason,
-                      path=str(self.path))
+            self._finish(outcome, previous)
         return outcome
+
+    def _start_file(self, snapshot: dict[str, Any], simulated: bool) -> None:
+        self.writer.start_run(run_id=self.run_id, software_version=__version__,
+                              simulated=simulated, station=snapshot,
+                              sample=self.recipe.sample_dict(), recipe=self.recipe.source,
+                              source_run=self.replay and self.replay.source_run)
+        self.writer.file["station"].attrs["config"] = to_json(self.station_config.mapping)
+
+    def _finish(self, outcome: RunOutcome, previous) -> None:
+        """Safe state, then the file closed with its status, then the station closed."""
+        self._make_safe()
+        _restore_sigterm(previous)
+        if self.transcript is not None and self.writer.file.id.valid:
+            self.transcript.finish()
+        if self.writer.file.id.valid and "steps" in self.writer.file:
+            self.writer.end_run(outcome.status, outcome.reason)
+        elif self.writer.file.id.valid:  # failed before the run started: say so in the file
+            self.writer.file.attrs.update({"status": outcome.status,
+                                           "status_reason": outcome.reason})
+        self.writer.close()
+        if self.station is not None:
+            self.station.close()
+        self.emit("run_end", status=outcome.status, reason=outcome.reason,
+                  path=str(self.path))
 
     def _roles_for(self, sequence: type[Sequence]) -> dict[str, Any]:
         roles = {}
         self._step_drivers = []
-        for role, protocol in sequence.roles.items():
+        drive = DriveMonitor.from_setup(self.station_config.setup)
+        wanted = [(role, protocol, False) for role, protocol in sequence.roles.items()] + \
+            [(role, protocol, True) for role, protocol in sequence.optional_roles.items()]
+        for role, protocol, optional in wanted:
             inst = self.station.instruments.get(role)
             if inst is None:
                 matches = [i for i in self.station.instruments.values()
                            if isinstance(i.driver, protocol)]
+                if optional and not matches:
+                    continue
                 if len(matches) != 1:
                     raise ConfigError(f"sequence {sequence.name} needs a {protocol.__name__} as "
                                       f"{role!r}; the station has "
@@ -258,7 +314,7 @@ class Runner:
                 raise ConfigError(f"instrument {role!r} ({inst.config.driver}) cannot act as "
                                   f"{protocol.__name__}")
             self._step_drivers.append(inst.driver)
-            roles[role] = guard_for(protocol, inst.driver, self.recipe.limits)
+            roles[role] = guard_for(protocol, inst.driver, self.recipe.limits, drive)
             if isinstance(roles[role], SourceGuard):
                 self._sources.append(roles[role])
         return roles
@@ -281,6 +337,8 @@ class Runner:
             results = judge(figures, step.limits)
         except (InstrumentError, BenchError) as exc:
             status, reason = "failed", str(exc)
+        except ValueError as exc:  # a driver refused a value outside its instrument's range
+            status, reason = "failed", f"refused: {exc}"
         except BaseException as exc:
             interrupted = isinstance(exc, (RunAborted, KeyboardInterrupt))
             status = "aborted" if interrupted else "failed"
@@ -314,15 +372,23 @@ class Runner:
                    if isinstance(i.driver, (CurrentSource, VoltageSource))]
         for inst in instruments:
             if inst.driver not in sources and hasattr(inst.driver, "output_off"):
-                with contextlib.suppress(Exception):
-                    inst.driver.output_off()
+                _switch_off(inst.driver.output_off, inst.driver)
         for guard in self._sources:
-            with contextlib.suppress(Exception):
-                guard.output_off()
+            _switch_off(guard.output_off, guard._driver)
         self._sources.clear()
         for driver in sources:
-            with contextlib.suppress(Exception):
-                driver.output_off()
+            _switch_off(driver.output_off, driver)
+
+
+def _switch_off(output_off: Callable[[], None], driver: Any) -> None:
+    """Switch an output off; if the link is gone, open it again (beyond the fault policy's one
+    re-open: the safe state matters more) and try once more. Never raises."""
+    try:
+        output_off()
+    except Exception:
+        with contextlib.suppress(Exception):
+            driver.resource.reopen()
+            output_off()
 
 
 def _install_sigterm():

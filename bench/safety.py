@@ -108,8 +108,9 @@ class SourceGuard(_Guard):
 
     _passthrough = ("output_enabled",)
 
-    def __init__(self, driver, limits: SafeLimits):
+    def __init__(self, driver, limits: SafeLimits, drive: DriveMonitor | None = None):
         super().__init__(driver, limits)
+        object.__setattr__(self, "_drive", drive)
         object.__setattr__(self, "_mode", None)
         object.__setattr__(self, "_level", 0.0)
         object.__setattr__(self, "_compliance", None)
@@ -148,8 +149,18 @@ class SourceGuard(_Guard):
         else:
             self._limits.check_voltage(level)
 
+    @property
+    def bias_current(self) -> float:
+        """The most current this source can push into the chip now (A): its level in current
+        mode, its compliance in voltage mode, 0 when off."""
+        if not self._on:
+            return 0.0
+        return abs(self._level) if self._mode == "CURR" else abs(self._compliance)
+
     def _move(self, mode: str, level: float) -> None:
         self._check_level(mode, level)
+        if self._drive is not None and self._on and mode == "CURR" and abs(level) > self._level:
+            self._drive.check_bias_change(self, abs(level))
         setter = self._driver.set_current if mode == "CURR" else self._driver.set_voltage
         step = self._limits.step if mode == "CURR" else self._limits.max_voltage / 10
         levels = ramp(self._level, level, step) if self._on else [level]
@@ -244,3 +255,166 @@ class PassiveGuard(_Guard):
         raise AttributeError(f"a sequence may not call {attr!r} on {self._driver.name}")
 
     _passthrough = ()
+
+
+class DriveMonitor:
+    """What the modulation guards of one step share: the DC bias now, and the bias tee.
+
+    The modulation (pattern generator or VNA source) reaches the chip through the bias tee's
+    modulation port, adding (AC voltage) / ``modulation_impedance`` to the SMU's DC bias. The bias
+    now is the level of every current-mode source whose output is on; a voltage-mode source counts
+    with its current compliance (the most it can drive).
+    """
+
+    def __init__(self, modulation_impedance: float | None = None,
+                 setup: dict[str, Any] | None = None):
+        self._impedance, self._setup = modulation_impedance, setup
+        self.sources: list[SourceGuard] = []
+        self.modulations: list[PatternGuard | NetworkAnalyzerGuard] = []
+
+    @classmethod
+    def from_setup(cls, setup: dict[str, Any]) -> DriveMonitor:
+        """For a station's ``setup:``, read (drivers.passive) when a modulation first needs it,
+        so that a set-up error stops only the steps that modulate."""
+        return cls(setup=dict(setup or {}))
+
+    @property
+    def modulation_impedance(self) -> float:
+        if self._impedance is None and self._setup is not None:
+            from drivers.passive import Setup
+
+            try:
+                self._impedance = Setup.from_mapping(self._setup or None) \
+                    .bias_tee.modulation_impedance
+            except ValueError as exc:
+                raise ConfigError(f"station {exc}") from None
+        if self._impedance is None:
+            raise ConfigError("no bias tee is described (setup: bias_tee: "
+                              "{modulation_impedance: OHMS}) to drive the chip through")
+        return self._impedance
+
+    def bias_current(self) -> float:
+        return sum(source.bias_current for source in self.sources)
+
+    def check_bias_change(self, source: SourceGuard, new_bias: float) -> None:
+        """Refuse raising a bias under a running modulation beyond its limit."""
+        for modulation in self.modulations:
+            amount = modulation.active_modulation
+            if amount:
+                name, limit = modulation.limit()
+                total = self.bias_current() - source.bias_current + new_bias + amount
+                if total > limit:
+                    raise LimitError(f"bias {new_bias:g} A with the running modulation "
+                                     f"{amount:g} A exceeds the sample's {name} {limit:g} A")
+
+    def check(self, modulation: float, limit: float, limit_name: str, what: str) -> None:
+        """Refuse when bias + modulation (A) exceeds ``limit`` (A)."""
+        bias = self.bias_current()
+        if not np.isfinite(modulation) or bias + modulation > limit:
+            raise LimitError(f"{what} {modulation:g} A on top of the bias {bias:g} A exceeds the "
+                             f"sample's {limit_name} {limit:g} A")
+
+
+class PatternGuard(_Guard):
+    """Guards a pattern generator driving the chip through the bias tee.
+
+    The peak chip current is taken as bias + (high - low) / Z_mod: the full swing, which bounds the
+    peak for any pattern's mark density. It must stay within ``max_pulse_current`` (``max_current``
+    when unset), checked when the levels are set and again when the output goes on (the bias may
+    have changed in between); the output cannot go on before levels are set through the guard.
+    """
+
+    _passthrough = ("set_bit_rate", "set_prbs", "set_pattern", "min_bit_rate", "max_bit_rate")
+
+    def __init__(self, driver, limits: SafeLimits, drive: DriveMonitor):
+        super().__init__(driver, limits)
+        object.__setattr__(self, "_drive", drive)
+        object.__setattr__(self, "_swing_current", None)
+        object.__setattr__(self, "_on", False)
+        drive.modulations.append(self)
+
+    @property
+    def active_modulation(self) -> float:
+        return self._swing_current if self._on else 0.0
+
+    def limit(self) -> tuple[str, float]:
+        limits = self._limits
+        return ("max_pulse_current", limits.max_pulse_current) \
+            if limits.max_pulse_current is not None else ("max_current", limits.max_current)
+
+    def _check(self, swing_current: float) -> None:
+        self._drive.check(swing_current, self.limit()[1], self.limit()[0], "modulation swing")
+
+    def output_off(self) -> None:
+        try:
+            self._driver.output_off()
+        finally:
+            object.__setattr__(self, "_on", False)
+
+    def set_levels(self, *, high: float, low: float) -> None:
+        high, low = float(high), float(low)
+        if not high > low:
+            raise LimitError(f"pattern levels need high > low, got high {high:g} V, "
+                             f"low {low:g} V")
+        swing = (high - low) / self._drive.modulation_impedance
+        self._check(swing)
+        self._driver.set_levels(high=high, low=low)
+        object.__setattr__(self, "_swing_current", swing)
+
+    def output_on(self) -> None:
+        if self._swing_current is None:
+            raise LimitError("set the pattern levels before the generator's output goes on")
+        self._check(self._swing_current)
+        self._driver.output_on()
+        object.__setattr__(self, "_on", True)
+
+
+class NetworkAnalyzerGuard(_Guard):
+    """Guards a VNA whose source drives the chip through the bias tee.
+
+    A source power P (dBm) gives the chip a sine of current amplitude at most sqrt(2 P / Z_mod)
+    (exact for a 50 ohm modulation port, an upper bound for a series resistor above 50 ohm);
+    bias + amplitude must stay within ``max_current`` (a continuous modulation), checked at
+    configuration and again when the RF output goes on.
+    """
+
+    _passthrough = ("measure_s21",)
+
+    def __init__(self, driver, limits: SafeLimits, drive: DriveMonitor):
+        super().__init__(driver, limits)
+        object.__setattr__(self, "_drive", drive)
+        object.__setattr__(self, "_amplitude", None)
+        object.__setattr__(self, "_on", False)
+        drive.modulations.append(self)
+
+    @property
+    def active_modulation(self) -> float:
+        return self._amplitude if self._on else 0.0
+
+    def limit(self) -> tuple[str, float]:
+        return "max_current", self._limits.max_current
+
+    def output_off(self) -> None:
+        try:
+            self._driver.output_off()
+        finally:
+            object.__setattr__(self, "_on", False)
+
+    def _check(self, amplitude: float) -> None:
+        self._drive.check(amplitude, self._limits.max_current, "max_current",
+                          "VNA modulation amplitude")
+
+    def configure_s21(self, *, power: float, **options) -> None:
+        watts = 1e-3 * 10 ** (float(power) / 10)
+        amplitude = float(np.sqrt(2 * watts / self._drive.modulation_impedance))
+        self._check(amplitude)
+        self._driver.configure_s21(power=power, **options)
+        object.__setattr__(self, "_amplitude", amplitude)
+
+    def output_on(self) -> None:
+        if self._amplitude is None:
+            raise LimitError("configure the S21 sweep (its source power) before the VNA's "
+                             "output goes on")
+        self._check(self._amplitude)
+        self._driver.output_on()
+        object.__setattr__(self, "_on", True)

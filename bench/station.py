@@ -20,6 +20,7 @@ import pyvisa
 
 from drivers import DRIVERS, driver_class
 from drivers.base import InstrumentError
+from drivers.passive import Setup
 from sim_instruments.backend import SimulatedWorld, open_simulated_bench
 from sim_instruments.models import MODELS
 
@@ -53,6 +54,7 @@ class StationConfig:
     setup: dict[str, Any] = field(default_factory=dict)
     record_io: bool = True
     source: str = "built-in simulated bench"
+    mapping: dict[str, Any] = field(default_factory=dict)  # as given, kept in the run file
 
     @classmethod
     def load(cls, path: str | Path | None) -> StationConfig:
@@ -94,12 +96,17 @@ class StationConfig:
                 fallback=all_fallback or _fallback(spec.get("fallback"), f"instrument {name!r}"))
         simulation = data.get("simulation") or {}
         try:
+            Setup.from_mapping(data.get("setup") or None)
+        except ValueError as exc:
+            raise ConfigError(f"station: {exc}") from None
+        try:
             SimulatedWorld.from_config(simulation)  # validate now, not mid-run
         except ValueError as exc:
             raise ConfigError(f"station: simulation block: {exc}") from None
         return cls(name=str(data.get("name", "station")), instruments=instruments,
                    simulation=simulation, setup=dict(data.get("setup") or {}),
-                   record_io=bool(data.get("record_io", True)), source=source)
+                   record_io=bool(data.get("record_io", True)), source=source,
+                   mapping=dict(data))
 
 
 def _fallback(value: Any, where: str) -> bool:
@@ -171,6 +178,7 @@ class Station:
                 self.instruments[cfg.name] = self._open_one(cfg)
         except BaseException:
             self.close()
+            self.instruments.clear()  # closed now: a snapshot must not query them
             raise
         return self
 
@@ -178,7 +186,7 @@ class Station:
         if cfg.driver not in MODELS:
             raise StationError(f"{cfg.name}: no simulator for driver {cfg.driver!r}")
         if self.world is None:
-            self.world = SimulatedWorld.from_config(self.config.simulation)
+            self.world = SimulatedWorld.from_config(self.config.simulation, self.config.setup)
         manager = open_simulated_bench({cfg.resource: cfg.driver}, self.world,
                                        names={cfg.resource: cfg.name})
         self._managers.append(manager)
@@ -232,7 +240,8 @@ class Station:
                 "simulation": {} if self.world is None else {
                     "chip": self.world.chip_params.to_dict(),
                     "collection_efficiency": self.world.collection_efficiency},
-                "setup": self.config.setup, "instruments": instruments}
+                "setup": Setup.from_mapping(self.config.setup or None).to_dict(),
+                "instruments": instruments}
 
     def close(self) -> None:
         for inst in self.instruments.values():

@@ -9,6 +9,8 @@ new data.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,10 +49,11 @@ def step_key(index: int, name: str) -> str:
 class RunWriter:
     """Writes one run file incrementally. Methods mirror the runner's event stream."""
 
-    def __init__(self, path: str | Path, flush_interval: float = 0.5):
+    def __init__(self, path: str | Path, flush_interval: float = 0.5, append: bool = False):
+        """``append``: continue an existing run file (see :meth:`resume_run`)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = h5py.File(self.path, "w")
+        self.file = h5py.File(self.path, "r+" if append else "w")
         self.flush_interval = flush_interval
         self._last_flush = 0.0
         self._step: h5py.Group | None = None
@@ -62,13 +65,32 @@ class RunWriter:
         attrs.update({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "run_id": run_id,
                       "software_version": software_version, "started": now_iso(), "ended": "",
                       "status": "running", "status_reason": "", "simulated": bool(simulated),
-                      "sample_id": str(sample.get("id", ""))})
+                      "sample_id": str(sample.get("id", "")), "writer_pid": os.getpid(),
+                      "writer_host": socket.gethostname()})
         if source_run:
             attrs["source_run"] = source_run
         self.file.create_group("steps", track_order=True)
         self.write_station(station)
         self.file.create_group("sample").attrs["json"] = to_json(sample)
         self.file.create_group("recipe").attrs["json"] = to_json(recipe)
+        self.flush(force=True)
+
+    def resume_run(self, first_step: int) -> None:
+        """Reopen an interrupted run at ``first_step``: later step groups (partial data) move to
+        ``/interrupted/<step>-<n>``, the status goes back to running, the resume is logged."""
+        moved = self.file.require_group("interrupted")
+        for key in list(self.file["steps"]):
+            if int(self.file["steps"][key].attrs["index"]) >= first_step:
+                self.file.move(f"steps/{key}", f"interrupted/{key}-{len(moved)}")
+        attrs = self.file.attrs
+        history = json.loads(attrs.get("resumed", "[]"))
+        history.append({"at": now_iso(), "from_step": first_step,
+                        "previous_status": ("interrupted" if attrs.get("status") == "running"
+                                            else str(attrs.get("status", ""))),
+                        "previous_reason": str(attrs.get("status_reason", ""))})
+        attrs.update({"status": "running", "status_reason": "", "ended": "",
+                      "resumed": to_json(history), "writer_pid": os.getpid(),
+                      "writer_host": socket.gethostname()})
         self.flush(force=True)
 
     def write_station(self, station: dict) -> None:
@@ -179,15 +201,15 @@ class RunWriter:
                 ds[-values.size:] = values
         self.flush()
 
-    def copy_from(self, source: str | Path, item: str, into: str) -> None:
-        """Copy every member of group ``item`` of another file (opened read-only) into group
-        ``into`` of this one, byte for byte with attributes, chunking and compression."""
-        with h5py.File(source, "r") as src:
-            target = self.file.require_group(into)
-            for key, value in src[item].attrs.items():
-                target.attrs[key] = value
-            for name in src[item]:
-                src.copy(src[item][name], target, name)
+    def copy_from(self, source: str | Path, item: str, into: str, *, skip: tuple[str, ...] = (),
+                  missing_ok: bool = False) -> None:
+        """Copy the members of group ``item`` of another file (opened read-only), but ``skip``,
+        into group ``into`` of this one, byte for byte with attributes, chunking and compression;
+        a group that exists on both sides is merged member by member."""
+        with h5py.File(source, "r", locking=False) as src:
+            if missing_ok and item not in src:
+                return
+            _merge(src[item], self.file.require_group(into), skip)
         self.flush()
 
     # -- housekeeping --------------------------------------------------------------------------
@@ -201,6 +223,17 @@ class RunWriter:
         if self.file.id.valid:
             self.file.flush()
             self.file.close()
+
+
+def _merge(source: h5py.Group, target: h5py.Group, skip: tuple[str, ...] = ()) -> None:
+    for name, member in source.items():
+        if name in skip:
+            continue
+        if name in target and isinstance(member, h5py.Group):
+            target[name].attrs.update(member.attrs)
+            _merge(member, target[name])
+        else:
+            source.copy(member, target, name)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -240,12 +273,22 @@ class RunRecord:
 
     @property
     def status(self) -> str:
-        """``interrupted`` when the file says running but its writer is gone.
-
-        A live writer holds HDF5's file lock, so a file that opened for reading has none.
-        """
+        """``interrupted`` when the file says running but its writer process is gone."""
         status = self.attrs.get("status", "")
-        return "interrupted" if status == "running" else status
+        if status == "running" and not _writer_alive(self.attrs):
+            return "interrupted"
+        return status
+
+
+def _writer_alive(attrs: dict[str, Any]) -> bool:
+    """Whether the process that writes the file still runs (checked on the same host only)."""
+    if attrs.get("writer_host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(attrs.get("writer_pid", 0)), 0)
+    except (OSError, ValueError):
+        return False
+    return int(attrs.get("writer_pid", 0)) > 0
 
 
 def _attr_text(value) -> str:
@@ -258,24 +301,31 @@ def read_run(path: str | Path) -> RunRecord:
     if not path.exists():
         raise RunFileError(f"{path}: no such file")
     try:
-        with h5py.File(path, "r") as f:
+        with h5py.File(path, "r", locking=False) as f:  # a live run may be read
             if f.attrs.get("format") != FORMAT_NAME:
                 raise RunFileError(f"{path}: an HDF5 file, but not a microled-bench run file")
             attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
             station = json.loads(f["station"].attrs["json"])
+            if "config" in f["station"].attrs:  # the station file as given, for --resume
+                station["config"] = json.loads(f["station"].attrs["config"])
             station["instruments"] = {
                 name: {k: _attr_text(v) if isinstance(v, (str, bytes)) else
                        (v.item() if isinstance(v, np.generic) else v)
                        for k, v in group.attrs.items()}
                 for name, group in f["station/instruments"].items()}
             steps = [_read_step(group) for group in f["steps"].values()]
-            return RunRecord(path, attrs, station, json.loads(f["sample"].attrs["json"]),
-                             json.loads(f["recipe"].attrs["json"]), steps)
+            record = RunRecord(path, attrs, station, json.loads(f["sample"].attrs["json"]),
+                               json.loads(f["recipe"].attrs["json"]), steps)
     except RunFileError:
         raise
     except (OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
         # h5py yields None for an object whose header is damaged (hence AttributeError/TypeError)
         raise RunFileError(f"{path}: not a readable run file ({exc})") from None
+    if record.status == "interrupted":  # the step the writer was in when it died
+        for step in record.steps:
+            if step.status == "running":
+                step.status = "interrupted"
+    return record
 
 
 def _read_step(group: h5py.Group) -> StepRecord:
@@ -326,7 +376,7 @@ def read_records(path: str | Path, group: str) -> dict[str, ByteRecords]:
     """
     path = Path(path)
     try:
-        with h5py.File(path, "r") as f:
+        with h5py.File(path, "r", locking=False) as f:  # a live run may be read
             if group not in f:
                 return {}
             streams = {}

@@ -8,6 +8,9 @@ from importlib import import_module
 DRIVERS: dict[str, str] = {
     "keithley2450": "drivers.keithley2450:Keithley2450",
     "thorlabs_pm100d": "drivers.thorlabs_pm100d:ThorlabsPM100D",
+    "keysight_e5071c": "drivers.keysight_e5071c:KeysightE5071C",
+    "keysight_infiniium": "drivers.keysight_infiniium:KeysightInfiniium",
+    "keysight_81134a": "drivers.keysight_81134a:Keysight81134A",
 }
 
 

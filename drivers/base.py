@@ -69,6 +69,14 @@ class Choice:
         return value
 
 
+def number_text(value: float) -> str:
+    """Shortest decimal text that reads back as exactly ``value`` (Python's repr), so a
+    level or limit is never rounded past the value that was checked (``:g`` keeps 6
+    digits: a 2.50390625 V limit went out as 2.50391 V)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
 def _bool_text(value: bool) -> str:
     return "ON" if value else "OFF"
 
@@ -113,7 +121,7 @@ class Setting:
         if self.kind in (int, float):
             value = self.kind(value)
         text = _bool_text(value) if self.kind is bool else (
-            f"{value:g}" if self.kind is float else str(value))
+            number_text(value) if self.kind is float else str(value))
         obj.write_checked(self.set_cmd.format(text))
 
 
@@ -158,6 +166,14 @@ class ScpiInstrument:
             return True
         return not lost
 
+    def _device_clear(self) -> None:
+        """Discard a half-read answer before trying again: VISA device clear (viClear, IEEE 488.2
+        DCL/SDC), which empties the instrument's output queue."""
+        try:
+            self.resource.clear()
+        except (VisaIOError, NotImplementedError, AttributeError):
+            pass  # a link without device clear: the retry's own read resynchronises
+
     def write(self, command: str) -> None:
         try:
             self.resource.write(command)
@@ -180,6 +196,7 @@ class ScpiInstrument:
                 problem = exc
                 if not self._recover(exc):
                     break
+                self._device_clear()
         raise InstrumentError(self.name, command, f"no valid answer ({problem})") from problem
 
     def _read(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Choice, InstrumentError, Range, ScpiInstrument, Setting
+from .base import Choice, InstrumentError, Range, ScpiInstrument, Setting, number_text
 from .roles import SweepReadings
 
 MAX_CURRENT = 1.05   # A, 1 A range with 5 % over-range (manual, "Source current ranges")
@@ -72,11 +72,11 @@ class Keithley2450(ScpiInstrument):
 
     def set_current(self, current: float) -> None:
         Range(-MAX_CURRENT, MAX_CURRENT).check("current", current)
-        self.write(f":SOURce:CURRent {current:.9g}")
+        self.write(f":SOURce:CURRent {number_text(current)}")
 
     def set_voltage(self, voltage: float) -> None:
         Range(-MAX_VOLTAGE, MAX_VOLTAGE).check("voltage", voltage)
-        self.write(f":SOURce:VOLTage {voltage:.9g}")
+        self.write(f":SOURce:VOLTage {number_text(voltage)}")
 
     def output_on(self) -> None:
         self.write_checked(":OUTPut:STATe ON")
@@ -103,23 +103,26 @@ class Keithley2450(ScpiInstrument):
         if not 2 <= levels.size <= MAX_SWEEP_POINTS:
             raise ValueError(f"a 2450 sweep takes 2 to {MAX_SWEEP_POINTS} points, "
                              f"got {levels.size}")
+        limit = MAX_CURRENT if function == "CURR" else MAX_VOLTAGE
+        for level in (levels.min(), levels.max()):  # refused here, as set_current does
+            Range(-limit, limit).check("sweep level", level)
         Range(0.0, 1e4).check("delay", delay)
         n = levels.size
         self.write_checked(f":TRACe:CLEar {BUFFER}")
         # Sweep syntax (manual, ":SOURce:SWEep:<function>:LINear|LOG|LIST"):
         # start, stop, points, delay, count, rangeType, failAbort, dual, "bufferName"
+        ends = f"{number_text(levels[0])}, {number_text(levels[-1])}, {n}, {delay:g}"
         if np.allclose(np.diff(levels), levels[1] - levels[0], rtol=1e-9, atol=0):
-            self.write_checked(f":SOURce:SWEep:{function}:LINear {levels[0]:.9g}, "
-                               f"{levels[-1]:.9g}, {n}, {delay:g}, 1, BEST, OFF, OFF, {BUFFER}")
+            self.write_checked(f":SOURce:SWEep:{function}:LINear {ends}, 1, BEST, OFF, OFF, "
+                               f"{BUFFER}")
         elif (np.all(levels > 0) and
               np.allclose(np.diff(np.log(levels)), np.log(levels[1] / levels[0]), rtol=1e-6)):
-            self.write_checked(f":SOURce:SWEep:{function}:LOG {levels[0]:.9g}, "
-                               f"{levels[-1]:.9g}, {n}, {delay:g}, 1, BEST, OFF, OFF, {BUFFER}")
+            self.write_checked(f":SOURce:SWEep:{function}:LOG {ends}, 1, BEST, OFF, OFF, {BUFFER}")
         else:
             # at most 100 values per command; longer lists continue with :APPend (manual 6-78)
             for i in range(0, n, 100):
                 verb = f":SOURce:LIST:{function}" + (":APPend " if i else " ")
-                self.write_checked(verb + ",".join(f"{v:.9g}" for v in levels[i:i + 100]))
+                self.write_checked(verb + ",".join(map(number_text, levels[i:i + 100])))
             self.write_checked(f":SOURce:SWEep:{function}:LIST 1, {delay:g}, 1, OFF, {BUFFER}")
         self.write(":INITiate")
         self.query("*OPC?")  # blocks until the trigger model has finished the sweep

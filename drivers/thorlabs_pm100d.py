@@ -28,6 +28,12 @@ class ThorlabsPM100D(ScpiInstrument):
     def configure(self, *, wavelength: float, power_range: float | None = None,
                   averaging: int = 1) -> None:
         """Set wavelength correction (m), range (W, None = auto) and averaging; unit W."""
+        # every value is checked before the first write, so a refusal leaves no half-set meter
+        if int(averaging) != averaging:
+            raise ValueError(f"averaging={averaging!r} must be a whole number of samples")
+        type(self).averaging.validator.check("averaging", averaging)
+        if power_range is not None:
+            type(self).power_range.validator.check("power_range", power_range)
         self.wavelength_nm = wavelength * 1e9
         self.write_checked("SENSe:POWer:DC:UNIT W")
         if power_range is None:
@@ -35,8 +41,6 @@ class ThorlabsPM100D(ScpiInstrument):
         else:
             self.auto_range = False
             self.power_range = power_range
-        if int(averaging) != averaging:
-            raise ValueError(f"averaging={averaging!r} must be a whole number of samples")
         self.averaging = int(averaging)
         self.write_checked("CONFigure:POWer")
 

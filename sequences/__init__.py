@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from bench.errors import ConfigError
 
+from .bandwidth import Bandwidth
 from .base import Sequence
+from .eye import Eye
 from .iv import IV
 from .liv import LIV
+from .pulse_response import PulseResponse
 
-SEQUENCES: dict[str, type[Sequence]] = {cls.name: cls for cls in (LIV, IV)}
+SEQUENCES: dict[str, type[Sequence]] = {
+    cls.name: cls for cls in (LIV, IV, Bandwidth, PulseResponse, Eye)}
 
 
 def get_sequence(name: str) -> type[Sequence]:

@@ -77,8 +77,13 @@ class StepContext(Protocol):
 
     sample: Sample
     limits: Any  # bench.safety.SafeLimits
+    setup: dict[str, Any]  # the station's passive set-up (``setup:``), SI units
 
     def role(self, name: str) -> Any: ...
+    def has_role(self, name: str) -> bool:
+        """Whether the station filled this (optional) role."""
+        ...
+
     def points(self, **columns: float | np.ndarray) -> None:
         """Append one or more rows of the step's declared columns (and advance progress)."""
         ...
@@ -96,6 +101,8 @@ class Sequence:
     name: ClassVar[str]
     summary: ClassVar[str]
     roles: ClassVar[dict[str, type]]
+    # roles used when the station has them; an absent optional role is simply left out
+    optional_roles: ClassVar[dict[str, type]] = {}
     parameters: ClassVar[dict[str, Parameter]]
     columns: ClassVar[dict[str, str]] = {}   # streamed per-point columns -> units
 

@@ -30,6 +30,8 @@ from pyvisa_sim.component import NoResponse
 from pyvisa_sim.highlevel import SimVisaLibrary
 from pyvisa_sim.sessions.session import Session
 
+from drivers.passive import Setup
+
 from .chip import ChipParameters, MicroLED, NoiseSource
 from .faults import FaultPlan
 
@@ -55,14 +57,19 @@ class SimulatedWorld:
     voltage_history: list[float] = field(default_factory=list)
     faults: FaultPlan = field(default_factory=lambda: FaultPlan([]))
     commands: list[tuple[str, str]] = field(default_factory=list)  # (instrument, command) received
+    instruments: dict[str, SimInstrument] = field(default_factory=dict)  # by station name
+    setup: Setup = field(default_factory=Setup)  # bias tee, photoreceiver, cables, scope wiring
+    modulation_source: Any = None  # the generator model whose output the scope and chip see
 
     def __post_init__(self):
         self.chip = MicroLED(self.chip_params)
         self.noise = NoiseSource(self.chip_params.seed)
 
     @classmethod
-    def from_config(cls, config: dict[str, Any] | None) -> SimulatedWorld:
-        """Build from a station's ``simulation:`` block (``chip:``, ``collection_efficiency``)."""
+    def from_config(cls, config: dict[str, Any] | None,
+                    setup: dict[str, Any] | None = None) -> SimulatedWorld:
+        """Build from a station's ``simulation:`` block (``chip:``, ``collection_efficiency``)
+        and its ``setup:`` block (drivers.passive.Setup)."""
         config = dict(config or {})
         chip = ChipParameters.from_mapping(config.pop("chip", None) or {})
         efficiency = float(config.pop("collection_efficiency", 1.0))
@@ -71,7 +78,8 @@ class SimulatedWorld:
             raise ValueError(f"unknown key(s) in simulation block: {', '.join(sorted(config))}")
         if not 0 < efficiency <= 1:
             raise ValueError(f"collection_efficiency={efficiency} must be in (0, 1]")
-        return cls(chip_params=chip, collection_efficiency=efficiency, faults=faults)
+        return cls(chip_params=chip, collection_efficiency=efficiency, faults=faults,
+                   setup=Setup.from_mapping(setup))
 
     def apply(self, current: float, voltage: float) -> None:
         """Record that the chip now carries ``current`` at ``voltage``."""
@@ -105,6 +113,7 @@ class SimInstrument:
         self.model = model_cls(self, world)
         self.world = world
         self.name = name or resource_name
+        world.instruments[self.name] = self
         self.output: deque[bytes] = deque()
         self._pending = bytearray()
         self.connected = True
@@ -244,6 +253,16 @@ class BenchSimLibrary(SimVisaLibrary):
             return 0, constants.StatusCode.error_invalid_object
         instrument.write(bytes(data))
         return len(data), constants.StatusCode.success
+
+    def clear(self, session):
+        """viClear: the device drops its pending input and unread output."""
+        try:
+            instrument = self.sessions[session].device
+        except KeyError:
+            return constants.StatusCode.error_invalid_object
+        instrument.output.clear()
+        instrument._pending.clear()
+        return constants.StatusCode.success
 
     def read(self, session, count):
         try:

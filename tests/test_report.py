@@ -1,0 +1,256 @@
+"""bench report: PNG plots and one self-contained HTML page; clear errors for bad files."""
+
+from __future__ import annotations
+
+import base64
+import math
+from html.parser import HTMLParser
+
+import h5py
+import numpy as np
+import pytest
+from scipy import constants
+
+from bench.cli import main
+from bench.recipe import parse_recipe
+from bench.report import DPI, FIGSIZE, step_plots, write_report
+from bench.runner import Runner
+from bench.station import StationConfig
+from bench.storage import RunWriter, read_run
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+DIAMETER, WAVELENGTH = 20e-6, 450e-9
+
+
+class PageParser(HTMLParser):
+    """Collects images, links, headings and text of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.images, self.urls, self.text, self.tags = [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append(tag)
+        if tag == "img":
+            self.images.append(attrs["src"])
+        for key in ("href", "src"):
+            if key in attrs and tag != "img":
+                self.urls.append(attrs[key])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(html_text: str) -> PageParser:
+    parser = PageParser()
+    parser.feed(html_text)
+    parser.close()
+    return parser
+
+
+@pytest.fixture(scope="module")
+def run_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "liv-iv.h5"
+    recipe = parse_recipe({
+        "sample": {"id": "W1-D2", "diameter": DIAMETER, "wavelength": WAVELENGTH,
+                   "limits": {"max_current": 10e-3, "max_voltage": 6.0,
+                              "max_reverse_voltage": 10.0}},
+        "steps": [{"sequence": "liv", "name": "liv_room", "params": {"points": 10, "settle": 0},
+                   "limits": {"peak_eqe": [0.01, None], "droop": [None, 1e-3]}},
+                  {"sequence": "iv", "name": "iv_reverse",
+                   "params": {"source": "voltage", "start": -3.0, "stop": 3.2, "points": 10,
+                              "reference_current": 1e-4,
+                              "spacing": "lin"}}]})
+    outcome = Runner(StationConfig.load(None), recipe, path).run()
+    assert outcome.status == "completed", outcome.reason
+    return path
+
+
+def test_report_page_names_every_step_and_embeds_every_plot(run_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["report", str(run_file), "-o", str(out)]) == 0
+    assert str(out / "report.html") in capsys.readouterr().out
+    pngs = sorted(out.glob("*.png"))
+    page = parse((out / "report.html").read_text(encoding="utf-8"))
+    assert len(pngs) >= 3  # liv: L-I-V and efficiency; iv: I-V
+    assert len(page.images) == len(pngs)
+    embedded = []
+    for src in page.images:
+        assert src.startswith("data:image/png;base64,")
+        embedded.append(base64.b64decode(src.split(",", 1)[1], validate=True))
+    assert all(png.startswith(PNG_SIGNATURE) for png in embedded)
+    assert sorted(embedded) == sorted(p.read_bytes() for p in pngs)
+    text = " ".join(page.text)
+    record = read_run(run_file)
+    for step in record.steps:
+        assert f"Step {step.name}" in text
+        for result in step.results:
+            assert result in text
+    assert "SIMULATED" in text and record.run_id in text
+    assert "PASS" in text and "FAIL" in text  # peak_eqe passes, droop fails its limit
+    assert "A/cm^2" in text  # display unit of current density said
+    # self-contained: no script, stylesheet link or remote URL; anchors stay in the page
+    assert "script" not in page.tags and "link" not in page.tags
+    assert all(url.startswith("#") for url in page.urls)
+
+
+def test_report_default_directory_and_plot_size(run_file):
+    report = write_report(run_file)
+    assert report.html == run_file.parent / f"{run_file.stem}_report" / "report.html"
+    assert all(p.parent == report.html.parent for p in report.plots)
+    width = int.from_bytes(report.plots[0].read_bytes()[16:20], "big")
+    height = int.from_bytes(report.plots[0].read_bytes()[20:24], "big")
+    assert (width, height) == (round(FIGSIZE[0] * DPI), round(FIGSIZE[1] * DPI))
+
+
+def test_liv_plots_show_efficiency_against_current_density_in_a_per_cm2(run_file):
+    record = read_run(run_file)
+    step = record.steps[0]
+    plots = dict((name, fig) for name, _, fig in step_plots(step, record.sample))
+    ax = plots["efficiency"].axes[0]
+    assert ax.get_xscale() == "log" and "A/cm²" in ax.get_xlabel()
+    assert "%" in ax.get_ylabel()
+    current, power = step.data["current"], step.data["optical_power"]
+    density = current / (math.pi * DIAMETER**2 / 4) * 1e-4  # A/cm^2
+    eqe = power / (constants.h * constants.c / WAVELENGTH) / (current / constants.e)
+    line = next(line for line in ax.get_lines() if line.get_label() == "EQE")
+    assert np.allclose(line.get_xdata(), density) and np.allclose(line.get_ydata(), 100 * eqe)
+    liv_axes = plots["liv"].axes
+    assert liv_axes[0].get_xlabel() == "current (mA)"
+    assert liv_axes[1].get_ylabel() == "optical power (mW)"
+
+
+def test_iv_plot_has_log_current_axis(run_file):
+    record = read_run(run_file)
+    step = record.steps[1]
+    (name, _, fig), = step_plots(step, record.sample)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "voltage (V)"
+    line = ax.get_lines()[0]
+    assert np.allclose(line.get_xdata(), step.data["voltage"])
+    assert np.allclose(line.get_ydata(), np.abs(step.data["current"]), equal_nan=True)
+    assert step.data["voltage"].min() < 0  # the reverse branch is on the plot too
+
+
+PREAMBLE = ["x_increment", "x_origin", "x_reference", "y_increment", "y_origin", "y_reference"]
+
+
+def write_generic_run(path):
+    """A run of sequences the report does not know, described by array attributes: a frequency
+    sweep per bias with a complex S21, scope records with their preamble, an eye histogram on
+    its axes, a bare 2-D array, and a step that stored nothing. Returns what was written."""
+    written = {"frequency": np.geomspace(1e6, 3e9, 50), "bias": np.array([1e-3, 2e-3, 5e-3]),
+               "codes": np.arange(200, dtype=np.int16).reshape(2, 100) - 100,
+               "preamble": np.array([[1e-10, -2e-9, 0, 2e-3, 0.1, 0],
+                                     [1e-10, -1e-9, 0, 1e-3, 0.2, 0]])}
+    f3db = 100e6 * np.sqrt(written["bias"] / 1e-3)
+    written["f3db"] = f3db
+    written["s21"] = 0.5 / (1 + 1j * written["frequency"][None, :] / f3db[:, None])
+    written["s11"] = 0.1 * np.exp(-1j * written["frequency"] / 1e9)
+    writer = RunWriter(path)
+    writer.start_run(run_id="generic-1", software_version="test", simulated=False,
+                     station={"name": "lab", "instruments": {}},
+                     sample={"id": "S", "diameter": DIAMETER, "wavelength": WAVELENGTH},
+                     recipe={})
+    writer.start_step(0, "bw", "bandwidth_x", {"power": -10.0}, {})
+    writer.write_array("frequency", written["frequency"], "Hz")
+    writer.write_array("bias", written["bias"], "A")
+    writer.write_array("s21", written["s21"], "", {"rows": "bias", "axis": "frequency"})
+    writer.write_array("s11", written["s11"], "")
+    writer.write_array("f3db", f3db, "Hz", {"axis": "bias"}, group="analysis")
+    writer.end_step("completed", "", {"f3db": {"value": 300e6, "units": "Hz", "low": 1e8,
+                                               "high": None, "passed": True}})
+    writer.start_step(1, "pulse", "pulse_x", {}, {})
+    writer.write_array("optical_codes", written["codes"], "",
+                       {"rows": "acquisition", "scaled_units": "V"})
+    writer.write_array("optical_preamble", written["preamble"], "", {"columns": PREAMBLE})
+    writer.write_array("waveform", np.arange(40, dtype=np.int16).reshape(4, 10), "1")
+    writer.write_array("eye_time", np.linspace(0, 400e-12, 8), "s", group="analysis")
+    writer.write_array("eye_voltage", np.linspace(0.1, 0.3, 5), "V", group="analysis")
+    writer.write_array("eye_histogram", np.arange(40).reshape(5, 8), "",
+                       {"axes": ["eye_voltage", "eye_time"]}, group="analysis")
+    writer.end_step("completed", "", {})
+    writer.start_step(2, "empty", "eye_x", {}, {})
+    writer.end_step("failed", "scope timeout", {})
+    writer.end_run("failed", "step empty: scope timeout")
+    writer.close()
+    return written
+
+
+def test_generic_plots_follow_the_array_attributes(tmp_path):
+    path = tmp_path / "generic.h5"
+    w = write_generic_run(path)
+    record = read_run(path)
+    bw, pulse, empty = record.steps
+    plots = {name: fig.axes[0] for name, _, fig in step_plots(bw, record.sample)}
+    assert set(plots) == {"f3db", "s21_db", "s11_db"}  # frequency and bias serve as axes
+    assert plots["f3db"].get_xlabel() == "bias (mA)"
+    assert plots["f3db"].get_ylabel() == "f3db (MHz)"
+    assert np.allclose(plots["f3db"].get_lines()[0].get_ydata(), w["f3db"] / 1e6)
+    s21 = plots["s21_db"]
+    assert (s21.get_xlabel(), s21.get_ylabel(), s21.get_xscale()) == \
+        ("frequency (GHz)", "|s21| (dB)", "log")
+    assert [line.get_label() for line in s21.get_lines()] == \
+        ["bias 1 mA", "bias 2 mA", "bias 5 mA"]
+    for line, row in zip(s21.get_lines(), w["s21"], strict=True):
+        assert np.allclose(line.get_xdata(), w["frequency"] / 1e9)
+        assert np.allclose(line.get_ydata(), 20 * np.log10(np.abs(row)))
+    assert np.allclose(plots["s11_db"].get_lines()[0].get_ydata(),
+                       20 * np.log10(np.abs(w["s11"])))
+
+    plots = {name: fig.axes[0] for name, _, fig in step_plots(pulse, record.sample)}
+    assert set(plots) == {"optical", "waveform", "eye_histogram"}  # preamble is a table
+    scope = plots["optical"]
+    assert (scope.get_xlabel(), scope.get_ylabel()) == ("time (ns)", "optical (mV)")
+    for k, line in enumerate(scope.get_lines()):
+        x_inc, x_origin, x_ref, y_inc, y_origin, y_ref = w["preamble"][k]
+        volts = (w["codes"][k] - y_ref) * y_inc + y_origin
+        assert np.allclose(line.get_ydata(), volts * 1e3)
+        assert np.allclose(line.get_xdata(), ((np.arange(100) - x_ref) * x_inc + x_origin) * 1e9)
+    image = plots["waveform"].get_images()[0]
+    assert np.array_equal(image.get_array(), np.arange(40).reshape(4, 10))
+    eye = plots["eye_histogram"]
+    assert (eye.get_xlabel(), eye.get_ylabel()) == ("eye time (ps)", "eye voltage (mV)")
+    left, right, bottom, top = eye.get_images()[0].get_extent()
+    assert left < 0 < 400 < right and bottom < 100 < 300 < top
+    assert step_plots(empty, record.sample) == []
+
+    report = write_report(path, tmp_path / "out")
+    page = parse(report.html.read_text(encoding="utf-8"))
+    assert len(page.images) == len(report.plots) == 6
+    text = " ".join(page.text)
+    assert all(f"Step {name}" in text for name in ("bw", "pulse", "empty"))
+    assert "no data to plot" in text and "scope timeout" in text
+    assert "SIMULATED" not in text
+    assert "300 MHz" in text  # f3db in display units
+
+
+def corrupt_steps_header(source, target):
+    """Copy a run file with the object header of its /steps group overwritten."""
+    with h5py.File(source, "r") as f:
+        address = h5py.h5o.get_info(f["steps"].id).addr
+    data = bytearray(source.read_bytes())
+    data[address:address + 64] = b"\xff" * 64
+    target.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupted", "not a run", "not hdf5"])
+def test_bad_files_end_with_one_clear_line(run_file, tmp_path, capsys, damage):
+    bad = tmp_path / "bad.h5"
+    if damage == "truncated":
+        bad.write_bytes(run_file.read_bytes()[: run_file.stat().st_size // 2])
+    elif damage == "corrupted":
+        corrupt_steps_header(run_file, bad)
+    elif damage == "not a run":
+        with h5py.File(bad, "w") as f:
+            f["data"] = np.arange(10.0)
+    else:
+        bad.write_text("time,current\n0,1e-3\n")
+    capsys.readouterr()
+    assert main(["report", str(bad), "-o", str(tmp_path / "out")]) != 0
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bench: error: ")
+    assert str(bad) in lines[0] and "Traceback" not in captured.err
+    assert not (tmp_path / "out" / "report.html").exists()

@@ -1,0 +1,156 @@
+"""Safe operating limits: refused before anything reaches an instrument, never clamped.
+
+The property-based test draws random recipes and sample limits and checks, on the simulated
+instruments' side, that no level or compliance beyond the limits was ever received.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench.errors import ConfigError, LimitError
+from bench.recipe import parse_recipe
+from bench.runner import Runner
+from bench.safety import SafeLimits, SourceGuard, ramp
+from bench.station import StationConfig
+
+LEVEL = re.compile(r":SOURce:(CURRent|VOLTage)(:VLIMit|:ILIMit)? ([-+0-9.eE]+)$")
+
+
+def sample(limits):
+    return {"id": "chip", "diameter": 20e-6, "wavelength": 450e-9, "limits": limits}
+
+
+def instrument_side_levels(world):
+    """Every source level and compliance the simulated SMU received, by kind."""
+    seen = {"CURRent": [], "VOLTage": [], ":VLIMit": [], ":ILIMit": []}
+    for name, command in world.commands:
+        match = LEVEL.match(command)
+        if name == "smu" and match:
+            seen[match.group(2) or match.group(1)].append(float(match.group(3)))
+        if name == "smu" and command.startswith(":SOURce:LIST:CURR"):
+            seen["CURRent"] += [float(v) for v in command.split(" ", 1)[1].split(",")]
+        sweep = re.match(r":SOURce:SWEep:(CURR|VOLT):(LINear|LOG) ([^,]+), ([^,]+),", command)
+        if name == "smu" and sweep:
+            key = "CURRent" if sweep.group(1) == "CURR" else "VOLTage"
+            seen[key] += [float(sweep.group(3)), float(sweep.group(4))]
+    return seen
+
+
+class FakeSource:
+    """Records every call; stands for a driver so the guard can be watched alone."""
+
+    name = "smu"
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, attr):
+        return lambda *a, **k: self.calls.append((attr, a, k))
+
+
+def test_refusal_names_limit_and_value_and_sends_nothing():
+    driver = FakeSource()
+    guard = SourceGuard(driver, SafeLimits(max_current=5e-3, max_voltage=4.0))
+    with pytest.raises(LimitError, match=r"voltage_limit 6 V exceeds the sample's max_voltage 4 V"):
+        guard.configure_current_source(voltage_limit=6.0)
+    with pytest.raises(LimitError, match="configure the current source"):
+        guard.set_current(1e-3)  # no compliance yet
+    assert driver.calls == []
+    guard.configure_current_source(voltage_limit=3.5)
+    sent = len(driver.calls)
+    with pytest.raises(LimitError, match=r"current 0.006 A exceeds the sample's max_current"):
+        guard.set_current(6e-3)
+    with pytest.raises(LimitError, match="max_current"):
+        guard.sweep_current(np.array([1e-3, 2e-3, 7e-3]))
+    assert len(driver.calls) == sent  # refused: nothing more reached the driver
+
+
+def test_levels_ramp_in_bounded_steps_and_output_goes_off_at_zero():
+    driver = FakeSource()
+    guard = SourceGuard(driver, SafeLimits(max_current=10e-3, max_voltage=5.0, ramp_step=1e-3))
+    guard.configure_current_source(voltage_limit=4.0)
+    guard.output_on()
+    guard.set_current(4.5e-3)
+    levels = [a[0] for name, a, _ in driver.calls if name == "set_current"]
+    assert levels[0] == 0.0 and levels[-1] == pytest.approx(4.5e-3)
+    assert np.max(np.abs(np.diff(levels))) <= 1e-3 + 1e-15
+    guard.output_off()
+    levels = [a[0] for name, a, _ in driver.calls if name == "set_current"]
+    assert levels[-1] == 0.0 and driver.calls[-1][0] == "output_off"
+    assert np.max(np.abs(np.diff(levels))) <= 1e-3 + 1e-15
+
+
+def test_ramp_covers_both_directions():
+    assert np.allclose(ramp(0.0, 3e-3, 1e-3), [1e-3, 2e-3, 3e-3])
+    assert np.allclose(ramp(2e-3, 0.0, 1.5e-3), [1e-3, 0.0])
+
+
+def test_recipe_beyond_limits_is_refused_before_the_run():
+    recipe = {"sample": sample({"max_current": 2e-3, "max_voltage": 5.0}),
+              "steps": [{"sequence": "liv", "params": {"stop": 3e-3}}]}
+    with pytest.raises(LimitError, match=r"sweep current 0.003 A exceeds .* max_current 0.002 A"):
+        parse_recipe(recipe)
+
+
+def test_sample_limits_are_validated():
+    with pytest.raises(ConfigError, match="max_voltage"):
+        SafeLimits.from_mapping({"max_current": 1e-3})
+    with pytest.raises(ConfigError, match="positive"):
+        SafeLimits.from_mapping({"max_current": -1e-3, "max_voltage": 3})
+    with pytest.raises(ConfigError, match="unknown"):
+        SafeLimits.from_mapping({"max_current": 1e-3, "max_voltage": 3, "max_power": 1})
+
+
+recipes = st.fixed_dictionaries({
+    "max_current": st.floats(1e-4, 20e-3),
+    "max_voltage": st.floats(2.0, 8.0),
+    "max_reverse_voltage": st.floats(0.5, 10.0),
+    "steps": st.lists(st.one_of(
+        st.fixed_dictionaries({"sequence": st.just("liv"),
+                               "params": st.fixed_dictionaries({
+                                   "start": st.floats(1e-7, 1e-4),
+                                   "stop": st.floats(2e-4, 30e-3),
+                                   "points": st.integers(2, 6),
+                                   "spacing": st.sampled_from(["log", "lin"]),
+                                   "voltage_limit": st.floats(1.0, 9.0),
+                                   "settle": st.just(0.0)})}),
+        st.fixed_dictionaries({"sequence": st.just("iv"),
+                               "params": st.fixed_dictionaries({
+                                   "source": st.just("voltage"),
+                                   "start": st.floats(-12.0, 0.0),
+                                   "stop": st.floats(0.1, 8.0),
+                                   "points": st.integers(2, 6),
+                                   "spacing": st.just("lin"),
+                                   "current_limit": st.floats(1e-6, 30e-3)})})),
+        min_size=1, max_size=3),
+})
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(plan=recipes)
+def test_no_command_beyond_limits_reaches_the_instruments(tmp_path, plan):
+    limits = {k: plan[k] for k in ("max_current", "max_voltage", "max_reverse_voltage")}
+    steps = [{**s, "name": f"s{i}", "on_error": "continue"} for i, s in enumerate(plan["steps"])]
+    try:
+        recipe = parse_recipe({"sample": sample(limits), "steps": steps})
+    except LimitError:
+        return  # refused as a whole before any instrument was opened
+    runner = Runner(StationConfig.load(None), recipe, tmp_path / "run.h5")
+    runner.run()
+    world = runner.station.world
+    seen = instrument_side_levels(world)
+    tolerance = 1e-9
+    assert all(abs(i) <= limits["max_current"] + tolerance for i in seen["CURRent"])
+    assert all(v <= limits["max_voltage"] + tolerance for v in seen[":VLIMit"])
+    assert all(i <= limits["max_current"] + tolerance for i in seen[":ILIMit"])
+    assert all(-limits["max_reverse_voltage"] - tolerance <= v <= limits["max_voltage"] + tolerance
+               for v in seen["VOLTage"])
+    assert world.max_applied_current <= limits["max_current"] + tolerance
+    assert world.drive_current == 0.0
