@@ -198,21 +198,19 @@ class SourceGuard(_Guard):
             self._set(_on=False)
 
     def _check_compliance(self, voltage, current, levels) -> None:
-        """Refuse readings pinned at the compliance while the programmed level was not reached
-        (a current source at its voltage limit carrying less than 90 % of its level)."""
+        """A current source pinned at its voltage limit while carrying less than 90 % of its
+        level is the signature of an open contact (or a chip gone open): stop. (A voltage source
+        at its current limit is the compliance doing its job, e.g. the top of a forward sweep.)"""
+        if self._mode != "CURR":
+            return
         voltage, current = np.atleast_1d(voltage), np.atleast_1d(current)
         levels = np.broadcast_to(np.atleast_1d(levels), voltage.shape)
-        if self._mode == "CURR":
-            stuck = (np.abs(voltage) >= 0.999 * self._compliance) & \
-                    (np.abs(current) < 0.9 * np.abs(levels))
-            what = f"voltage limit {self._compliance:g} V"
-        else:
-            stuck = np.abs(current) >= 0.999 * self._compliance
-            what = f"current limit {self._compliance:g} A"
+        stuck = (np.abs(voltage) >= 0.999 * self._compliance) & \
+            (np.abs(current) < 0.9 * np.abs(levels))
         if np.any(stuck):
             i = int(np.argmax(stuck))
-            raise ComplianceError(f"{self._driver.name} reached its {what} at a programmed "
-                                  f"{levels[i]:g} {'A' if self._mode == 'CURR' else 'V'} "
+            raise ComplianceError(f"{self._driver.name} reached its voltage limit "
+                                  f"{self._compliance:g} V at a programmed {levels[i]:g} A "
                                   f"(measured {voltage[i]:g} V, {current[i]:g} A): open contact "
                                   f"or damaged chip?")
 

@@ -37,7 +37,7 @@ class ChipParameters:
     injection_efficiency: float = 0.9
     extraction_efficiency: float = 0.4
     wavelength: float = 450e-9  # m
-    ideality_factor: float = 2.2
+    ideality_factor: float = 2.0
     saturation_current: float = 1e-27  # A (Vf ~ 3.1 V at 1 mA with the defaults)
     series_resistance: float = 100.0  # ohm
     thermal_resistance: float = 1000.0  # K/W

@@ -185,7 +185,7 @@ def test_pulse_beyond_max_pulse_current_is_refused_before_anything_runs():
 
 # -- eye and energy per bit -----------------------------------------------------------------------
 def test_eye_energy_per_bit_of_a_20um_chip(tmp_path):
-    bias, swing, rate = 80e-6, 60e-6, 3e9
+    bias, swing, rate = 100e-6, 60e-6, 3e9  # "about 100 uA average current"
     run = bench_run(tmp_path, [{"sequence": "eye", "params": {
         "bit_rate": rate, "bias_current": bias, "modulation_current": swing,
         "record_bits": 300, "acquisitions": 2}}],
