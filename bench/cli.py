@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,8 @@ def run_summary(path) -> dict[str, Any]:
     record = read_run(path)
     status = record.status
     return {
-        "run_id": record.run_id, "status": status, "simulated": bool(record.attrs["simulated"]),
+        "run_id": record.run_id, "status": status,
+        "simulated": bool(record.attrs.get("simulated", False)),
         "reason": record.attrs.get("status_reason", ""),
         "started": record.attrs.get("started", ""), "ended": record.attrs.get("ended", ""),
         "software_version": record.attrs.get("software_version", ""),
@@ -220,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -18,16 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from drivers import driver_class
-from drivers.base import InstrumentError
 from sequences import get_sequence
 
 from . import __version__
 from .display import format_quantity
-from .errors import BenchError, ConfigError, RunFileError, StationError
+from .errors import BenchError, ConfigError, RunFileError
 from .recipe import parse_recipe, parse_sample
 from .runner import Runner, judge, new_run_id
-from .station import InstrumentConfig, OpenInstrument, Station, StationConfig
+from .station import InstrumentConfig, Station, StationConfig
 from .storage import RunRecord, RunWriter, StepRecord, read_records, read_run, step_key
 from .transcript import GROUP, ReplayResource
 
@@ -144,8 +142,7 @@ def _write_reanalysed(record: RunRecord, report: ReplayReport, output: Path) -> 
 class ReplayStation(Station):
     """A station whose instruments are the record of a run: nothing real or simulated is opened.
 
-    Each instrument is opened as in :meth:`Station._open_one` (wrap, driver, identify), with a
-    ReplayResource instead of a VISA resource.
+    Each instrument's driver talks to a ReplayResource instead of a VISA resource.
     """
 
     def __init__(self, config: StationConfig, playback: InstrumentPlayback, **options: Any):
@@ -153,17 +150,9 @@ class ReplayStation(Station):
         super().__init__(config, **options)
         self.playback = playback
 
-    def _open_one(self, cfg: InstrumentConfig) -> OpenInstrument:
-        resource = self.playback.resource(cfg.name)
-        if self._wrap is not None:
-            resource = self._wrap(cfg.name, resource)
-        driver = driver_class(cfg.driver)(resource, name=cfg.name)
-        try:
-            driver.connect()
-        except InstrumentError as exc:
-            raise StationError(str(exc)) from None
-        return OpenInstrument(cfg, driver, cfg.simulated,
-                              f"replayed from the record of run {self.playback.source_run}")
+    def open_resource(self, cfg: InstrumentConfig) -> tuple[Any, bool, str]:
+        return (self.playback.resource(cfg.name), cfg.simulated,
+                f"replayed from the record of run {self.playback.source_run}")
 
     def snapshot(self) -> dict[str, Any]:
         snapshot = super().snapshot()

@@ -330,6 +330,8 @@ class Runner:
             step.sequence().acquire(ctx, step.params)
             ctx.flush()
             self._check_error_queues()
+            self.writer.step_json("instrument_settings", {
+                driver.name: driver.settings() for driver in self._step_drivers})
             try:
                 figures = step.sequence.analyse(ctx.data(), step.params, self.recipe.sample)
             except (ValueError, ArithmeticError) as exc:

@@ -202,6 +202,19 @@ class Station:
             raise StationError(f"{cfg.name}: cannot open {cfg.resource} ({exc})") from None
 
     def _open_one(self, cfg: InstrumentConfig) -> OpenInstrument:
+        resource, simulated, note = self.open_resource(cfg)
+        if self._wrap is not None:
+            resource = self._wrap(cfg.name, resource)
+        driver = driver_class(cfg.driver)(resource, name=cfg.name)
+        try:
+            driver.connect()
+        except InstrumentError as exc:
+            raise StationError(str(exc)) from None
+        return OpenInstrument(cfg, driver, simulated, note)
+
+    def open_resource(self, cfg: InstrumentConfig) -> tuple[Any, bool, str]:
+        """The resource an instrument's driver talks through: ``(resource, simulated, note)``.
+        Subclasses (the replay station) override this to serve other transports."""
         note = ""
         simulated = self._force_sim or cfg.simulated
         if simulated:
@@ -216,15 +229,7 @@ class Station:
                 note = f"SIMULATED FALLBACK: {exc}"
                 self._warn(f"warning: {note}; using the simulator for {cfg.name}")
                 manager, simulated = self._sim_manager(cfg), True
-        resource = ReopenableResource(lambda: manager.open_resource(cfg.resource))
-        if self._wrap is not None:
-            resource = self._wrap(cfg.name, resource)
-        driver = driver_class(cfg.driver)(resource, name=cfg.name)
-        try:
-            driver.connect()
-        except InstrumentError as exc:
-            raise StationError(str(exc)) from None
-        return OpenInstrument(cfg, driver, simulated, note)
+        return ReopenableResource(lambda: manager.open_resource(cfg.resource)), simulated, note
 
     def snapshot(self) -> dict[str, Any]:
         """Station metadata for the run file, settings read back from each instrument."""

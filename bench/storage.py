@@ -119,6 +119,10 @@ class RunWriter:
         self._step = step
         self.flush(force=True)
 
+    def step_json(self, key: str, value: Any) -> None:
+        """A structured attribute of the current step, as JSON."""
+        self._step.attrs[key] = to_json(value)
+
     def append_points(self, columns: dict[str, tuple[np.ndarray, str]]) -> None:
         """Append rows to the current step's 1-D columns (created on first use, resizable)."""
         data = self._step["data"]

@@ -26,6 +26,8 @@ class Keithley2450(ScpiInstrument):
     idn_pattern = r"KEITHLEY INSTRUMENTS.*MODEL 2450"
     error_query = ":SYSTem:ERRor?"
 
+    _function: str | None = None  # the source function configure() set; saves a query per point
+
     source_function = Setting(":SOURce:FUNCtion {}", ":SOURce:FUNCtion?", kind=str,
                               check=Choice(("CURR", "VOLT")))
     source_current = Setting(":SOURce:CURRent {}", ":SOURce:CURRent?",
@@ -44,6 +46,7 @@ class Keithley2450(ScpiInstrument):
         Range(0.01, 10.0).check("nplc", nplc)
         src, sns = _LONG[source], _LONG[sense]
         self.write_checked(f":SOURce:FUNCtion {source}")
+        self._function = source
         self.write_checked(f':SENSe:FUNCtion "{sense}"')
         self.write_checked(f":SENSe:{sns}:NPLCycles {nplc:g}")
         self.write_checked(f":SENSe:{sns}:RANGe:AUTO ON")
@@ -94,7 +97,9 @@ class Keithley2450(ScpiInstrument):
         if len(values) != 2:
             raise InstrumentError(self.name, ":READ?", f"expected 2 values, got {len(values)}")
         reading, source = values
-        if self.source_function == "CURR":
+        if self._function is None:  # not configured through this driver: ask once
+            self._function = self.source_function
+        if self._function == "CURR":
             return float(reading), float(source)
         return float(source), float(reading)
 

@@ -32,7 +32,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
 from scipy.special import erfc
 
 __all__ = [
@@ -221,6 +220,8 @@ def fit_two_pole(frequency, power_gain, *, floor_db: float = 20.0) -> TwoPoleFit
     start = np.concatenate([np.log(g0), np.log(tau0), [np.log(0.2 * tau0.min())]])
     lower = np.concatenate([np.full(traces, -np.inf), np.full(traces + 1, np.log(1e-15))])
     upper = np.concatenate([np.full(traces, np.inf), np.full(traces + 1, np.log(1.0))])
+    from scipy.optimize import least_squares  # imported here: scipy.optimize is slow to load
+
     fit = least_squares(residual, np.clip(start, lower + 1e-9, upper - 1e-9),
                         bounds=(lower, upper), x_scale=1.0)
     gains, taus, rc = np.exp(fit.x[:traces]), np.exp(fit.x[traces:2 * traces]), \

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 from scipy import constants as sc
-from scipy.signal import lfilter
 from scipy.special import lambertw
 
 _EFFICIENCIES = ("injection_efficiency", "extraction_efficiency")
@@ -346,6 +345,8 @@ class MicroLED:
         tc = self.rc_time_constant()
         e = math.exp(-dt / tc)
         k = tc * (1 - e) / dt
+        from scipy.signal import lfilter  # imported here: scipy.signal is slow to load
+
         i_j = lfilter([1 - k, k - e], [1, -e], i, zi=[i[0] * k])[0]
         slope = np.diff(i) / dt
         base = i[:-1] - slope * tc
