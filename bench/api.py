@@ -4,7 +4,8 @@
 
     run = open_run("runs/20250101-120000-abc123.h5")
     liv = run.steps["liv"]
-    liv.data["current"], liv.units["current"]      # ndarray, "A"
+    liv.data["current"], liv.units["current"]      # raw data: ndarray, "A"
+    liv.analysis["eqe"], liv.analysis_units["eqe"] # derived array (from analyse): ndarray, "1"
     liv.results["peak_eqe"]["value"]               # SI; with units, limits, passed
 
 ``summarize(folder_or_paths)`` gives one row (a dict) per run and step with the key results in

@@ -1,11 +1,12 @@
 """Reading runs back: re-analysis of stored raw data, and re-execution against the I/O record.
 
 ``reanalyse`` runs each step's ``sequence.analyse(data, params, sample)`` (the current code) on the
-raw data stored in a run file. ``replay_instruments`` re-executes the stored recipe with every
-driver talking to a :class:`~bench.transcript.ReplayResource` that answers from the run's own
-record: no instrument and no simulator is involved, so the raw data must come out bit for bit.
-Both compare the new results with the stored ones and can write a new run file naming its source;
-the source file is only ever opened read-only.
+raw data stored in a run file, which gives new results and new derived arrays.
+``replay_instruments`` re-executes the stored recipe with every driver talking to a
+:class:`~bench.transcript.ReplayResource` that answers from the run's own record: no instrument
+and no simulator is involved, so the raw data must come out bit for bit. Both compare the new
+results with the stored ones and can write a new run file naming its source; the source file is
+only ever opened read-only.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from sequences import get_sequence
+from sequences.base import split_figures
 
 from . import __version__
 from .display import format_quantity
@@ -32,7 +34,8 @@ from .transcript import GROUP, ReplayResource
 
 @dataclass
 class StepReplay:
-    """One step: what the file says and what the current code says."""
+    """One step: what the file says and what the current code says (results, and the derived
+    arrays of a re-analysis: name -> (array, units))."""
 
     name: str
     status: str
@@ -40,6 +43,7 @@ class StepReplay:
     stored: dict[str, dict]
     replayed: dict[str, dict]
     raw_differences: list[str] = field(default_factory=list)
+    derived: dict[str, tuple[np.ndarray, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,14 +82,17 @@ def _check_output(source: Path, output: str | Path | None) -> Path | None:
 
 
 # -- re-analysis ---------------------------------------------------------------------------------
-def _analyse_step(path: Path, step: StepRecord, sample) -> tuple[str, str, dict[str, dict]]:
-    """Status, reason and judged results of one stored step under the current analysis code.
+def _analyse_step(path: Path, step: StepRecord, sample) -> StepReplay:
+    """One stored step under the current analysis code: status, reason, judged results and
+    derived arrays.
 
-    A step whose acquisition did not finish keeps its stored status and results: the runner
-    never analysed it either.
+    A step whose acquisition did not finish keeps its stored status, results and derived arrays:
+    the runner never analysed it either.
     """
     if step.status != "completed" and not step.reason.startswith("analysis:"):
-        return step.status, step.reason, step.results
+        return StepReplay(step.name, step.status, step.reason, step.results, step.results,
+                          derived={name: (values, step.analysis_units[name])
+                                   for name, values in step.analysis.items()})
     sequence = get_sequence(step.sequence)
     try:
         params = sequence.resolve(step.params)
@@ -98,22 +105,23 @@ def _analyse_step(path: Path, step: StepRecord, sample) -> tuple[str, str, dict[
         figures, status, reason = {}, "failed", f"analysis: {exc}"
     except KeyError as exc:  # the live run always hands every array over; the file lost one
         raise RunFileError(f"{path}: step {step.name} lacks its raw data {exc}") from None
+    scalars, derived = split_figures(figures)
     limits = {name: tuple(bounds) for name, bounds in step.limits.items()}
-    return status, reason, judge(figures, limits)
+    return StepReplay(step.name, status, reason, step.results, judge(scalars, limits),
+                      derived=derived)
 
 
 def reanalyse(path: str | Path, output: str | Path | None = None) -> ReplayReport:
-    """Recompute every step's results from the stored raw data; with ``output``, write a new run
-    file holding the source's raw data and I/O record with the new results."""
+    """Recompute every step's results and derived arrays from the stored raw data; with
+    ``output``, write a new run file holding the source's raw data and I/O record with the new
+    results and derived arrays."""
     path = Path(path)
     output = _check_output(path, output)
     record = read_run(path)
     sample, _limits = parse_sample(record.sample)
-    analysed = [_analyse_step(path, step, sample) for step in record.steps]
-    report = ReplayReport(record, [
-        StepReplay(step.name, status, reason, step.results, results)
-        for step, (status, reason, results) in zip(record.steps, analysed, strict=True)],
-        output=output, status=record.status, reason=record.attrs.get("status_reason", ""))
+    report = ReplayReport(record, [_analyse_step(path, step, sample) for step in record.steps],
+                          output=output, status=record.status,
+                          reason=record.attrs.get("status_reason", ""))
     if output is not None:
         _write_reanalysed(record, report, output)
     return report
@@ -130,7 +138,11 @@ def _write_reanalysed(record: RunRecord, report: ReplayReport, output: Path) -> 
             index = step.index if step.index >= 0 else position
             writer.start_step(index, step.name, step.sequence, step.params, step.limits)
             key = f"steps/{step_key(index, step.name)}"
-            writer.copy_from(record.path, key, key, skip=("results",))
+            writer.copy_from(record.path, key, key, skip=("results", "analysis"))
+            if step.instrument_settings:
+                writer.step_json("instrument_settings", step.instrument_settings)
+            for name, (values, units) in new.derived.items():
+                writer.write_array(name, values, units, group="analysis")
             writer.end_step(new.status, new.reason, new.replayed)
         writer.copy_from(record.path, GROUP, GROUP, missing_ok=True)
         writer.end_run(report.status, report.reason)

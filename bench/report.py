@@ -4,11 +4,12 @@ Plots are drawn on matplotlib ``Figure`` objects with the Agg canvas, never thro
 making a report changes no global matplotlib state (a notebook keeps its own backend). Files stay
 in SI units; axes show display units (SI prefixes, current density in A/cm^2) and say so.
 
-Known sequences get their natural plots (liv: L-I-V and EQE/WPE against current density; iv:
-|I| against V on a log axis); any other step gets generic plots guided by its arrays'
-attributes (see "generic plots" below): each 1-D array against its axis or the first array of
-its length, complex arrays over a frequency axis as |S| in dB, scope codes as volts against
-time, and other 2-D arrays as lines per row or as images.
+Known sequences get their natural plots (liv: L-I-V and its derived EQE/WPE against current
+density; iv: |I| against V on a log axis); any other step gets generic plots of its raw arrays,
+guided by their attributes, then of its derived arrays, guided by its sequence's
+``derived_axes`` (see "generic plots" below): each 1-D array against its axis or the first
+array of its length, complex arrays over a frequency axis as |S| in dB, scope codes as volts
+against time, and other 2-D arrays as lines per row or as images.
 """
 
 from __future__ import annotations
@@ -101,9 +102,7 @@ Plots = list[tuple[str, str, Figure]]  # (file-name part, caption, figure)
 
 
 def liv_plots(step: StepRecord, sample: dict) -> Plots:
-    """L-I-V on twin axes, then EQE and WPE (sequences.dc_analysis) against current density."""
-    from sequences import dc_analysis
-
+    """L-I-V on twin axes, then the derived EQE and WPE against current density."""
     current, voltage, power = (np.asarray(step.data[k], dtype=float)
                                for k in ("current", "voltage", "optical_power"))
     plots: Plots = []
@@ -125,13 +124,10 @@ def liv_plots(step: StepRecord, sample: dict) -> Plots:
     ax.set_title(f"{step.name}: L-I-V")
     plots.append(("liv", "Light and voltage against current (linear axes).", fig))
 
-    diameter = sample.get("diameter")
-    wavelength = sample.get("wavelength")
-    if not (diameter and wavelength):
-        return plots
-    density = dc_analysis.current_density(current, diameter)
-    efficiencies = {"EQE": dc_analysis.eqe(current, power, wavelength),
-                    "WPE": dc_analysis.wpe(current, voltage, power)}
+    if not all(name in step.analysis for name in ("current_density", "eqe", "wpe")):
+        return plots  # the analysis failed: no derived arrays
+    density = np.asarray(step.analysis["current_density"], dtype=float)
+    efficiencies = {"EQE": step.analysis["eqe"], "WPE": step.analysis["wpe"]}
     j_shown, j_unit = _scaled(density, "A/m^2")
     fig, (ax,) = _new_figure()
     for (label, values), marker in zip(efficiencies.items(), ("o-", "s-"), strict=True):
@@ -152,7 +148,7 @@ def liv_plots(step: StepRecord, sample: dict) -> Plots:
     ax.legend()
     ax.set_title(f"{step.name}: external quantum and wall-plug efficiency")
     plots.append(("efficiency", "EQE and WPE against current density "
-                  f"(mesa diameter {format_quantity(diameter, 'm')}).", fig))
+                  f"(mesa diameter {format_quantity(sample['diameter'], 'm')}).", fig))
     return plots
 
 
@@ -192,6 +188,8 @@ PLOTTERS: dict[str, tuple[tuple[str, ...], Callable[[StepRecord, dict], Plots]]]
 #   rows: what the rows of a 2-D array are (an array name, or a word such as "acquisition");
 #   columns: names of a table's columns (a table is not plotted); scaled_units with a
 #   ``<prefix>_preamble`` table: integer scope codes, scaled as sequences.dynamic_analysis says.
+# Raw arrays carry them in the file; derived arrays (the step's ``analysis``) take them from their
+# sequence's ``derived_axes``. The two sets are plotted apart: a name may be in both.
 MAX_TRACES = 12  # rows drawn as lines; a 2-D array with more rows becomes an image
 
 
@@ -199,9 +197,9 @@ def _numeric(values: np.ndarray) -> bool:
     return values.dtype.kind in "biufc" and values.ndim in (1, 2) and values.size > 0
 
 
-def _attr(step: StepRecord, name: str, key: str) -> Any:
+def _attr(attrs: dict[str, dict], name: str, key: str) -> Any:
     """An array attribute as text, number or (JSON) list; None when absent."""
-    value = step.attrs.get(name, {}).get(key)
+    value = attrs.get(name, {}).get(key)
     if isinstance(value, bytes):
         value = value.decode()
     if isinstance(value, np.generic):
@@ -215,11 +213,27 @@ def _attr(step: StepRecord, name: str, key: str) -> Any:
 
 
 class _Arrays:
-    """The plottable arrays of a step and the 1-D axes they name."""
+    """One set of plottable arrays of a step (raw or derived), and the 1-D axes they name."""
 
-    def __init__(self, step: StepRecord):
-        self.step = step
-        self.values = {n: np.asarray(v) for n, v in step.data.items() if _numeric(np.asarray(v))}
+    def __init__(self, step: StepRecord, values: dict[str, np.ndarray], units: dict[str, str],
+                 attrs: dict[str, dict]):
+        self.step, self.units, self.attrs = step, units, attrs
+        self.values = {n: np.asarray(v) for n, v in values.items() if _numeric(np.asarray(v))}
+
+    @classmethod
+    def raw(cls, step: StepRecord) -> _Arrays:
+        return cls(step, step.data, step.units, step.attrs)
+
+    @classmethod
+    def derived(cls, step: StepRecord) -> _Arrays:
+        from sequences import SEQUENCES
+
+        sequence = SEQUENCES.get(step.sequence)
+        return cls(step, step.analysis, step.analysis_units,
+                   {} if sequence is None else sequence.derived_axes)
+
+    def attr(self, name: str, key: str) -> Any:
+        return _attr(self.attrs, name, key)
 
     def axis(self, name: str | None, length: int) -> str | None:
         """``name`` if it is a real 1-D array of ``length`` points."""
@@ -233,8 +247,8 @@ class _Arrays:
         """The x axis of an array: its ``axis`` or the column axis of ``axes``; complex data
         falls back to a ``frequency`` array of its length."""
         values = self.values[name]
-        axes = _attr(self.step, name, "axes")
-        candidates = [_attr(self.step, name, "axis"),
+        axes = self.attr(name, "axes")
+        candidates = [self.attr(name, "axis"),
                       axes[-1] if isinstance(axes, list) and axes else None]
         if values.dtype.kind == "c":
             candidates.append("frequency")
@@ -243,13 +257,13 @@ class _Arrays:
 
     def row_axis(self, name: str) -> str | None:
         values = self.values[name]
-        axes = _attr(self.step, name, "axes")
+        axes = self.attr(name, "axes")
         candidates = [axes[0] if isinstance(axes, list) and len(axes) == 2 else None,
-                      _attr(self.step, name, "rows")]
+                      self.attr(name, "rows")]
         return next((c for c in candidates if self.axis(c, values.shape[0])), None)
 
     def scaled(self, name: str) -> tuple[np.ndarray, str]:
-        return _scaled(self.values[name].astype(float), self.step.units.get(name, ""))
+        return _scaled(self.values[name].astype(float), self.units.get(name, ""))
 
     def referenced(self) -> set[str]:
         """Arrays that serve as an axis, row labels or scaling of another array."""
@@ -265,18 +279,23 @@ class _Arrays:
 
 def _scope_preamble(arrays: _Arrays, name: str) -> str | None:
     """The preamble table that scales integer scope codes ``<prefix>_codes``."""
-    if not name.endswith("_codes") or not _attr(arrays.step, name, "scaled_units"):
+    if not name.endswith("_codes") or not arrays.attr(name, "scaled_units"):
         return None
     preamble = name[: -len("_codes")] + "_preamble"
     return preamble if preamble in arrays.values else None
 
 
 def generic_plots(step: StepRecord) -> Plots:
-    """Plots of any step from its arrays and their attributes: 1-D arrays against their
-    ``axis`` (or the first array of their length, ``frequency``/``time`` preferred), complex
-    arrays over a frequency axis as 20 log10 |S| in dB, scope codes as volts against time,
-    other 2-D arrays as one line per row or as an image."""
-    arrays = _Arrays(step)
+    """Plots of any step from its raw arrays, then from its derived arrays (see
+    :func:`array_plots`)."""
+    return array_plots(_Arrays.raw(step)) + array_plots(_Arrays.derived(step))
+
+
+def array_plots(arrays: _Arrays) -> Plots:
+    """Plots of one set of arrays from their attributes: 1-D arrays against their ``axis`` (or
+    the first array of their length, ``frequency``/``time`` preferred), complex arrays over a
+    frequency axis as 20 log10 |S| in dB, scope codes as volts against time, other 2-D arrays as
+    one line per row or as an image."""
     referenced = arrays.referenced()
     plots: Plots = []
     groups: dict[str, list[str]] = {}
@@ -297,33 +316,32 @@ def generic_plots(step: StepRecord) -> Plots:
             groups.setdefault(x_name, []).extend(n for n in names if n != x_name)
     for x_name, ys in groups.items():
         for start in range(0, len(ys), MAX_PANELS):
-            plots.append(_columns_figure(step, x_name, ys[start:start + MAX_PANELS]))
+            plots.append(_columns_figure(arrays, x_name, ys[start:start + MAX_PANELS]))
     for name, values in arrays.values.items():
         if values.ndim == 1 and values.dtype.kind == "c":
             plots.append(_traces_figure(arrays, name))
-        elif values.ndim == 2 and not _attr(step, name, "columns"):
+        elif values.ndim == 2 and not arrays.attr(name, "columns"):
             if _scope_preamble(arrays, name):
                 plots.append(_scope_figure(arrays, name))
             elif arrays.column_axis(name) and values.shape[0] <= MAX_TRACES \
-                    and not isinstance(_attr(step, name, "axes"), list):
+                    and not isinstance(arrays.attr(name, "axes"), list):
                 plots.append(_traces_figure(arrays, name))
             else:
                 plots.append(_image_figure(arrays, name))
     return plots
 
 
-def _columns_figure(step: StepRecord, x_name: str, ys: list[str]) -> tuple[str, str, Figure]:
+def _columns_figure(arrays: _Arrays, x_name: str, ys: list[str]) -> tuple[str, str, Figure]:
+    step = arrays.step
     fig, axes = _new_figure(len(ys), height=max(FIGSIZE[1], 1.9 * len(ys) + 0.6))
     if x_name:
-        x_shown, x_unit = _scaled(np.asarray(step.data[x_name], dtype=float),
-                                  step.units.get(x_name, ""))
+        x_shown, x_unit = arrays.scaled(x_name)
         x_label = axis_label(x_name, x_unit)
     else:
-        x_shown = np.arange(np.asarray(step.data[ys[0]]).size)
+        x_shown = np.arange(arrays.values[ys[0]].size)
         x_label = "point index"
     for ax, name in zip(axes, ys, strict=True):
-        y_shown, y_unit = _scaled(np.asarray(step.data[name], dtype=float),
-                                  step.units.get(name, ""))
+        y_shown, y_unit = arrays.scaled(name)
         ax.plot(x_shown, y_shown, "o-" if y_shown.size <= 200 else "-", ms=3)
         ax.set_ylabel(axis_label(name, y_unit))
         ax.grid(True, which="both", alpha=0.3)
@@ -340,10 +358,10 @@ def _row_labels(arrays: _Arrays, name: str, rows: int) -> list[str]:
     """``bias current 1 mA``, ... from the array naming the rows, else ``row 0``, ..."""
     row_axis = arrays.row_axis(name)
     if row_axis:
-        units = arrays.step.units.get(row_axis, "")
+        units = arrays.units.get(row_axis, "")
         return [f"{row_axis.replace('_', ' ')} {_superscripts(format_quantity(v, units))}"
                 for v in arrays.values[row_axis].astype(float)]
-    word = _attr(arrays.step, name, "rows")
+    word = arrays.attr(name, "rows")
     return [f"{word if isinstance(word, str) else 'row'} {k}" for k in range(rows)]
 
 
@@ -359,7 +377,7 @@ def _traces_figure(arrays: _Arrays, name: str) -> tuple[str, str, Figure]:
         shown[~np.isfinite(shown)] = np.nan
         y_label, what = f"|{name}| (dB)", f"|{name}|"
     else:
-        shown, y_unit = _scaled(rows.astype(float), step.units.get(name, ""))
+        shown, y_unit = _scaled(rows.astype(float), arrays.units.get(name, ""))
         y_label, what = axis_label(name, y_unit), name.replace("_", " ")
     x_name = arrays.column_axis(name)
     fig, (ax,) = _new_figure()
@@ -380,7 +398,7 @@ def _traces_figure(arrays: _Arrays, name: str) -> tuple[str, str, Figure]:
     ax.set_title(f"{step.name}: {what} against {against}")
     caption = (f"20 log10 |{name}| in dB" if complex_data else what) + f" against {against}"
     if values.ndim == 2:
-        caption += f", one line per {_attr(step, name, 'rows') or 'row'}"
+        caption += f", one line per {arrays.attr(name, 'rows') or 'row'}"
     return (f"{name}_db" if complex_data else name, caption + ".", fig)
 
 
@@ -397,7 +415,7 @@ def _scope_figure(arrays: _Arrays, name: str) -> tuple[str, str, Figure]:
     except ValueError:
         return _image_figure(arrays, name)
     prefix = name[: -len("_codes")]
-    units = str(_attr(step, name, "scaled_units"))
+    units = str(arrays.attr(name, "scaled_units"))
     t_factor, t_unit = display_scale(time, "s")
     v_factor, v_unit = display_scale(volts, units)
     labels = _row_labels(arrays, name, codes.shape[0])
@@ -436,7 +454,7 @@ def _image_figure(arrays: _Arrays, name: str) -> tuple[str, str, Figure]:
             labels.append(f"{word} index (0..{size - 1})")
     image = ax.imshow(data, aspect="auto", origin="lower", interpolation="nearest",
                       cmap="viridis", extent=extent)
-    units = step.units.get(name, "")
+    units = arrays.units.get(name, "")
     shown_name = f"|{name}|" if values.dtype.kind == "c" else name.replace("_", " ")
     fig.colorbar(image, ax=ax, label=axis_label(shown_name, "" if units == "1" else units))
     ax.set_xlabel(labels[0])

@@ -29,7 +29,7 @@ from drivers.roles import (
     SourceMeter,
     VoltageSource,
 )
-from sequences.base import Sequence
+from sequences.base import Sequence, split_figures
 
 from . import __version__
 from .errors import BenchError, ConfigError
@@ -142,10 +142,10 @@ class StepContext:
             self._pending = {name: [] for name in self.units}
         self._last_write = time.monotonic()
 
-    def array(self, name: str, values: np.ndarray, units: str, group: str = "data",
-              **attrs: Any) -> None:
+    def array(self, name: str, values: np.ndarray, units: str, **attrs: Any) -> None:
+        """Store a whole raw array (waveform, trace) in the step's ``data`` group."""
         self.arrays[name] = np.asarray(values)
-        self.runner.writer.write_array(name, values, units, attrs, group=group)
+        self.runner.writer.write_array(name, values, units, attrs)
 
     def data(self) -> dict[str, np.ndarray]:
         out = {name: np.concatenate(chunks) if chunks else np.array([])
@@ -336,7 +336,10 @@ class Runner:
                 figures = step.sequence.analyse(ctx.data(), step.params, self.recipe.sample)
             except (ValueError, ArithmeticError) as exc:
                 status, reason, figures = "failed", f"analysis: {exc}", {}
-            results = judge(figures, step.limits)
+            scalars, derived = split_figures(figures)
+            for name, (values, units) in derived.items():
+                self.writer.write_array(name, values, units, group="analysis")
+            results = judge(scalars, step.limits)
         except (InstrumentError, BenchError) as exc:
             status, reason = "failed", str(exc)
         except ValueError as exc:  # a driver refused a value outside its instrument's range

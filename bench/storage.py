@@ -243,7 +243,9 @@ def _merge(source: h5py.Group, target: h5py.Group, skip: tuple[str, ...] = ()) -
 # -- reading ------------------------------------------------------------------------------------
 @dataclass
 class StepRecord:
-    """One step of a run file, read back."""
+    """One step of a run file, read back: the raw data (``data``, with ``units`` and the other
+    ``attrs`` of each array, what the sequence's ``analyse`` receives), the derived arrays
+    ``analyse`` returned (``analysis``, with ``analysis_units``) and the scalar ``results``."""
 
     name: str
     sequence: str
@@ -254,10 +256,13 @@ class StepRecord:
     data: dict[str, np.ndarray] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
     attrs: dict[str, dict] = field(default_factory=dict)
+    analysis: dict[str, np.ndarray] = field(default_factory=dict)
+    analysis_units: dict[str, str] = field(default_factory=dict)
     results: dict[str, dict] = field(default_factory=dict)
     index: int = -1
     started: str = ""
     ended: str = ""
+    instrument_settings: dict = field(default_factory=dict)  # read back after acquisition
 
 
 @dataclass
@@ -337,17 +342,15 @@ def _read_step(group: h5py.Group) -> StepRecord:
     step = StepRecord(name=str(a["name"]), sequence=str(a["sequence"]), status=str(a["status"]),
                       reason=str(a["status_reason"]), params=json.loads(a["params"]),
                       limits=json.loads(a["limits"]), index=int(a.get("index", -1)),
-                      started=str(a.get("started", "")), ended=str(a.get("ended", "")))
-    # arrays by bare name from every group but results, as the sequence saw them (ctx.data())
-    for group_name, sub in group.items():
-        if group_name == "results" or not isinstance(sub, h5py.Group):
-            continue
-        for name, ds in sub.items():
-            if not isinstance(ds, h5py.Dataset):
-                continue
-            step.data[name] = ds[()]
-            step.units[name] = str(ds.attrs.get("units", ""))
-            step.attrs[name] = {k: v for k, v in ds.attrs.items() if k != "units"}
+                      started=str(a.get("started", "")), ended=str(a.get("ended", "")),
+                      instrument_settings=json.loads(a.get("instrument_settings", "{}")))
+    for name, ds in group["data"].items():
+        step.data[name] = ds[()]
+        step.units[name] = str(ds.attrs.get("units", ""))
+        step.attrs[name] = {k: v for k, v in ds.attrs.items() if k != "units"}
+    for name, ds in group.get("analysis", {}).items():
+        step.analysis[name] = ds[()]
+        step.analysis_units[name] = str(ds.attrs.get("units", ""))
     for name, ds in group["results"].items():
         low, high = float(ds.attrs["low"]), float(ds.attrs["high"])
         passed = str(ds.attrs["passed"])

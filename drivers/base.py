@@ -286,3 +286,19 @@ class ScpiInstrument:
     def __exit__(self, *exc) -> None:
         self.close()
 
+
+class OutputSwitch:
+    """Mixin for instruments whose output is the SCPI ``:OUTPut[:STATe] ON|OFF`` switch. Switching
+    on is checked against the error queue; switching off is sent unchecked, so that it also works
+    on the way out of an error."""
+
+    output = Setting(":OUTPut:STATe {}", ":OUTPut:STATe?", kind=bool, doc="Output switch.")
+
+    def output_on(self) -> None:
+        self.write_checked(":OUTPut:STATe ON")
+
+    def output_off(self) -> None:
+        self.write(":OUTPut:STATe OFF")
+
+    def output_enabled(self) -> bool:
+        return self.output

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Choice, InstrumentError, Range, ScpiInstrument, Setting, number_text
+from .base import Choice, InstrumentError, OutputSwitch, Range, ScpiInstrument, Setting, number_text
 from .roles import SweepReadings
 
 MAX_CURRENT = 1.05   # A, 1 A range with 5 % over-range (manual, "Source current ranges")
@@ -20,7 +20,7 @@ _LONG = {"CURR": "CURRent", "VOLT": "VOLTage"}
 MAX_SWEEP_POINTS = 10_000  # default capacity of defbuffer1 (":TRACe:POINts", 6-115)
 
 
-class Keithley2450(ScpiInstrument):
+class Keithley2450(OutputSwitch, ScpiInstrument):
     """2450 SourceMeter: source I (V limit) or V (I limit), measure V and I, buffered sweeps."""
 
     idn_pattern = r"KEITHLEY INSTRUMENTS.*MODEL 2450"
@@ -38,7 +38,6 @@ class Keithley2450(ScpiInstrument):
                             check=Range(0.02, MAX_VOLTAGE), units="V")
     current_limit = Setting(":SOURce:VOLTage:ILIMit {}", ":SOURce:VOLTage:ILIMit?",
                             check=Range(1e-9, MAX_CURRENT), units="A")
-    output = Setting(":OUTPut:STATe {}", ":OUTPut:STATe?", kind=bool)
 
     # -- configuration ---------------------------------------------------------------------
     def _configure(self, source: str, sense: str, *, nplc: float, source_range: float | None,
@@ -80,15 +79,6 @@ class Keithley2450(ScpiInstrument):
     def set_voltage(self, voltage: float) -> None:
         Range(-MAX_VOLTAGE, MAX_VOLTAGE).check("voltage", voltage)
         self.write(f":SOURce:VOLTage {number_text(voltage)}")
-
-    def output_on(self) -> None:
-        self.write_checked(":OUTPut:STATe ON")
-
-    def output_off(self) -> None:
-        self.write(":OUTPut:STATe OFF")
-
-    def output_enabled(self) -> bool:
-        return self.output
 
     # -- measurement -----------------------------------------------------------------------
     def measure(self) -> tuple[float, float]:

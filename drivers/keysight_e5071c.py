@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Choice, InstrumentError, Range, ScpiInstrument, Setting
+from .base import Choice, InstrumentError, OutputSwitch, Range, ScpiInstrument, Setting
 
 # :CALCulate1:SELected:FORMat values this driver reads back (rectangular formats, Table 7-1)
 TRACE_FORMATS = ("MLOG", "MLIN", "PHAS", "UPH", "REAL", "IMAG", "GDEL")
 
 
-class KeysightE5071C(ScpiInstrument):
+class KeysightE5071C(OutputSwitch, ScpiInstrument):
     """E5071C: S21 over a linear or logarithmic sweep, averaging, binary trace transfer.
 
     Model limits: 9 kHz to 8.5 GHz (options 2K5/4K5; other options cover 100 kHz or 300 kHz to
@@ -59,7 +59,6 @@ class KeysightE5071C(ScpiInstrument):
                         kind=str, check=Choice(("S11", "S21", "S12", "S22")))
     trace_format = Setting(":CALCulate1:SELected:FORMat {}", ":CALCulate1:SELected:FORMat?",
                            kind=str, check=Choice(TRACE_FORMATS))
-    output = Setting(":OUTPut:STATe {}", ":OUTPut:STATe?", kind=bool, doc="RF output.")
     data_format = Setting(":FORMat:DATA {}", ":FORMat:DATA?", kind=str,
                           check=Choice(("ASC", "REAL", "REAL32")))
     byte_order = Setting(":FORMat:BORDer {}", ":FORMat:BORDer?", kind=str,
@@ -104,15 +103,6 @@ class KeysightE5071C(ScpiInstrument):
             self.trigger_averaging = False
         self.continuous = True  # the channel waits for the BUS trigger instead of holding
         self.trigger_source = "BUS"
-
-    def output_on(self) -> None:
-        self.write_checked(":OUTPut:STATe ON")
-
-    def output_off(self) -> None:
-        self.write(":OUTPut:STATe OFF")
-
-    def output_enabled(self) -> bool:
-        return self.output
 
     # -- measurement -----------------------------------------------------------------------
     def sweep(self) -> None:

@@ -11,8 +11,9 @@ Both paths remove the photoreceiver's pole, fit |H|^2 = G / ((1 + (w tau)^2)(1 +
 one differential lifetime tau per bias and one RC pole for all [Coldren ch. 5], normalise each bias
 to its fitted G and read f3db (|H| = 1/sqrt 2, |S21| down 3 dB) and f3db_optical (|H| = 1/2) off
 the measured curve (:func:`dynamic_analysis.bandwidth_from_power_gain`). Scalar results are those
-at the highest bias; per-bias results (against current density) are stored as arrays in the
-step's ``analysis`` group.
+at the highest bias; the per-bias figures are derived arrays (``<figure>_per_bias`` against
+``current_density`` and the measured ``bias_current``), with the normalised response
+``normalised_power_gain`` (one row per bias, over ``response_frequency``).
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ class Bandwidth(Sequence):
         "settle": Parameter(1e-3, "s", "wait after each bias change", minimum=0.0),
     }
     columns = {"bias_current": "A", "current": "A", "voltage": "V"}
+    derived_axes = {
+        **{f"{name}_per_bias": {"axis": "current_density"} for name in
+           ("f3db", "f3db_optical", "differential_lifetime", "low_frequency_gain")},
+        "normalised_power_gain": {"rows": "bias_current", "axis": "response_frequency"}}
 
     @classmethod
     def check_limits(cls, params, limits):
@@ -105,7 +110,6 @@ class Bandwidth(Sequence):
                 self._step_responses(ctx, params, smu, setup)
         finally:
             smu.output_off()
-        self._store_per_bias(ctx, params)
 
     @staticmethod
     def _use_vna(ctx, method: str) -> bool:
@@ -187,25 +191,6 @@ class Bandwidth(Sequence):
         store_records(ctx, "drive", drive, rows="bias_current")
         store_records(ctx, "optical", optical, rows="bias_current")
 
-    def _store_per_bias(self, ctx, params) -> None:
-        """Per-bias results as arrays in the ``analysis`` group (the scalar figures come from
-        :meth:`analyse`); an analysis error is left for analyse to report."""
-        try:
-            current, frequency, result = self.per_bias(ctx.data(), params)
-        except ValueError:
-            return
-        density = current_density(current, ctx.sample.diameter)
-        rows = {"bias_current": (current, "A"), "current_density": (density, "A/m^2"),
-                "f3db": (result.f3db, "Hz"), "f3db_optical": (result.f3db_optical, "Hz"),
-                "differential_lifetime": (result.fit.lifetime, "s"),
-                "low_frequency_gain": (result.fit.gain, "")}
-        for name, (values, units) in rows.items():
-            ctx.array(name, np.asarray(values, dtype=float), units, group="analysis",
-                      axis="current_density")
-        ctx.array("response_frequency", frequency, "Hz", group="analysis")
-        ctx.array("normalised_power_gain", result.normalised, "", group="analysis",
-                  rows="current_density", axis="response_frequency")
-
     # -- analysis ------------------------------------------------------------------------------
     @classmethod
     def power_gain(cls, data, params) -> tuple[np.ndarray, np.ndarray]:
@@ -233,10 +218,19 @@ class Bandwidth(Sequence):
 
     @classmethod
     def analyse(cls, data, params, sample):
-        current, _, result = cls.per_bias(data, params)
+        current, frequency, result = cls.per_bias(data, params)
+        per_bias = {"f3db": (result.f3db, "Hz"), "f3db_optical": (result.f3db_optical, "Hz"),
+                    "differential_lifetime": (result.fit.lifetime, "s")}
         top = int(np.argmax(current))
-        return {"f3db": (float(result.f3db[top]), "Hz"),
-                "f3db_optical": (float(result.f3db_optical[top]), "Hz"),
-                "differential_lifetime": (float(result.fit.lifetime[top]), "s"),
-                "rc_time_constant": (float(result.fit.rc_time), "s"),
-                "fit_rms": (float(result.fit.rms_db), "dB")}
+        figures = {name: (float(values[top]), units) for name, (values, units) in per_bias.items()}
+        figures["rc_time_constant"] = (float(result.fit.rc_time), "s")
+        figures["fit_rms"] = (float(result.fit.rms_db), "dB")
+        # derived arrays: the figures at every bias, and the normalised responses
+        per_bias["low_frequency_gain"] = (result.fit.gain, "")
+        figures.update({f"{name}_per_bias": (np.asarray(values, dtype=float), units)
+                        for name, (values, units) in per_bias.items()})
+        figures["bias_current"] = (current, "A")
+        figures["current_density"] = (current_density(current, sample.diameter), "A/m^2")
+        figures["response_frequency"] = (np.asarray(frequency, dtype=float), "Hz")
+        figures["normalised_power_gain"] = (result.normalised, "")
+        return figures

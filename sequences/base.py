@@ -1,8 +1,9 @@
 """What a measurement sequence is: declared roles and parameters, acquisition, pure analysis.
 
 A sequence talks to roles (never to a model or to VISA) through the step context the runner gives
-it, and hands its data back as named arrays with units. ``analyse`` is a pure function of the stored
-data, so a run can be re-analysed from its file alone.
+it, and hands its raw data back as named arrays with units. ``analyse`` is a pure function of the
+stored raw data giving every figure: scalar results and derived arrays (see :data:`Figures`), so a
+run can be re-analysed, derived arrays included, from its file alone.
 """
 
 from __future__ import annotations
@@ -92,7 +93,23 @@ class StepContext(Protocol):
     def sleep(self, seconds: float) -> None: ...
 
 
-Figures = dict[str, tuple[float, str]]
+Figures = dict[str, tuple[float | np.ndarray, str]]
+"""What ``analyse`` returns: name -> (value, SI units). A scalar value is a result (judged against
+the step's limits, stored in the step's ``results``); a numpy array with at least one dimension is
+a derived array (e.g. EQE against current density), stored in the step's ``analysis`` group with
+its units and rewritten when the run is re-analysed."""
+
+
+def split_figures(figures: Figures) -> tuple[dict[str, tuple[float, str]],
+                                             dict[str, tuple[np.ndarray, str]]]:
+    """(scalar results, derived arrays) of what ``analyse`` returned (see :data:`Figures`)."""
+    scalars, arrays = {}, {}
+    for name, (value, units) in figures.items():
+        if np.ndim(value) >= 1:
+            arrays[name] = (np.asarray(value), units)
+        else:
+            scalars[name] = (value, units)
+    return scalars, arrays
 
 
 class Sequence:
@@ -105,6 +122,10 @@ class Sequence:
     optional_roles: ClassVar[dict[str, type]] = {}
     parameters: ClassVar[dict[str, Parameter]]
     columns: ClassVar[dict[str, str]] = {}   # streamed per-point columns -> units
+    # what each derived array is drawn against, for the report: {"axis": <1-D derived array>},
+    # {"rows": <1-D array naming the rows>, "axis": ...} (a line per row) or
+    # {"axes": [<row axis>, <column axis>]} (an image); the keys of the raw arrays' attributes
+    derived_axes: ClassVar[dict[str, dict[str, Any]]] = {}
 
     @classmethod
     def resolve(cls, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -136,6 +157,8 @@ class Sequence:
     @classmethod
     def analyse(cls, data: dict[str, np.ndarray], params: dict[str, Any],
                 sample: Sample) -> Figures:
+        """Every figure from the raw data alone (``data``: the step's columns and arrays):
+        scalar results and derived arrays (:data:`Figures`)."""
         raise NotImplementedError
 
 

@@ -5,8 +5,9 @@ peak through the bias tee at ``bit_rate``. The scope records the optical channel
 (triggered on the drive), ``acquisitions`` records of ``record_bits`` bits. Each record is folded
 at the bit period on its own recovered clock (:func:`dynamic_analysis.fold_eye`); the pooled samples
 give eye height, eye width, extinction ratio, Q and the Gaussian BER estimate
-(:func:`dynamic_analysis.eye_figures`). The eye diagram itself (a 2-D histogram with its time and
-voltage axes) is stored in the step's ``analysis`` group.
+(:func:`dynamic_analysis.eye_figures`). The eye diagram itself is a derived array:
+``eye_histogram``, sample counts (voltage bins x time bins, :func:`dynamic_analysis.eye_histogram`)
+on the bin centres ``eye_voltage`` and ``eye_time`` (crossings at 0 and 1 UI).
 
 Energy per bit (:func:`dynamic_analysis.energy_per_bit`): E_b = (V_b I_b + R_d p (1 - p) dI^2) / B,
 with V_b, I_b the SMU's reading during modulation, R_d the chip's differential resistance measured
@@ -65,6 +66,7 @@ class Eye(Sequence):
         "settle": Parameter(1e-3, "s", "wait after each bias change", minimum=0.0),
     }
     columns = {"current": "A", "voltage": "V"}
+    derived_axes = {"eye_histogram": {"axes": ["eye_voltage", "eye_time"]}}
 
     @classmethod
     def check_limits(cls, params, limits):
@@ -119,22 +121,6 @@ class Eye(Sequence):
                   note="SMU readings for the differential resistance")
         ctx.array("secant_current", np.array([i for _, i in secant]), "A")
         store_records(ctx, "optical", records, rows="acquisition")
-        self._store_eye(ctx, params)
-
-    def _store_eye(self, ctx, params) -> None:
-        """The folded eye diagram in the ``analysis`` group; a folding error is left for
-        analyse to report."""
-        try:
-            phase, volts, _, _ = self.fold(ctx.data(), params)
-        except ValueError:
-            return
-        counts, times, voltages = da.eye_histogram(
-            phase, volts, 1 / params["bit_rate"], time_bins=params["time_bins"],
-            voltage_bins=params["voltage_bins"])
-        ctx.array("eye_time", times, "s", group="analysis", note="crossings at 0 and 1 UI")
-        ctx.array("eye_voltage", voltages, "V", group="analysis")
-        ctx.array("eye_histogram", counts, "", group="analysis",
-                  axes=["eye_voltage", "eye_time"], note="sample counts")
 
     @staticmethod
     def fold(data, params) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -153,6 +139,9 @@ class Eye(Sequence):
         phase, volts, deviation, threshold = cls.fold(data, params)
         eye = da.eye_figures(phase, volts, deviation, 1 / params["bit_rate"], threshold,
                              window=params["window"])
+        counts, times, voltages = da.eye_histogram(
+            phase, volts, 1 / params["bit_rate"], time_bins=params["time_bins"],
+            voltage_bins=params["voltage_bins"])
         secant_v, secant_i = data["secant_voltage"], data["secant_current"]
         resistance = float((secant_v[1] - secant_v[0]) / (secant_i[1] - secant_i[0]))
         voltage, current = float(np.mean(data["voltage"])), float(np.mean(data["current"]))
@@ -164,4 +153,6 @@ class Eye(Sequence):
                 "q_factor": (eye["q_factor"], ""), "ber_estimate": (eye["ber_estimate"], ""),
                 "energy_per_bit": (energy, "J"),
                 "electrical_power": (energy * params["bit_rate"], "W"),
-                "differential_resistance": (resistance, "ohm")}
+                "differential_resistance": (resistance, "ohm"),
+                "eye_time": (times, "s"), "eye_voltage": (voltages, "V"),
+                "eye_histogram": (counts, "")}

@@ -1,7 +1,10 @@
 """``liv``: light-current-voltage sweep, point by point (SMU + optical power meter).
 
 The PM100D has no trigger link to the SMU, so each point is: set current, settle, read V and I on
-the SMU, read P on the power meter. Figures come from :func:`sequences.dc_analysis.liv_figures`.
+the SMU, read P on the power meter. Scalar figures come from
+:func:`sequences.dc_analysis.liv_figures`; the derived arrays are ``eqe``
+(:func:`~sequences.dc_analysis.eqe`) and ``wpe`` (:func:`~sequences.dc_analysis.wpe`) at every
+point, against ``current_density`` (:func:`~sequences.dc_analysis.current_density`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class LIV(Sequence):
                                        minimum=0.0),
     }
     columns = {"set_current": "A", "current": "A", "voltage": "V", "optical_power": "W"}
+    derived_axes = {"eqe": {"axis": "current_density"}, "wpe": {"axis": "current_density"}}
 
     @classmethod
     def levels(cls, params):
@@ -62,7 +66,12 @@ class LIV(Sequence):
 
     @classmethod
     def analyse(cls, data, params, sample):
-        return dc_analysis.liv_figures(
-            data["current"], data["voltage"], data["optical_power"],
-            wavelength=sample.wavelength, diameter=sample.diameter,
+        current, voltage, power = data["current"], data["voltage"], data["optical_power"]
+        figures = dc_analysis.liv_figures(
+            current, voltage, power, wavelength=sample.wavelength, diameter=sample.diameter,
             temperature=sample.temperature, reference_current=params["reference_current"])
+        figures["current_density"] = (dc_analysis.current_density(current, sample.diameter),
+                                      "A/m^2")
+        figures["eqe"] = (dc_analysis.eqe(current, power, sample.wavelength), "1")
+        figures["wpe"] = (dc_analysis.wpe(current, voltage, power), "1")
+        return figures

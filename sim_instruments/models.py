@@ -237,7 +237,9 @@ def _on(value) -> bool:
 def first_order_lowpass(x: np.ndarray, dt: float, tau: float) -> np.ndarray:
     """Single pole y' = (x - y) / tau with x linear between samples, solved exactly:
     y[n] = e y[n-1] + (1 - k) x[n] + (k - e) x[n-1], e = exp(-dt / tau), k = tau (1 - e) / dt,
-    started settled at x[0] (the discretisation chip.py uses for the RC pole)."""
+    started settled at x[0] (the discretisation chip.py uses for the RC pole). Linear
+    interpolation low-passes the input by sinc^2(f dt): use it on a grid fine enough for x to be
+    linear between samples (the scope's analogue grid), not at a record's sample interval."""
     e = math.exp(-dt / tau)
     k = tau * (1 - e) / dt
     return lfilter([1 - k, k - e], [1, -e], x, zi=[x[0] * k])[0]
@@ -435,6 +437,21 @@ class _ScopeRecord:
     y_display: tuple[float, float]
 
 
+@dataclass(frozen=True)
+class _AnalogGrid:
+    """Time grid of the simulated analogue signal chain: ``step`` = record sample interval /
+    ``factor``; record sample n is grid point ``first + n x factor`` (what the ADC samples)."""
+
+    times: np.ndarray  # s, world time
+    step: float        # s
+    factor: int
+    first: int
+
+    def sampled(self, values: np.ndarray) -> np.ndarray:
+        """The record's samples of a signal simulated on this grid."""
+        return values[self.first::self.factor]
+
+
 class KeysightInfiniiumModel(InstrumentModel):
     """Infiniium MXR254A: single acquisitions (:DIGitize) of the set-up's drive and optical
     channels, edge trigger on the drive channel, WORD/BYTE/ASCii transfer with the preamble.
@@ -443,6 +460,9 @@ class KeysightInfiniiumModel(InstrumentModel):
     (y_increment = 10 scale / 65536, codes clipped); the front end is one pole at the analog
     bandwidth; noise is NOISE_FLOOR + NOISE_PER_DIVISION x scale rms, divided by sqrt(averages);
     a trigger on another channel, or with no edge through the level, free-runs (AUTO sweep).
+    The analogue chain (generator edges, chip, photoreceiver, front end) is simulated on a grid
+    finer than the sample interval and sampled by picking points, the same grid and front end
+    for every channel (:meth:`_analog_grid`).
     """
 
     CHANNELS = 4
@@ -452,6 +472,8 @@ class KeysightInfiniiumModel(InstrumentModel):
     NOISE_FLOOR = 100e-6       # V rms
     NOISE_PER_DIVISION = 2e-3  # x V/div, rms
     MAX_PREROLL = 1_000_000    # samples simulated before the record at most
+    ANALOG_RESOLUTION = 10     # analogue grid steps per shortest time scale of the chain
+    MAX_ANALOG_POINTS = 4_000_000  # analogue grid points per acquisition at most (time, memory)
     FRAME = "MXR254A:MY61010123"
     _REFERENCE = {"LEFT": 0.0, "CENTer": 0.5, "RIGHt": 1.0}
 
@@ -536,7 +558,7 @@ class KeysightInfiniiumModel(InstrumentModel):
             - self._REFERENCE[str(get("timebase_reference"))] * points * dt
         source = self.world.modulation_source
         signal = source.output_signal() if source is not None else None
-        times = self._trigger_time(signal) + x_origin + np.arange(points) * dt
+        grid = self._analog_grid(self._trigger_time(signal) + x_origin, dt, points, signal)
         averages = int(get("average_count")) if _on(get("average")) else 1
         tb_scale = float(get("timebase_scale"))
         x_display = (10 * tb_scale, float(get("timebase_position"))
@@ -545,7 +567,7 @@ class KeysightInfiniiumModel(InstrumentModel):
         for channel in channels:
             scale, offset = float(get(f"ch{channel}_scale")), float(get(f"ch{channel}_offset"))
             sigma = (self.NOISE_FLOOR + self.NOISE_PER_DIVISION * scale) / math.sqrt(averages)
-            volts = self._channel_volts(channel, times, dt, signal)
+            volts = self._channel_volts(channel, grid, signal)
             volts = volts + sigma * self.world.noise.rng.standard_normal(points)
             y_increment = 10 * scale / 65536
             codes = np.clip(np.rint((volts - offset) / y_increment), -32768, 32767)
@@ -564,48 +586,65 @@ class KeysightInfiniiumModel(InstrumentModel):
                                          rising=get("trigger_slope") == "POSitive")
         return 0.0 if crossing is None else crossing + self.world.setup.cables.monitor_delay
 
-    def _channel_volts(self, channel: int, times: np.ndarray, dt: float,
-                       signal: DriveSignal | None) -> np.ndarray:
-        """Volts at a scope input at world ``times`` through the front-end pole, noise-free:
-        the generator (drive channel), the photoreceiver (optical channel), else 0 V. Simulated
-        from a pre-roll long enough for the chip and the poles to settle."""
-        setup = self.world.setup
-        preroll = self._preroll(signal, dt)
-        t = times[0] + np.arange(-preroll, times.size) * dt
-        if signal is not None and channel == setup.oscilloscope.drive_channel:
-            volts = signal.volts(t - setup.cables.monitor_delay)
-        elif channel == setup.oscilloscope.optical_channel:
-            volts = self._receiver_output(t, dt, signal)
-        else:
-            volts = np.zeros(t.size)
-        return first_order_lowpass(volts, dt, self.time_constant)[preroll:]
+    def _analog_grid(self, start: float, dt: float, points: int, signal: DriveSignal | None
+                     ) -> _AnalogGrid:
+        """Grid of the analogue simulation for a record of ``points`` samples from world time
+        ``start``: a pre-roll of 8 x the slowest time constant (differential lifetime at the
+        lowest drive current, chip RC, receiver, scope; at most MAX_PREROLL samples) for the chip
+        and the poles to settle, and ``factor`` steps per sample interval, each at most
+        1 / ANALOG_RESOLUTION of the generator's edge, within MAX_ANALOG_POINTS.
+        The poles (first_order_lowpass, the chip's RC) are solved exactly for an input linear
+        between grid points, and the chip's carriers are sub-stepped by its own lifetime, so the
+        step is limited only by how far each stage's input departs from linear: every signal in
+        the chain is the generator's output filtered, whose sharpest features are its edges (linear
+        ramps, kinks at both ends). Without a modulation signal the inputs are constant: factor 1.
+        """
+        chip, receiver = self.world.chip, self.world.setup.photoreceiver
+        slowest = max(float(chip.differential_lifetime(self._lowest_current(signal))),
+                      chip.rc_time_constant(), receiver.time_constant, self.time_constant)
+        preroll = int(min(self.MAX_PREROLL, math.ceil(8 * slowest / dt)))
+        factor = 1
+        if signal is not None:
+            factor = max(1, min(math.ceil(self.ANALOG_RESOLUTION * dt / signal.ramp),
+                                self.MAX_ANALOG_POINTS // (preroll + points)))
+        step = dt / factor
+        times = start - preroll * dt + np.arange((preroll + points - 1) * factor + 1) * step
+        return _AnalogGrid(times, step, factor, preroll * factor)
 
-    def _receiver_output(self, t: np.ndarray, dt: float, signal: DriveSignal | None
-                         ) -> np.ndarray:
+    def _lowest_current(self, signal: DriveSignal | None) -> float:
+        """Lowest chip current, >= 0: the bias plus the generator's lowest AC part."""
+        lowest = self.world.drive_current
+        if signal is not None:
+            lowest += (min(signal.low, signal.high) - signal.mean_volts()) \
+                / self.world.setup.bias_tee.modulation_impedance
+        return max(lowest, 0.0)
+
+    def _channel_volts(self, channel: int, grid: _AnalogGrid, signal: DriveSignal | None
+                       ) -> np.ndarray:
+        """Volts at a scope input at the record's instants, noise-free: the generator (drive
+        channel), the photoreceiver (optical channel), else 0 V, through the front-end pole;
+        simulated on the analogue grid, then sampled."""
+        setup = self.world.setup
+        if signal is not None and channel == setup.oscilloscope.drive_channel:
+            volts = signal.volts(grid.times - setup.cables.monitor_delay)
+        elif channel == setup.oscilloscope.optical_channel:
+            volts = self._receiver_output(grid, signal)
+        else:
+            volts = np.zeros(grid.times.size)
+        return grid.sampled(first_order_lowpass(volts, grid.step, self.time_constant))
+
+    def _receiver_output(self, grid: _AnalogGrid, signal: DriveSignal | None) -> np.ndarray:
         """Photoreceiver output: i(t) = I_bias + (V_gen - <V_gen>) / Z_mod reaches the chip
         after drive_delay, the light (MicroLED.optical_power_waveform) the scope after the
         receiver's delays, through its gain and pole."""
         world, setup = self.world, self.world.setup
-        current = np.full(t.size, world.drive_current)
+        current = np.full(grid.times.size, world.drive_current)
         if signal is not None:
-            current += (signal.volts(t - setup.optical_delay) - signal.mean_volts()) \
+            current += (signal.volts(grid.times - setup.optical_delay) - signal.mean_volts()) \
                 / setup.bias_tee.modulation_impedance
-        power = world.chip.optical_power_waveform(t, current)
+        power = world.chip.optical_power_waveform(grid.times, current)
         receiver = setup.photoreceiver
-        return first_order_lowpass(receiver.gain * power, dt, receiver.time_constant)
-
-    def _preroll(self, signal: DriveSignal | None, dt: float) -> int:
-        """Samples before the record: 8 x the slowest time constant (differential lifetime at the
-        lowest drive current, chip RC, receiver, scope), at most MAX_PREROLL."""
-        world, setup = self.world, self.world.setup
-        lowest = world.drive_current
-        if signal is not None:
-            lowest += (min(signal.low, signal.high) - signal.mean_volts()) \
-                / setup.bias_tee.modulation_impedance
-        slowest = max(float(world.chip.differential_lifetime(max(lowest, 0.0))),
-                      world.chip.rc_time_constant(), setup.photoreceiver.time_constant,
-                      self.time_constant)
-        return int(min(self.MAX_PREROLL, math.ceil(8 * slowest / dt)))
+        return first_order_lowpass(receiver.gain * power, grid.step, receiver.time_constant)
 
     # -- transfer ----------------------------------------------------------------------------
     def _source_record(self) -> _ScopeRecord | None:

@@ -7,6 +7,7 @@ import json
 import h5py
 import numpy as np
 import pytest
+from scipy import constants
 
 import bench
 from bench.api import format_table, open_run, summarize
@@ -64,6 +65,11 @@ def test_open_run_arrays_equal_what_h5py_reads(liv_iv_run):
                 assert step.data[name].dtype == ds.dtype, (key, name)
                 assert np.array_equal(step.data[name], ds[()]), (key, name)
                 assert step.units[name] == ds.attrs["units"]
+            assert set(step.analysis) == set(group.get("analysis", {}))
+            for name, ds in group.get("analysis", {}).items():
+                assert np.array_equal(step.analysis[name], ds[()], equal_nan=True), (key, name)
+                assert step.analysis_units[name] == ds.attrs["units"]
+                assert set(ds.attrs) == {"units"}
             assert set(step.results) == set(group["results"])
             for name, ds in group["results"].items():
                 assert step.results[name]["value"] == ds[()]
@@ -87,6 +93,23 @@ def test_open_run_against_what_the_sequences_declare(liv_iv_run):
     assert liv.results["peak_eqe"]["low"] == 0.01 and liv.results["peak_eqe"]["passed"] is True
     assert iv.results["forward_voltage"]["passed"] is False
     assert run.results()["liv"]["peak_eqe"] == liv.results["peak_eqe"]["value"]
+
+
+def test_liv_derived_arrays_follow_from_the_stored_raw_columns(liv_iv_run):
+    run = open_run(liv_iv_run)
+    liv, iv = run.steps["liv"], run.steps["iv"]
+    current, voltage, power = (liv.data[k] for k in ("current", "voltage", "optical_power"))
+    wavelength, diameter = run.sample["wavelength"], run.sample["diameter"]
+    photons_per_electron = power * constants.e * wavelength / (current * constants.h
+                                                                * constants.c)
+    np.testing.assert_allclose(liv.analysis["eqe"], photons_per_electron, rtol=1e-12)
+    np.testing.assert_allclose(liv.analysis["wpe"], power / (current * voltage), rtol=1e-12)
+    np.testing.assert_allclose(liv.analysis["current_density"],
+                               current / (np.pi * diameter**2 / 4), rtol=1e-12)
+    assert liv.analysis_units == {"current_density": "A/m^2", "eqe": "1", "wpe": "1"}
+    assert np.nanmax(liv.analysis["eqe"]) == pytest.approx(liv.results["peak_eqe"]["value"],
+                                                          rel=0.05)
+    assert iv.analysis == {}  # iv derives no arrays
 
 
 def test_summarize_folder_of_two_runs(tmp_path):
@@ -138,16 +161,18 @@ def test_table_shows_display_units(tmp_path):
     assert picked[2].split() == ["liv", f"{rows[0]['peak_eqe']:.4g}"]
 
 
-def test_unfinished_run_and_arrays_outside_the_data_group(tmp_path):
-    """A file whose writer stopped mid-step still reads; arrays a sequence stored in another
-    group come back by name, as the sequence saw them."""
+def test_unfinished_run_keeps_raw_and_derived_arrays_apart(tmp_path):
+    """A file whose writer stopped mid-step still reads; a name in both ``data`` and ``analysis``
+    comes back twice, each with its own values and units."""
     path = tmp_path / "unfinished.h5"
     writer = RunWriter(path)
     writer.start_run(run_id="r1", software_version="test", simulated=True,
                      station={"name": "s", "instruments": {}}, sample={"id": "x"}, recipe={})
     writer.start_step(0, "pulse", "pulse_response", {"width": 1e-9}, {})
     waveform = np.arange(12, dtype=np.int16).reshape(3, 4)
-    writer.write_array("waveform", waveform, "1", {"y_increment": 1e-3}, group="waveforms")
+    writer.write_array("waveform", waveform, "1", {"y_increment": 1e-3})
+    writer.write_array("level", np.array([1.0, 2.0]), "A")
+    writer.write_array("level", np.array([0.5, 0.7, 0.9]), "W", group="analysis")
     writer.close()  # no end_step / end_run: as after a crash
     run = open_run(path)
     assert run.status in ("running", "interrupted")
@@ -156,6 +181,10 @@ def test_unfinished_run_and_arrays_outside_the_data_group(tmp_path):
     assert np.array_equal(step.data["waveform"], waveform)
     assert step.data["waveform"].dtype == np.int16
     assert step.units["waveform"] == "1" and step.attrs["waveform"]["y_increment"] == 1e-3
+    assert set(step.data) == {"waveform", "level"} and set(step.analysis) == {"level"}
+    assert np.array_equal(step.data["level"], [1.0, 2.0]) and step.units["level"] == "A"
+    assert np.array_equal(step.analysis["level"], [0.5, 0.7, 0.9])
+    assert step.analysis_units == {"level": "W"}
     rows = summarize(path)
     assert rows[0]["status"] == run.status and rows[0]["step_status"] == "running"
     assert rows[0]["passed"] is None

@@ -34,6 +34,7 @@ from bench.transcript import (
     Transcript,
 )
 from drivers.keithley2450 import Keithley2450
+from sequences import dc_analysis
 from sequences.iv import IV
 from sequences.liv import LIV
 
@@ -323,11 +324,39 @@ def test_reanalysis_shows_differences_and_writes_a_new_run(source_run, tmp_path,
         for name in old.data:
             assert np.array_equal(old.data[name], fresh.data[name])
             assert old.units[name] == fresh.units[name]
+        assert fresh.instrument_settings == old.instrument_settings
+        assert old.instrument_settings["smu"]["source_function"] == "CURR"
     fv = stored.steps[0].results["forward_voltage"]["value"]
     assert written.steps[0].results["forward_voltage"]["value"] == pytest.approx(fv + 0.01)
     assert written.steps[1].results == stored.steps[1].results
     old_io, new_io = read_records(source_run, "transcript"), read_records(new, "transcript")
     assert {k: v.payloads for k, v in old_io.items()} == {k: v.payloads for k, v in new_io.items()}
+
+
+def test_reanalysis_rewrites_the_derived_arrays(source_run, tmp_path, monkeypatch):
+    """A changed analysis reaches the derived arrays of ``replay -o`` (they are recomputed, not
+    copied); the source file stays as it was."""
+    before = sha256(source_run)
+    stored = read_run(source_run)
+    original = dc_analysis.eqe
+    monkeypatch.setattr(dc_analysis, "eqe", lambda *args: 2 * original(*args))
+    report = reanalyse(source_run, tmp_path / "new.h5")
+    assert not report.identical
+    written = read_run(tmp_path / "new.h5")
+    old, new = stored.steps[0], written.steps[0]
+    assert set(old.analysis) == set(new.analysis) == {"current_density", "eqe", "wpe"}
+    np.testing.assert_allclose(new.analysis["eqe"], 2 * old.analysis["eqe"], rtol=1e-12)
+    assert np.array_equal(new.analysis["wpe"], old.analysis["wpe"], equal_nan=True)
+    assert new.analysis_units == old.analysis_units
+    assert new.results["peak_eqe"]["value"] == pytest.approx(
+        2 * old.results["peak_eqe"]["value"], rel=1e-9)
+    assert all(np.array_equal(old.data[k], new.data[k]) for k in old.data)
+    assert written.steps[1].analysis == {}  # iv derives none: nothing left over from a copy
+    with h5py.File(tmp_path / "new.h5", "r") as f:
+        assert all(set(ds.attrs) == {"units"} for ds in f["steps/00_liv/analysis"].values())
+    assert sha256(source_run) == before
+    np.testing.assert_array_equal(read_run(source_run).steps[0].analysis["eqe"],
+                                  old.analysis["eqe"])
 
 
 # -- re-execution against the record ---------------------------------------------------------------

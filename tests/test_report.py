@@ -158,7 +158,7 @@ def write_generic_run(path):
     writer.write_array("bias", written["bias"], "A")
     writer.write_array("s21", written["s21"], "", {"rows": "bias", "axis": "frequency"})
     writer.write_array("s11", written["s11"], "")
-    writer.write_array("f3db", f3db, "Hz", {"axis": "bias"}, group="analysis")
+    writer.write_array("f3db", f3db, "Hz", {"axis": "bias"})
     writer.end_step("completed", "", {"f3db": {"value": 300e6, "units": "Hz", "low": 1e8,
                                                "high": None, "passed": True}})
     writer.start_step(1, "pulse", "pulse_x", {}, {})
@@ -166,10 +166,10 @@ def write_generic_run(path):
                        {"rows": "acquisition", "scaled_units": "V"})
     writer.write_array("optical_preamble", written["preamble"], "", {"columns": PREAMBLE})
     writer.write_array("waveform", np.arange(40, dtype=np.int16).reshape(4, 10), "1")
-    writer.write_array("eye_time", np.linspace(0, 400e-12, 8), "s", group="analysis")
-    writer.write_array("eye_voltage", np.linspace(0.1, 0.3, 5), "V", group="analysis")
+    writer.write_array("eye_time", np.linspace(0, 400e-12, 8), "s")
+    writer.write_array("eye_voltage", np.linspace(0.1, 0.3, 5), "V")
     writer.write_array("eye_histogram", np.arange(40).reshape(5, 8), "",
-                       {"axes": ["eye_voltage", "eye_time"]}, group="analysis")
+                       {"axes": ["eye_voltage", "eye_time"]})
     writer.end_step("completed", "", {})
     writer.start_step(2, "empty", "eye_x", {}, {})
     writer.end_step("failed", "scope timeout", {})
@@ -224,6 +224,56 @@ def test_generic_plots_follow_the_array_attributes(tmp_path):
     assert "no data to plot" in text and "scope timeout" in text
     assert "SIMULATED" not in text
     assert "300 MHz" in text  # f3db in display units
+
+
+def test_derived_arrays_are_drawn_on_their_sequences_axes(tmp_path):
+    """Derived arrays carry units only: the report takes their axes from the sequence's
+    derived_axes, and draws them apart from raw arrays of the same name."""
+    path = tmp_path / "derived.h5"
+    writer = RunWriter(path)
+    writer.start_run(run_id="derived-1", software_version="test", simulated=True,
+                     station={"name": "lab", "instruments": {}},
+                     sample={"id": "S", "diameter": DIAMETER, "wavelength": WAVELENGTH},
+                     recipe={})
+    writer.start_step(0, "bw", "bandwidth", {}, {})
+    set_points, measured = np.array([1e-3, 2e-3]), np.array([1.1e-3, 2.2e-3])
+    writer.append_points({"bias_current": (set_points, "A"), "voltage": ([2.8, 2.9], "V")})
+    frequency, f3db = np.geomspace(1e6, 1e9, 30), np.array([1e8, 2e8])
+    derived = {"bias_current": (measured, "A"),
+               "current_density": (measured / (math.pi * DIAMETER**2 / 4), "A/m^2"),
+               "f3db_per_bias": (f3db, "Hz"), "response_frequency": (frequency, "Hz"),
+               "normalised_power_gain": (1 / (1 + (frequency / f3db[:, None]) ** 2), "")}
+    for name, (values, units) in derived.items():
+        writer.write_array(name, values, units, group="analysis")
+    writer.end_step("completed", "", {})
+    writer.start_step(1, "eye", "eye", {}, {})
+    for name, values, units in (("eye_time", np.linspace(0, 400e-12, 8), "s"),
+                                ("eye_voltage", np.linspace(0.1, 0.3, 5), "V"),
+                                ("eye_histogram", np.arange(40).reshape(5, 8), "")):
+        writer.write_array(name, values, units, group="analysis")
+    writer.end_step("completed", "", {})
+    writer.end_run("completed")
+    writer.close()
+    record = read_run(path)
+    bw, eye = record.steps
+    plots = {name: fig.axes[0] for name, _, fig in step_plots(bw, record.sample)}
+    assert set(plots) == {"voltage", "f3db_per_bias", "normalised_power_gain"}
+    raw = plots["voltage"]  # raw data: against the set points data/bias_current
+    assert raw.get_xlabel() == "bias current (mA)"
+    assert np.allclose(raw.get_lines()[0].get_xdata(), set_points * 1e3)
+    per_bias = plots["f3db_per_bias"]
+    assert (per_bias.get_xlabel(), per_bias.get_ylabel()) == \
+        ("current density (A/cm²)", "f3db per bias (MHz)")
+    assert np.allclose(per_bias.get_lines()[0].get_xdata(),
+                       derived["current_density"][0] * 1e-4)
+    gain = plots["normalised_power_gain"]  # one line per measured bias: analysis/bias_current
+    assert [line.get_label() for line in gain.get_lines()] == \
+        ["bias current 1.1 mA", "bias current 2.2 mA"]
+    assert gain.get_xlabel() == "response frequency (GHz)"
+    (name, _, fig), = step_plots(eye, record.sample)
+    assert name == "eye_histogram"
+    assert (fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()) == \
+        ("eye time (ps)", "eye voltage (mV)")
 
 
 def corrupt_steps_header(source, target):

@@ -7,6 +7,7 @@ passive set-up) -> `bench run` -> run file. Known truth is the simulated chip it
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from types import SimpleNamespace
 
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 import bench.runner
+from bench.api import open_run
 from bench.cli import main
 from bench.errors import ConfigError, LimitError
 from bench.recipe import parse_recipe
@@ -84,14 +86,18 @@ def bandwidth_run(request, tmp_path_factory):
 def test_bandwidth_per_bias_matches_the_chip(bandwidth_run):
     run = bandwidth_run
     assert run.code == 0, run.step.reason
-    data, results = run.step.data, run.step.results
-    np.testing.assert_allclose(data["bias_current"], run.biases, rtol=0.01)
-    np.testing.assert_allclose(data["f3db"], run.chip.f3db(run.biases), rtol=0.10)
-    np.testing.assert_allclose(data["f3db_optical"], run.chip.f3db(run.biases, 0.5), rtol=0.10)
-    np.testing.assert_allclose(data["current_density"],
-                               data["bias_current"] / (np.pi * run.chip.params.diameter**2 / 4))
+    derived, results = run.step.analysis, run.step.results
+    np.testing.assert_allclose(derived["bias_current"], run.biases, rtol=0.01)
+    np.testing.assert_allclose(derived["f3db_per_bias"], run.chip.f3db(run.biases), rtol=0.10)
+    np.testing.assert_allclose(derived["f3db_optical_per_bias"], run.chip.f3db(run.biases, 0.5),
+                               rtol=0.10)
+    np.testing.assert_allclose(derived["current_density"], derived["bias_current"]
+                               / (np.pi * run.chip.params.diameter**2 / 4))
+    assert run.step.analysis_units["f3db_per_bias"] == "Hz"
+    assert derived["normalised_power_gain"].shape == (run.biases.size,
+                                                      derived["response_frequency"].size)
     # the scalar results are those of the highest bias
-    assert results["f3db"]["value"] == data["f3db"][-1]
+    assert results["f3db"]["value"] == derived["f3db_per_bias"][-1]
     assert results["f3db"]["units"] == "Hz"
     top = run.biases[-1]
     assert results["differential_lifetime"]["value"] == pytest.approx(
@@ -114,9 +120,36 @@ def test_bandwidth_stores_its_raw_data(bandwidth_run):
         assert "network_analyzer" not in json.dumps(run.record.station["instruments"])
 
 
+def test_bandwidth_set_and_measured_bias_currents_read_back_apart(bandwidth_run):
+    step = open_run(bandwidth_run.path).steps["bandwidth"]
+    set_points, measured = step.data["bias_current"], step.analysis["bias_current"]
+    assert np.array_equal(set_points, step.params["bias_currents"])  # data/bias_current
+    assert np.array_equal(measured, step.data["current"])  # analysis/bias_current: the SMU's
+    assert not np.array_equal(set_points, measured)
+    assert step.units["bias_current"] == step.analysis_units["bias_current"] == "A"
+    # the raw data holds no derived array: analyse sees what acquire stored, nothing more
+    assert not set(step.data) & {"f3db_per_bias", "current_density", "normalised_power_gain"}
+
+
 def test_bandwidth_reanalyses_from_the_file_alone(bandwidth_run):
     report = reanalyse(bandwidth_run.path)
     assert report.identical
+
+
+def test_bandwidth_replay_rewrites_the_per_bias_arrays(bandwidth_run, tmp_path, monkeypatch):
+    original = da.bandwidth_from_power_gain
+
+    def halved(frequency, power_gain):
+        result = original(frequency, power_gain)
+        return dataclasses.replace(result, f3db=result.f3db / 2)
+
+    monkeypatch.setattr(da, "bandwidth_from_power_gain", halved)
+    reanalyse(bandwidth_run.path, tmp_path / "new.h5")
+    old, new = bandwidth_run.step, read_run(tmp_path / "new.h5").steps[0]
+    np.testing.assert_allclose(new.analysis["f3db_per_bias"], old.analysis["f3db_per_bias"] / 2)
+    assert new.results["f3db"]["value"] == new.analysis["f3db_per_bias"][-1]
+    assert np.array_equal(new.analysis["f3db_optical_per_bias"],
+                          old.analysis["f3db_optical_per_bias"], equal_nan=True)
 
 
 def test_bandwidth_without_vna_or_scope_is_refused(tmp_path):
@@ -203,10 +236,12 @@ def test_eye_energy_per_bit_of_a_20um_chip(tmp_path):
         / rate
     assert energy == pytest.approx(truth, rel=0.03)
     assert run.step.results["energy_per_bit"]["units"] == "J"
-    counts = run.step.data["eye_histogram"]
-    assert counts.shape == (run.step.data["eye_voltage"].size, run.step.data["eye_time"].size)
+    derived = run.step.analysis
+    counts = derived["eye_histogram"]
+    assert counts.shape == (derived["eye_voltage"].size, derived["eye_time"].size)
     assert counts.sum() == run.step.data["optical_codes"].size
-    assert run.step.data["eye_time"][-1] < 1 / rate
+    assert derived["eye_time"][-1] < 1 / rate
+    assert run.step.analysis_units == {"eye_time": "s", "eye_voltage": "V", "eye_histogram": ""}
 
 
 def test_open_eye_levels_match_the_chip(tmp_path):
