@@ -122,7 +122,12 @@ def parse_step(index: int, raw: Any) -> Step:
     on_error = raw.get("on_error", "abort")
     if on_error not in ("abort", "continue"):
         raise ConfigError(f"recipe: step {name!r} on_error must be abort or continue")
-    return Step(name, sequence, resolved, _parse_limits(name, raw.get("limits")), on_error)
+    limits = _parse_limits(name, raw.get("limits"))
+    unknown = sorted(set(limits) - set(sequence.results))
+    if unknown:
+        raise ConfigError(f"recipe: step {name!r} has limits on {unknown}, which {sequence.name} "
+                          f"does not give; its results: {', '.join(sequence.results)}")
+    return Step(name, sequence, resolved, limits, on_error)
 
 
 def parse_recipe(data: dict[str, Any]) -> Recipe:

@@ -122,6 +122,7 @@ class Sequence:
     optional_roles: ClassVar[dict[str, type]] = {}
     parameters: ClassVar[dict[str, Parameter]]
     columns: ClassVar[dict[str, str]] = {}   # streamed per-point columns -> units
+    results: ClassVar[tuple[str, ...]] = ()  # the scalar results analyse() can give
     # what each derived array is drawn against, for the report: {"axis": <1-D derived array>},
     # {"rows": <1-D array naming the rows>, "axis": ...} (a line per row) or
     # {"axes": [<row axis>, <column axis>]} (an image); the keys of the raw arrays' attributes

@@ -40,6 +40,8 @@ from .pulse_response import (
 class Eye(Sequence):
     name = "eye"
     summary = "NRZ PRBS eye: height, width, extinction ratio, Q, BER estimate, energy per bit"
+    results = ("eye_height", "eye_width", "extinction_ratio", "q_factor", "ber_estimate",
+               "energy_per_bit", "electrical_power", "differential_resistance")
     roles = {"smu": CurrentSource, "pattern_generator": PatternGenerator,
              "oscilloscope": Oscilloscope}
     parameters = {

@@ -19,6 +19,8 @@ from .base import Parameter, Sequence, sweep_levels
 class IV(Sequence):
     name = "iv"
     summary = "instrument-side I-V sweep: Vf, diode fit; reverse leakage with source: voltage"
+    results = ("forward_voltage", "turn_on_voltage", "series_resistance", "ideality_factor",
+               "saturation_current", "reverse_leakage")
     roles = {"smu": CurrentSource}
     parameters = {
         "source": Parameter("current", "", "what the SMU sources", kind=str,

@@ -18,6 +18,9 @@ from .base import Parameter, Sequence, sweep_levels
 class LIV(Sequence):
     name = "liv"
     summary = "light-current-voltage sweep: Vf, diode fit, EQE/WPE, droop"
+    results = ("forward_voltage", "turn_on_voltage", "series_resistance", "ideality_factor",
+               "saturation_current", "peak_eqe", "current_density_at_peak_eqe", "peak_wpe",
+               "droop", "max_optical_power")
     roles = {"smu": CurrentSource, "power_meter": PowerMeter}
     parameters = {
         "start": Parameter(1e-6, "A", "first current", minimum=0.0),

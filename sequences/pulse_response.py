@@ -173,6 +173,8 @@ def store_setup(ctx, setup: Setup) -> None:
 class PulseResponse(Sequence):
     name = "pulse-response"
     summary = "rise/fall time (10-90 %) and propagation delay of the light on a current step"
+    results = ("rise_time", "rise_time_std", "fall_time", "fall_time_std",
+               "propagation_delay", "propagation_delay_std")
     roles = {"smu": CurrentSource, "pattern_generator": PatternGenerator,
              "oscilloscope": Oscilloscope}
     parameters = {
