@@ -124,7 +124,7 @@ def parse_step(index: int, raw: Any) -> Step:
         raise ConfigError(f"recipe: step {name!r} on_error must be abort or continue")
     limits = _parse_limits(name, raw.get("limits"))
     unknown = sorted(set(limits) - set(sequence.results))
-    if unknown:
+    if unknown and sequence.results:  # a sequence that declares no results is not checked
         raise ConfigError(f"recipe: step {name!r} has limits on {unknown}, which {sequence.name} "
                           f"does not give; its results: {', '.join(sequence.results)}")
     return Step(name, sequence, resolved, limits, on_error)

@@ -120,15 +120,19 @@ class StepContext:
         return name in self._roles
 
     def points(self, **columns) -> None:
-        if set(columns) != set(self.units):
+        if columns.keys() != self.units.keys():
             raise ValueError(f"points() needs exactly the columns {sorted(self.units)}")
-        n = 0
-        for name, values in columns.items():
-            values = np.atleast_1d(np.asarray(values, dtype=float))
-            self.columns[name].append(values)
-            self._pending[name].append(values)
-            n = values.size
-        self.count += n
+        if np.ndim(next(iter(columns.values()))) == 0:  # one row: plain floats, cheap
+            for name, value in columns.items():
+                self.columns[name].append(float(value))
+                self._pending[name].append(float(value))
+            self.count += 1
+        else:
+            for name, values in columns.items():
+                values = np.atleast_1d(np.asarray(values, dtype=float))
+                self.columns[name].append(values)
+                self._pending[name].append(values)
+            self.count += values.size
         now = time.monotonic()
         if now - self._last_write >= self.runner.flush_interval:
             self.flush()
@@ -137,7 +141,7 @@ class StepContext:
     def flush(self) -> None:
         if any(self._pending.values()):
             self.runner.writer.append_points(
-                {name: (np.concatenate(chunks), self.units[name])
+                {name: (_join(chunks), self.units[name])
                  for name, chunks in self._pending.items() if chunks})
             self._pending = {name: [] for name in self.units}
         self._last_write = time.monotonic()
@@ -148,8 +152,7 @@ class StepContext:
         self.runner.writer.write_array(name, values, units, attrs)
 
     def data(self) -> dict[str, np.ndarray]:
-        out = {name: np.concatenate(chunks) if chunks else np.array([])
-               for name, chunks in self.columns.items()}
+        out = {name: _join(chunks) for name, chunks in self.columns.items()}
         out.update(self.arrays)
         return out
 
@@ -157,6 +160,16 @@ class StepContext:
         """Wait; skipped when replaying a record (the record already holds the answers)."""
         if seconds > 0 and self.runner.replay is None:
             time.sleep(seconds)
+
+
+def _join(chunks: list) -> np.ndarray:
+    """One 1-D array from rows appended as floats and/or arrays."""
+    if not chunks:
+        return np.array([])
+    try:
+        return np.array(chunks, dtype=float).ravel()  # all floats, or arrays of one length
+    except ValueError:
+        return np.concatenate([np.atleast_1d(c) for c in chunks])
 
 
 def guard_for(protocol: type, driver: Any, limits, drive: DriveMonitor | None = None) -> Any:

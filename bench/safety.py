@@ -159,11 +159,13 @@ class SourceGuard(_Guard):
 
     def _move(self, mode: str, level: float) -> None:
         self._check_level(mode, level)
-        if self._drive is not None and self._on and mode == "CURR" and abs(level) > self._level:
+        if (self._drive is not None and self._on and mode == "CURR"
+                and abs(level) > abs(self._level)):
             self._drive.check_bias_change(self, abs(level))
         setter = self._driver.set_current if mode == "CURR" else self._driver.set_voltage
         step = self._limits.step if mode == "CURR" else self._limits.max_voltage / 10
-        levels = ramp(self._level, level, step) if self._on else [level]
+        levels = ramp(self._level, level, step) if self._on and abs(level - self._level) > step \
+            else (level,)
         for value in levels:
             setter(float(value))
             self._set(_level=float(value))
@@ -203,11 +205,11 @@ class SourceGuard(_Guard):
         at its current limit is the compliance doing its job, e.g. the top of a forward sweep.)"""
         if self._mode != "CURR":
             return
-        voltage, current = np.atleast_1d(voltage), np.atleast_1d(current)
-        levels = np.broadcast_to(np.atleast_1d(levels), voltage.shape)
         stuck = (np.abs(voltage) >= 0.999 * self._compliance) & \
-            (np.abs(current) < 0.9 * np.abs(levels))
+            (np.abs(current) < 0.9 * np.abs(levels))  # elementwise: floats or sweep arrays
         if np.any(stuck):
+            voltage, current, levels, stuck = (
+                np.atleast_1d(x) for x in np.broadcast_arrays(voltage, current, levels, stuck))
             i = int(np.argmax(stuck))
             raise ComplianceError(f"{self._driver.name} reached its voltage limit "
                                   f"{self._compliance:g} V at a programmed {levels[i]:g} A "
