@@ -24,7 +24,7 @@ from bench.errors import ConfigError
 from drivers.roles import CurrentSource, NetworkAnalyzer, Oscilloscope, PatternGenerator
 
 from . import dynamic_analysis as da
-from .base import Parameter, Sequence
+from .base import Parameter, Sequence, smu_parameters
 from .dc_analysis import current_density
 from .pulse_response import (
     RECORD_RUNS,
@@ -72,10 +72,7 @@ class Bandwidth(Sequence):
         "sample_rate": Parameter(10e9, "Sa/s", "step path: scope sample rate", minimum=0.0),
         "averaging": Parameter(16, "", "step path: scope averages per record", kind=int,
                                minimum=1, maximum=65534),
-        "voltage_limit": Parameter(5.0, "V", "SMU voltage compliance", minimum=0.02),
-        "nplc": Parameter(1.0, "", "SMU integration time in power-line cycles",
-                          minimum=0.01, maximum=10),
-        "settle": Parameter(1e-3, "s", "wait after each bias change", minimum=0.0),
+        **smu_parameters("wait after each bias change"),
     }
     columns = {"bias_current": "A", "current": "A", "voltage": "V"}
     derived_axes = {

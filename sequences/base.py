@@ -163,6 +163,15 @@ class Sequence:
         raise NotImplementedError
 
 
+def smu_parameters(settle: str) -> dict[str, Parameter]:
+    """The SMU settings of every sequence that biases the chip point by point; ``settle`` says
+    what the wait follows."""
+    return {"voltage_limit": Parameter(5.0, "V", "SMU voltage compliance", minimum=0.02),
+            "nplc": Parameter(1.0, "", "SMU integration time in power-line cycles",
+                              minimum=0.01, maximum=10),
+            "settle": Parameter(1e-3, "s", settle, minimum=0.0)}
+
+
 def sweep_levels(start: float, stop: float, points: int, spacing: str) -> np.ndarray:
     """Sweep levels, log (geometric) or lin; log needs start and stop of the same sign, not 0."""
     if spacing == "log":

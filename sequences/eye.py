@@ -23,7 +23,7 @@ from bench.errors import ConfigError
 from drivers.roles import CurrentSource, Oscilloscope, PatternGenerator
 
 from . import dynamic_analysis as da
-from .base import Parameter, Sequence
+from .base import Parameter, Sequence, smu_parameters
 from .pulse_response import (
     autoscale,
     check_bit_rate,
@@ -62,10 +62,7 @@ class Eye(Sequence):
                                   maximum=10_000),
         "window": Parameter(0.2, "UI", "central part of the eye where the levels are taken",
                             minimum=0.01, maximum=1.0),
-        "voltage_limit": Parameter(5.0, "V", "SMU voltage compliance", minimum=0.02),
-        "nplc": Parameter(1.0, "", "SMU integration time in power-line cycles",
-                          minimum=0.01, maximum=10),
-        "settle": Parameter(1e-3, "s", "wait after each bias change", minimum=0.0),
+        **smu_parameters("wait after each bias change"),
     }
     columns = {"current": "A", "voltage": "V"}
     derived_axes = {"eye_histogram": {"axes": ["eye_voltage", "eye_time"]}}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from drivers.roles import CurrentSource, PowerMeter
 
 from . import dc_analysis
-from .base import Parameter, Sequence, sweep_levels
+from .base import Parameter, Sequence, smu_parameters, sweep_levels
 
 
 class LIV(Sequence):
@@ -28,10 +28,7 @@ class LIV(Sequence):
         "points": Parameter(60, "", "number of currents", kind=int, minimum=2, maximum=100_000),
         "spacing": Parameter("log", "", "log or lin spacing of the currents", kind=str,
                              choices=("log", "lin")),
-        "nplc": Parameter(1.0, "", "SMU integration time in power-line cycles",
-                          minimum=0.01, maximum=10),
-        "voltage_limit": Parameter(5.0, "V", "SMU voltage compliance", minimum=0.02),
-        "settle": Parameter(1e-3, "s", "wait after each current step", minimum=0.0),
+        **smu_parameters("wait after each current step"),
         "averaging": Parameter(1, "", "power meter samples per reading", kind=int, minimum=1),
         "reference_current": Parameter(1e-3, "A", "current at which forward_voltage is given",
                                        minimum=0.0),

@@ -26,7 +26,7 @@ from drivers.passive import Setup
 from drivers.roles import CurrentSource, Oscilloscope, PatternGenerator, Waveform
 
 from . import dynamic_analysis as da
-from .base import Parameter, Sequence
+from .base import Parameter, Sequence, smu_parameters
 
 RECORD_RUNS = 2.2  # a step record spans this many runs: a rise and a fall, both settled
 _SCREEN_DIVISIONS = 8  # vertical divisions of the scope screen (Infiniium)
@@ -189,10 +189,7 @@ class PulseResponse(Sequence):
                                   minimum=1, maximum=10_000),
         "averaging": Parameter(1, "", "scope averages per record (1 = single shot)", kind=int,
                                minimum=1, maximum=65534),
-        "voltage_limit": Parameter(5.0, "V", "SMU voltage compliance", minimum=0.02),
-        "nplc": Parameter(1.0, "", "SMU integration time in power-line cycles",
-                          minimum=0.01, maximum=10),
-        "settle": Parameter(1e-3, "s", "wait after the bias is set", minimum=0.0),
+        **smu_parameters("wait after the bias is set"),
     }
     columns = {"current": "A", "voltage": "V"}
 

@@ -67,3 +67,25 @@ def write_yaml(tmp_path):
         return str(path)
 
     return write
+
+
+def record_stations(monkeypatch) -> list:
+    """Every Station the runner creates from now on (its ``world`` records the chip's current);
+    empty when the input was refused before any instrument was opened."""
+    import bench.runner
+
+    created = []
+
+    class RecordedStation(bench.runner.Station):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            created.append(self)
+
+    monkeypatch.setattr(bench.runner, "Station", RecordedStation)
+    return created
+
+
+@pytest.fixture
+def stations(monkeypatch) -> list:
+    """:func:`record_stations` as a fixture."""
+    return record_stations(monkeypatch)

@@ -13,6 +13,7 @@ import re
 import h5py
 import numpy as np
 import pytest
+from conftest import record_stations
 
 import bench
 import bench.runner
@@ -40,19 +41,6 @@ def sample_of(params: ChipParameters, limits=None) -> dict:
     return {"id": "chip-under-test", "diameter": params.diameter,
             "wavelength": params.wavelength, "temperature": params.ambient_temperature,
             "limits": dict(limits or LIMITS)}
-
-
-def record_stations(monkeypatch) -> list:
-    """Every Station the runner opens, to reach its simulated world afterwards."""
-    created = []
-
-    class RecordedStation(bench.runner.Station):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            created.append(self)
-
-    monkeypatch.setattr(bench.runner, "Station", RecordedStation)
-    return created
 
 
 @pytest.fixture(scope="module", params=list(CHIPS))

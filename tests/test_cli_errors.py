@@ -11,7 +11,6 @@ import h5py
 import numpy as np
 import pytest
 
-import bench.runner
 import sequences
 from bench.cli import main
 from bench.errors import LimitError
@@ -25,21 +24,6 @@ SAMPLE = {"id": "s1", "diameter": 20e-6, "wavelength": 450e-9,
 
 def recipe(*steps) -> dict:
     return {"sample": SAMPLE, "steps": list(steps)}
-
-
-@pytest.fixture
-def stations(monkeypatch) -> list:
-    """Every Station the runner creates during the test (its ``world`` records the chip's
-    current); empty when the input was refused before any instrument was opened."""
-    created = []
-
-    class RecordedStation(bench.runner.Station):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            created.append(self)
-
-    monkeypatch.setattr(bench.runner, "Station", RecordedStation)
-    return created
 
 
 def assert_one_line_error(capsys, code: int, *fragments: str) -> str:
