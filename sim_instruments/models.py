@@ -472,7 +472,7 @@ class KeysightInfiniiumModel(InstrumentModel):
     NOISE_FLOOR = 100e-6       # V rms
     NOISE_PER_DIVISION = 2e-3  # x V/div, rms
     MAX_PREROLL = 1_000_000    # samples simulated before the record at most
-    ANALOG_RESOLUTION = 10     # analogue grid steps per shortest time scale of the chain
+    ANALOG_RESOLUTION = 10     # analogue grid steps per generator edge, MAX_ANALOG_POINTS allowing
     MAX_ANALOG_POINTS = 4_000_000  # analogue grid points per acquisition at most (time, memory)
     FRAME = "MXR254A:MY61010123"
     _REFERENCE = {"LEFT": 0.0, "CENTer": 0.5, "RIGHt": 1.0}

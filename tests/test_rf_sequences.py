@@ -28,7 +28,10 @@ from sim_instruments.chip import ChipParameters, MicroLED
 
 SMALL = {"diameter": 10e-6, "a_coeff": 3e7, "c_coeff": 2e-42, "series_resistance": 60.0,
          "capacitance": 0.5e-12}
-CHIPS = {"default": ({}, [1e-3, 3e-3, 10e-3]), "small": (SMALL, [1e-3, 3e-3])}
+# 1.3 GHz at 10 mA: the step path needs the scope's analogue chain simulated finer than a sample
+FAST = {"diameter": 10e-6, "series_resistance": 50.0, "capacitance": 0.3e-12}
+CHIPS = {"default": ({}, [1e-3, 3e-3, 10e-3]), "small": (SMALL, [1e-3, 3e-3]),
+         "fast": (FAST, [3e-3, 10e-3])}
 LIMITS = {"max_current": 20e-3, "max_voltage": 6.0}
 # a bias tee with a series resistor: small-signal steps stay inside the generator's 50 mV minimum
 RESISTIVE_TEE = {"bias_tee": {"modulation_impedance": 500.0}}
@@ -74,7 +77,7 @@ def bench_run(folder, steps, *, chip=None, drop=(), setup=None, limits=None):
 def bandwidth_run(request, tmp_path_factory):
     chip_name, method = request.param
     chip, biases = CHIPS[chip_name]
-    params = {"bias_currents": biases, **(FAST_SCOPE if method == "step" else {})}
+    params = {"bias_currents": biases}  # the step path at the sequence's 10 GSa/s
     # the step path runs on a station that has no VNA at all (method auto)
     run = bench_run(tmp_path_factory.mktemp(f"bw-{chip_name}-{method}"),
                     [{"sequence": "bandwidth", "params": params}], chip=chip,
@@ -88,9 +91,9 @@ def test_bandwidth_per_bias_matches_the_chip(bandwidth_run):
     assert run.code == 0, run.step.reason
     derived, results = run.step.analysis, run.step.results
     np.testing.assert_allclose(derived["bias_current"], run.biases, rtol=0.01)
-    np.testing.assert_allclose(derived["f3db_per_bias"], run.chip.f3db(run.biases), rtol=0.10)
+    np.testing.assert_allclose(derived["f3db_per_bias"], run.chip.f3db(run.biases), rtol=0.04)
     np.testing.assert_allclose(derived["f3db_optical_per_bias"], run.chip.f3db(run.biases, 0.5),
-                               rtol=0.10)
+                               rtol=0.04)
     np.testing.assert_allclose(derived["current_density"], derived["bias_current"]
                                / (np.pi * run.chip.params.diameter**2 / 4))
     assert run.step.analysis_units["f3db_per_bias"] == "Hz"
@@ -101,7 +104,7 @@ def test_bandwidth_per_bias_matches_the_chip(bandwidth_run):
     assert results["f3db"]["units"] == "Hz"
     top = run.biases[-1]
     assert results["differential_lifetime"]["value"] == pytest.approx(
-        run.chip.differential_lifetime(top), rel=0.10 if run.method == "vna" else 0.25)
+        run.chip.differential_lifetime(top), rel=0.10 if run.method == "vna" else 0.06)
 
 
 def test_bandwidth_stores_its_raw_data(bandwidth_run):

@@ -37,7 +37,7 @@ SWING = 0.05  # V, the 81134A's minimum
 # its light has the generator's edge shape, so the scope's front end delays both channels alike
 INSTANT_CHIP = {"diameter": 10e-6, "a_coeff": 1e11, "capacitance": 1e-15,
                 "series_resistance": 50.0}
-INSTANT_RECEIVER = {"bandwidth": 200e9, "transimpedance": 2e5}
+INSTANT_RECEIVER = {"bandwidth": 200e9, "transimpedance": 2e5}  # x100 gain: that chip is dim
 CABLES = [{}, {"drive_delay": 3.3e-9, "monitor_delay": 0.1e-9, "receiver_delay": 5.2e-9}]
 RATES = [10e9, 16e9]
 
@@ -142,12 +142,14 @@ def analytic_steps(bench) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def first_time(t: np.ndarray, y: np.ndarray, fraction: float) -> float:
+    """Time where ``y`` first reaches ``fraction``, linearly interpolated."""
     k = int(np.argmax(y >= fraction))
     return float(t[k - 1] + (fraction - y[k - 1]) * (t[k] - t[k - 1]) / (y[k] - y[k - 1]))
 
 
 @pytest.mark.parametrize("sample_rate", RATES)
 def test_step_rise_time_matches_the_analytic_chain(scope_bench, sample_rate):
+    """10-90 % rise of the light on the scope: chip, receiver, front end and generator edge."""
     bench = scope_bench(SMALL_SIGNAL, **FAST_CHIP)
     optical, _ = acquire_step(bench, sample_rate)
     t10, t90 = crossing(optical, 0.1), crossing(optical, 0.9)
