@@ -205,7 +205,7 @@ class SourceGuard(_Guard):
         at its current limit is the compliance doing its job, e.g. the top of a forward sweep.)"""
         if self._mode != "CURR":
             return
-        stuck = (np.abs(voltage) >= 0.999 * self._compliance) & \
+        stuck = (np.abs(voltage) >= 0.99 * self._compliance) & \
             (np.abs(current) < 0.9 * np.abs(levels))  # elementwise: floats or sweep arrays
         if np.any(stuck):
             voltage, current, levels, stuck = (

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .base import Choice, InstrumentError, Range, ScpiInstrument, Setting
+from .base import Choice, InstrumentError, Range, ScpiInstrument, Setting, number_text
 
 PRBS_ORDERS = (7, 9, 10, 11, 15, 23, 31)  # UNVERIFIED: the orders the instrument offers
 SHORT_PATTERN = (32, 8192, 32)  # :DIGital:PATTern - min, max, step in bits (Prog. Guide p.27)
@@ -91,7 +91,7 @@ class Keysight81134A(ScpiInstrument):
         else:
             steps = ((":VOLTage1:LOW", low), (":VOLTage1:HIGH", high))
         for command, value in steps:
-            self.write_checked(f"{command} {value:.6g}")
+            self.write_checked(f"{command} {number_text(value)}")
 
     # -- signal modes ------------------------------------------------------------------------
     def _select(self, mode: str) -> None:

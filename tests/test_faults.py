@@ -22,11 +22,17 @@ SAMPLE = {"id": "chip", "diameter": 20e-6, "wavelength": 450e-9,
           "limits": {"max_current": 10e-3, "max_voltage": 6.0, "max_reverse_voltage": 10.0,
                      "max_pulse_current": 20e-3, "max_duty_cycle": 1.0}}
 
-# small, fast parameters per sequence; the fault hits the command that carries the data (the
-# compliance fault, an opening contact, the command that starts the measurement)
+# per sequence: small, fast parameters; the instrument and command carrying its data (where the
+# communication faults hit); the SMU command that starts a measurement (where the contact opens)
 FAST = {
-    "liv": ({"points": 12, "settle": 0.0}, "smu", ":READ?", ":READ?"),
-    "iv": ({"points": 12}, "smu", ":TRACe:DATA?", ":INITiate"),
+    "liv": ({"points": 12, "settle": 0.0}, ("smu", ":READ?"), ":READ?"),
+    "iv": ({"points": 12}, ("smu", ":TRACe:DATA?"), ":INITiate"),
+    "bandwidth": ({"bias_currents": [2e-3, 5e-3], "points": 61, "settle": 0.0},
+                  ("vna", ":CALCulate1:DATA:SDATa?"), ":READ?"),
+    "pulse-response": ({"acquisitions": 2, "settle": 0.0}, ("scope", ":WAVeform:DATA?"),
+                       ":READ?"),
+    "eye": ({"record_bits": 200, "acquisitions": 1, "settle": 0.0},
+            ("scope", ":WAVeform:DATA?"), ":READ?"),
 }
 
 
@@ -43,21 +49,22 @@ def assert_outputs_off(world):
     """Every simulated source is off and the chip carries no current (instrument side)."""
     assert world.drive_current == 0.0
     for instrument in world.instruments.values():
-        for prop in ("output", "output_state"):
-            if prop in instrument.device._properties:
+        for prop in instrument.device._properties:
+            if prop.endswith("output"):  # output, positive_output, central_output ...
                 assert str(instrument.get(prop)) in ("0", "OFF"), (instrument.name, prop)
 
 
-def sequences_under_test():
-    return [name for name in SEQUENCES if name in FAST]
+def test_every_sequence_is_under_fault_injection():
+    assert set(FAST) == set(SEQUENCES)
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("sequence", sequences_under_test())
+@pytest.mark.parametrize("sequence", sorted(FAST))
 def test_fault_leaves_bench_safe_and_file_explains(tmp_path, sequence, kind):
-    params, instrument, match, starts = FAST[sequence]
-    fault = {"instrument": instrument, "kind": kind, "at_command": 1,
-             "match": starts if kind == "compliance" else match}
+    params, (instrument, match), starts = FAST[sequence]
+    fault = ({"instrument": "smu", "kind": kind, "at_command": 1, "match": starts}
+             if kind == "compliance" else
+             {"instrument": instrument, "kind": kind, "at_command": 1, "match": match})
     steps = [{"sequence": sequence, "name": "first", "params": params},
              {"sequence": sequence, "name": "second", "params": params}]
     runner, outcome = run(tmp_path, steps, [fault])
@@ -72,7 +79,9 @@ def test_fault_leaves_bench_safe_and_file_explains(tmp_path, sequence, kind):
             # retried (and re-opened once): the run completes with every point
             assert status == "completed", f.attrs["status_reason"]
             assert first.attrs["status"] == "completed"
-            assert first["data/current"].shape[0] == params["points"]
+            assert first["results"] and set(first["results"]) <= set(SEQUENCES[sequence].results)
+            if sequence in ("liv", "iv"):
+                assert first["data/current"].shape[0] == params["points"]
         else:
             assert status == "failed"
             reason = first.attrs["status_reason"]

@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bench.errors import ConfigError, LimitError
@@ -153,4 +153,63 @@ def test_no_command_beyond_limits_reaches_the_instruments(tmp_path, plan):
     assert all(-limits["max_reverse_voltage"] - tolerance <= v <= limits["max_voltage"] + tolerance
                for v in seen["VOLTage"])
     assert world.max_applied_current <= limits["max_current"] + tolerance
+    assert world.drive_current == 0.0
+
+
+modulated = st.fixed_dictionaries({
+    "max_current": st.floats(4e-3, 10e-3),
+    "max_pulse_current": st.floats(4e-3, 15e-3),
+    "sequence": st.sampled_from(["eye", "pulse-response"]),
+    "bias_current": st.floats(0.5e-3, 8e-3),
+    "modulation_current": st.floats(1e-3, 6e-3),
+})
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(plan=modulated)
+@example(plan={"max_current": 8e-3, "max_pulse_current": 12e-3, "sequence": "eye",
+               "bias_current": 5e-3, "modulation_current": 4e-3})  # runs: within the limits
+@example(plan={"max_current": 8e-3, "max_pulse_current": 12e-3, "sequence": "pulse-response",
+               "bias_current": 5e-3, "modulation_current": 2e-3})
+def test_no_modulation_beyond_limits_reaches_the_chip(tmp_path, plan):
+    """Bias from the SMU plus the generator's swing through the bias tee, instrument side."""
+    limits = {"max_current": plan["max_current"], "max_voltage": 6.0,
+              "max_pulse_current": plan["max_pulse_current"]}
+    params = {"bias_current": plan["bias_current"],
+              "modulation_current": plan["modulation_current"], "settle": 0.0,
+              **({"record_bits": 100, "acquisitions": 1} if plan["sequence"] == "eye"
+                 else {"acquisitions": 1})}
+    try:
+        recipe = parse_recipe({"sample": sample(limits),
+                               "steps": [{"sequence": plan["sequence"], "params": params}]})
+    except LimitError:
+        return
+    runner = Runner(StationConfig.load(None), recipe, tmp_path / "run.h5")
+    runner.run()
+    world = runner.station.world
+    impedance = world.setup.bias_tee.modulation_impedance
+    # replay the instruments' own command log in order: at every moment, the SMU's level (when
+    # its output is on) plus the generator's full swing (when connected and on) - the bound the
+    # guard promises - stays within the limits
+    bias, smu_on, high, low, gen = 0.0, False, 0.0, 0.0, {"POSitive": False, "CENTral": False}
+    tolerance = 1e-9
+    for name, command in world.commands:
+        if name == "smu":
+            if command.startswith(":SOURce:CURRent "):
+                bias = abs(float(command.split()[-1]))
+            elif command.startswith(":OUTPut:STATe "):
+                smu_on = command.endswith("ON")
+        elif name == "generator":
+            level = re.match(r":VOLTage1:(HIGH|LOW) ([-+0-9.eE]+)$", command)
+            switch = re.match(r":OUTPut1?:(POSitive|CENTral) (ON|OFF)$", command)
+            if level:
+                high, low = (float(level.group(2)), low) if level.group(1) == "HIGH" \
+                    else (high, float(level.group(2)))
+            elif switch:
+                gen[switch.group(1)] = switch.group(2) == "ON"
+        dc = bias if smu_on else 0.0
+        swing = (high - low) / impedance if all(gen.values()) else 0.0
+        assert dc <= limits["max_current"] + tolerance, command
+        assert dc + swing <= limits["max_pulse_current"] + tolerance, command
     assert world.drive_current == 0.0
