@@ -165,6 +165,29 @@ def cmd_station(args) -> int:
     return EXIT_OK
 
 
+def cmd_sequences(args) -> int:
+    """List the sequences, or one sequence's roles, parameters (defaults, SI units) and results."""
+    from sequences import SEQUENCES, get_sequence
+
+    if args.name is None:
+        for name, sequence in sorted(SEQUENCES.items()):
+            print(f"{name:<16} {sequence.summary}")
+        return EXIT_OK
+    sequence = get_sequence(args.name)
+    print(f"{sequence.name}: {sequence.summary}")
+    roles = [f"{r} ({p.__name__})" for r, p in sequence.roles.items()]
+    roles += [f"{r} ({p.__name__}, optional)" for r, p in sequence.optional_roles.items()]
+    print(f"roles: {', '.join(roles)}")
+    print("parameters (default, SI units):")
+    for name, spec in sequence.parameters.items():
+        choices = f" one of {list(spec.choices)}" if spec.choices else ""
+        default = f"{spec.default:g}" if isinstance(spec.default, float) else str(spec.default)
+        print(f"  {name:<20} {default:<10} {spec.units:<6} {spec.doc}{choices}")
+    if sequence.results:
+        print(f"results: {', '.join(sequence.results)}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench", description="Micro LED test bench controller")
     parser.add_argument("--version", action="version", version=f"microled-bench {__version__}")
@@ -172,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a recipe file or one built-in sequence")
     run.add_argument("target", nargs="?",
-                     help="recipe YAML, or a sequence name (liv, iv) with defaults")
+                     help="recipe YAML, or a sequence name with its defaults (bench sequences)")
     run.add_argument("--resume", metavar="RUN.h5",
                      help="continue an interrupted run from its first unfinished step")
     run.add_argument("--station", help="station YAML (default: the built-in simulated bench)")
@@ -204,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("-o", "--output", help="write a new run file (names its source run)")
     replay.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     replay.set_defaults(func=cmd_replay)
+
+    sequences = sub.add_parser("sequences", help="list the sequences, or show one's parameters")
+    sequences.add_argument("name", nargs="?", help="a sequence name")
+    sequences.set_defaults(func=cmd_sequences)
 
     station = sub.add_parser("station", help="identify every instrument of a station")
     station.add_argument("--station", help="station YAML (default: the built-in simulated bench)")

@@ -41,3 +41,16 @@ def test_a_limit_on_a_result_the_sequence_does_not_give_is_refused_up_front():
     with pytest.raises(ConfigError, match=r"limits on \['peak_eqee'\].*peak_eqe"):
         parse_recipe({"sample": SAMPLE, "steps": [
             {"sequence": "liv", "limits": {"peak_eqee": [0.1, None]}}]})
+
+
+def test_bench_sequences_lists_parameters_and_results(capsys):
+    from bench.cli import main
+
+    assert main(["sequences"]) == 0
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in SEQUENCES)
+    assert main(["sequences", "liv"]) == 0
+    shown = capsys.readouterr().out
+    assert "voltage_limit        5          V" in shown and "peak_eqe" in shown
+    assert main(["sequences", "nope"]) == 2
+    assert "unknown sequence 'nope'" in capsys.readouterr().err
