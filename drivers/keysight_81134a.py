@@ -6,9 +6,11 @@ commands, OUTPut0); the other commands follow public drivers of the 81133A/81134
 driven from channel 1's normal output (``:OUTPut1:POSitive``); ``:OUTPut:CENTral`` connects or
 disconnects all channels at once and is the first thing switched off.
 
-Modes (``:FUNCtion:MODE1``): PULSe (width at a repetition frequency), SQUare, DATA (user pattern,
-one bit per clock period) and PRBS. In DATA and PRBS modes the clock ``:FREQuency`` is the bit
-rate (output divider 1).
+Modes (``:FUNCtion:MODE1``): PULSe (width at a repetition frequency), SQUare and DATA (user
+pattern, one bit per clock period; the clock ``:FREQuency`` is the bit rate, output divider 1).
+A PRBS is generated here and sent as a user pattern through the documented pattern commands
+(Prog. Guide p.27-29), rather than through the instrument's PRBS mode, whose commands could not be
+checked against the manual.
 """
 
 from __future__ import annotations
@@ -19,9 +21,23 @@ import numpy as np
 
 from .base import Choice, InstrumentError, Range, ScpiInstrument, Setting, number_text
 
-PRBS_ORDERS = (7, 9, 10, 11, 15, 23, 31)  # UNVERIFIED: the orders the instrument offers
+# x^order + x^tap + 1, the test-pattern polynomials of ITU-T O.150; 2^15 - 1 is the longest
+# whose 128-bit-aligned repetition fits the 12 Mbit pattern memory (Prog. Guide p.29)
+PRBS_TAPS = {7: 6, 9: 5, 10: 7, 11: 9, 15: 14}
 SHORT_PATTERN = (32, 8192, 32)  # :DIGital:PATTern - min, max, step in bits (Prog. Guide p.27)
 LONG_PATTERN_STEP = 128  # :DIGital:PATTern:LDATa - 128 bit steps (Prog. Guide p.29)
+
+
+def prbs_bits(order: int) -> np.ndarray:
+    """One period (2^order - 1 bits) of the maximal-length PRBS: Fibonacci LFSR from the all-ones
+    state, b[k] = b[k - order] xor b[k - tap], computed ``tap`` bits at a time (each chunk depends
+    only on earlier ones)."""
+    tap = PRBS_TAPS[order]
+    bits = np.ones(2**order - 1, dtype=np.uint8)
+    for start in range(order, bits.size, tap):
+        stop = min(start + tap, bits.size)
+        bits[start:stop] = bits[start - order:stop - order] ^ bits[start - tap:stop - tap]
+    return bits
 
 
 def long_pattern_limit(clock: float) -> int:
@@ -55,9 +71,7 @@ class Keysight81134A(ScpiInstrument):
     frequency = Setting(":FREQuency {}", ":FREQuency?", check=Range(min_bit_rate, max_bit_rate),
                         units="Hz", doc="Clock: bit rate (DATA, PRBS) or repetition rate.")
     mode = Setting(":FUNCtion:MODE1 {}", ":FUNCtion:MODE1?", kind=str,
-                   check=Choice(("PULS", "SQU", "DATA", "PRBS")))  # UNVERIFIED: PRBS as a mode
-    prbs_order = Setting(":DIGital1:PATTern:PRBS {}", ":DIGital1:PATTern:PRBS?", kind=int,
-                         check=Choice(PRBS_ORDERS))  # UNVERIFIED: command
+                   check=Choice(("PULS", "SQU", "DATA")))
     width = Setting(":WIDTh1 {}", ":WIDTh1?", check=Range(min_width, 1 / min_bit_rate),
                     units="s")
     high_level = Setting(":VOLTage1:HIGH {}", ":VOLTage1:HIGH?", check=Range(*level_window),
@@ -99,10 +113,11 @@ class Keysight81134A(ScpiInstrument):
         self.mode = mode
 
     def set_prbs(self, order: int) -> None:
-        """PRBS 2^order - 1 (NRZ) at the set bit rate."""
-        Choice(PRBS_ORDERS).check("PRBS order", order)
-        self._select("PRBS")
-        self.prbs_order = order
+        """PRBS 2^order - 1 (NRZ) at the set bit rate, sent as a user pattern."""
+        if order not in PRBS_TAPS:
+            raise ValueError(f"PRBS order {order!r}: the 81134A's pattern memory takes "
+                             f"2^n - 1 patterns for n in {sorted(PRBS_TAPS)}")
+        self.set_pattern(prbs_bits(order))
 
     def set_pattern(self, bits: np.ndarray) -> None:
         """A user pattern of 0/1 bits, repeated (NRZ). The instrument takes 32-bit steps up to

@@ -47,7 +47,7 @@ class Eye(Sequence):
     parameters = {
         # defaults: an open eye on the built-in 20 um chip (f3db ~ 0.3 GHz at 5 mA)
         "bit_rate": Parameter(1e9, "b/s", "NRZ bit rate", minimum=0.0),
-        "prbs_order": Parameter(7, "", "PRBS 2^n - 1", kind=int, minimum=2, maximum=31),
+        "prbs_order": Parameter(7, "", "PRBS 2^n - 1", kind=int, choices=(7, 9, 10, 11, 15)),
         "bias_current": Parameter(5e-3, "A", "DC bias from the SMU", minimum=0.0),
         "modulation_current": Parameter(4e-3, "A", "peak-to-peak modulation through the bias tee",
                                         minimum=0.0),

@@ -255,22 +255,6 @@ def differential_efficiency(chip: MicroLED, current) -> np.ndarray:
             * chip.differential_lifetime(current) * chip.photon_energy / sc.e)
 
 
-# x^order + x^tap + 1, the usual test-pattern polynomials (ITU-T O.150 family)
-PRBS_TAPS = {7: 6, 9: 5, 10: 7, 11: 9, 15: 14, 23: 18, 31: 28}
-
-
-def prbs_bits(order: int, count: int) -> np.ndarray:
-    """First ``count`` bits of PRBS 2^order - 1: Fibonacci LFSR from the all-ones state,
-    b[k] = b[k - order] xor b[k - tap]. Computed in chunks of ``tap`` bits, each of which depends
-    only on earlier chunks."""
-    tap = PRBS_TAPS[order]
-    bits = np.ones(max(count, order), dtype=np.uint8)
-    for start in range(order, bits.size, tap):
-        stop = min(start + tap, bits.size)
-        bits[start:stop] = bits[start - order:stop - order] ^ bits[start - tap:stop - tap]
-    return bits[:count]
-
-
 _HEX_DIGITS = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
 _HEX_VALUES = np.full(256, 255, dtype=np.uint8)
 _HEX_VALUES[_HEX_DIGITS] = np.arange(16)
@@ -335,17 +319,15 @@ class DriveSignal:
 
 
 class Keysight81134AModel(InstrumentModel):
-    """81134A channel 1 (normal output) driving the chip's bias tee: pulse, square, PRBS or a user
+    """81134A channel 1 (normal output) driving the chip's bias tee: pulse, square or a user
     pattern at the set clock, levels high/low into 50 ohm, linear edges."""
 
     RAMP = 60e-12 / 0.6       # s: a linear edge with the 20-80 % time of 60 ps (UNVERIFIED spec)
-    MAX_PRBS_BITS = 1 << 20   # longer PRBS are generated this far and then repeated
     _LEVEL = re.compile(rf":VOLTage1:(HIGH|LOW) ({_NUMBER})$")
 
     def __init__(self, sim, world):
         super().__init__(sim, world)
         world.modulation_source = self
-        self._prbs: dict[int, np.ndarray] = {}
         self.reset()
 
     def reset(self) -> None:
@@ -410,13 +392,7 @@ class Keysight81134AModel(InstrumentModel):
             width = min(max(width, self.RAMP), period - self.RAMP)  # the pulse fits its period
             starts, levels = np.array([0.0, width]), np.array([1.0, 0.0])
         else:
-            if mode == "DATA":
-                bits = self.bits
-            else:
-                order = int(get("prbs_order"))
-                if order not in self._prbs:
-                    self._prbs[order] = prbs_bits(order, min(2**order - 1, self.MAX_PRBS_BITS))
-                bits = self._prbs[order]
+            bits = self.bits
             period = bits.size / clock
             starts, levels = np.arange(bits.size) / clock, bits.astype(float)
         shortest = float(np.min(np.diff(np.append(starts, period))))

@@ -24,14 +24,14 @@ from bench.station import Station, StationConfig
 from drivers import DRIVERS, driver_class
 from drivers.base import InstrumentError
 from drivers.keithley2450 import Keithley2450
-from drivers.keysight_81134a import Keysight81134A
+from drivers.keysight_81134a import Keysight81134A, prbs_bits
 from drivers.keysight_e5071c import KeysightE5071C
 from drivers.keysight_infiniium import KeysightInfiniium
 from drivers.passive import Setup
 from drivers.roles import NetworkAnalyzer, Oscilloscope, PatternGenerator
 from sim_instruments.backend import SimulatedWorld, open_simulated_bench
 from sim_instruments.chip import ChipParameters
-from sim_instruments.models import KeysightE5071CModel, prbs_bits
+from sim_instruments.models import KeysightE5071CModel
 
 RESOURCES = {"smu": "USB0::0x05E6::0x2450::04400001::INSTR",
              "vna": "TCPIP0::192.168.1.20::inst0::INSTR",
@@ -201,10 +201,12 @@ def test_generator_settings_round_trip(rf_bench):
     gen = rf_bench().generator
     gen.set_bit_rate(2.5e9)
     gen.set_levels(high=0.4, low=-0.1)
-    gen.set_prbs(15)
-    assert gen.settings() == {"frequency": 2.5e9, "mode": "PRBS", "prbs_order": 15,
+    gen.set_prbs(7)  # sent as a user pattern: 2^7 - 1 bits repeated to 32-bit steps
+    assert gen.settings() == {"frequency": 2.5e9, "mode": "DATA",
                               "width": 500e-12, "high_level": 0.4, "low_level": -0.1,
                               "positive_output": False, "central_output": False}
+    stored = gen.read_pattern()
+    assert stored.size == 127 * 32 and np.array_equal(stored, np.tile(prbs_bits(7), 32))
     gen.set_levels(high=-0.5, low=-1.0)  # entirely below the old low: low goes first
     gen.set_levels(high=2.0, low=1.5)    # entirely above the old high: high goes first
     assert (gen.high_level, gen.low_level) == (2.0, 1.5)
@@ -465,11 +467,11 @@ def test_scope_sees_the_user_pattern_on_the_drive_channel(rf_bench):
     assert np.array_equal(seen, np.roll(bits, -2)[:20])  # the trigger is the first 0 -> 1 edge
 
 
-@pytest.mark.parametrize("order", [7, 9, 10, 11])
-def test_simulated_prbs_is_maximal_length(order):
+@pytest.mark.parametrize("order", [7, 9, 10, 11, 15])
+def test_prbs_is_maximal_length(order):
     period = 2**order - 1
-    bits = prbs_bits(order, 2 * period)
-    assert np.array_equal(bits[:period], bits[period:])
+    bits = np.tile(prbs_bits(order), 2)
+    assert bits.size == 2 * period
     assert bits[:period].sum() == 2 ** (order - 1)  # balanced: one more 1 than 0
     for divisor in (d for d in range(1, period) if period % d == 0):
         assert not np.array_equal(bits[:period - divisor], bits[divisor:period])
