@@ -1,10 +1,11 @@
 """Keysight (Agilent) 81134A 3.35 GHz pulse pattern generator, SCPI command set.
 
 Only a few pages of the 81133A/81134A Programming Guide (March 2007) were found (DIGital pattern
-commands, OUTPut0); the other commands follow public drivers of the 81133A/81134A family (see
-/work/notes/cmds_issue3.md) and are marked UNVERIFIED where no source was found. The chip is
-driven from channel 1's normal output (``:OUTPut1:POSitive``); ``:OUTPut:CENTral`` connects or
-disconnects all channels at once and is the first thing switched off.
+commands, OUTPut0); the other commands follow public drivers of the 81133A/81134A family (the
+Lab::Measurement Agilent81134A module and its programming-guide examples) and are marked
+UNVERIFIED where no source was found. The chip is driven from channel 1's normal output
+(``:OUTPut1:POSitive``); ``:OUTPut:CENTral`` connects or disconnects all channels at once and is
+the first thing switched off.
 
 Modes (``:FUNCtion:MODE1``): PULSe (width at a repetition frequency), SQUare and DATA (user
 pattern, one bit per clock period; the clock ``:FREQuency`` is the bit rate, output divider 1).
@@ -69,7 +70,7 @@ class Keysight81134A(ScpiInstrument):
     min_width = 100e-12            # s, UNVERIFIED
 
     frequency = Setting(":FREQuency {}", ":FREQuency?", check=Range(min_bit_rate, max_bit_rate),
-                        units="Hz", doc="Clock: bit rate (DATA, PRBS) or repetition rate.")
+                        units="Hz", doc="Clock: bit rate (DATA) or repetition rate.")
     mode = Setting(":FUNCtion:MODE1 {}", ":FUNCtion:MODE1?", kind=str,
                    check=Choice(("PULS", "SQU", "DATA")))
     width = Setting(":WIDTh1 {}", ":WIDTh1?", check=Range(min_width, 1 / min_bit_rate),
@@ -161,14 +162,14 @@ class Keysight81134A(ScpiInstrument):
             raise ValueError(f"width={width:g} s must be at least {self.min_width:g} s and "
                              f"below the period {period:g} s")
         self._select("PULS")
-        self.write_checked(f":FREQuency {frequency:.10g}")
-        self.write_checked(f":WIDTh1 {width:.6g}")
+        self.write_checked(f":FREQuency {number_text(frequency)}")
+        self.write_checked(f":WIDTh1 {number_text(width)}")
 
     def set_square(self, frequency: float) -> None:
         """Square wave (50 % duty cycle) at ``frequency`` (Hz)."""
         frequency = self._check_rate("frequency", frequency)
         self._select("SQU")
-        self.write_checked(f":FREQuency {frequency:.10g}")
+        self.write_checked(f":FREQuency {number_text(frequency)}")
 
     # -- output ------------------------------------------------------------------------------
     def output_on(self) -> None:

@@ -1,13 +1,14 @@
 """Keysight (Agilent) E5071C ENA network analyser, SCPI command set.
 
 Commands follow the E5071C Programming help (SENSe, SOURce, CALCulate, TRIGger, INITiate, FORMat
-and OUTPut subsystems; see /work/notes/cmds_issue3.md for what is checked against the manual and
-what only against public drivers). Channel 1, trace 1. A sweep is started with the BUS trigger
-(``:TRIGger:SEQuence:SOURce BUS`` + ``:TRIGger:SEQuence:SINGle``) and waited for with ``*OPC?``;
-with ``:TRIGger:SEQuence:AVERage ON`` one trigger runs the whole averaging group. Traces come as
-``:FORMat:DATA REAL`` (IEEE-754 64-bit) definite-length blocks (``#6`` + byte count), byte order
-``:FORMat:BORDer SWAPped`` (little endian) - "Data Transfer Format" in the manual. Only the data
-queries use FORMat; every other query answers in ASCII.
+and OUTPut subsystems). FORMat and the data arrays are checked against its "Reading/Writing
+Measurement Data" chapter ("Data Transfer Format", "Internal Data Processing"); the other
+commands only against public E5071C drivers. Channel 1, trace 1. A sweep is started with the
+BUS trigger (``:TRIGger:SEQuence:SOURce BUS`` + ``:TRIGger:SEQuence:SINGle``) and waited for with
+``*OPC?``; with ``:TRIGger:SEQuence:AVERage ON`` one trigger runs the whole averaging group.
+Traces come as ``:FORMat:DATA REAL`` (IEEE-754 64-bit) definite-length blocks (``#6`` + byte
+count), byte order ``:FORMat:BORDer SWAPped`` (little endian) - "Data Transfer Format" in the
+manual. Only the data queries use FORMat; every other query answers in ASCII.
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ class KeysightE5071C(OutputSwitch, ScpiInstrument):
         """One triggered sweep (the whole averaging group), returning when it is complete."""
         if self.averaging:
             self.write_checked(":SENSe1:AVERage:CLEar")
-        # UNVERIFIED: the manual's wording that :TRIGger:SEQuence:SINGle needs the BUS source
+        # UNVERIFIED: the E5071C manual's wording that :TRIGger:SEQuence:SINGle needs the BUS
+        # source (configure_s21 always selects BUS, so the driver works either way)
         self.write(":TRIGger:SEQuence:SINGle")
         done = self.query("*OPC?")
         if done not in ("1", "+1"):

@@ -1,13 +1,13 @@
 """Keysight Infiniium EXR/MXR real-time oscilloscope, SCPI command set.
 
 EXR and MXR use the Infiniium command set. No EXR/MXR-specific manual text was found; commands
-are checked against the Infiniium 9000, 90000 and 8000A Programmer's References (see
-/work/notes/cmds_issue3.md), sections "Channel", "Timebase", "Acquire", "Trigger",
-"Root (:DIGitize)", "Waveform" and "Status Reporting". Binary transfer: ``:WAVeform:FORMat WORD``
-(signed 16-bit), ``:WAVeform:BYTeorder LSBFirst`` and ``:WAVeform:STReaming OFF`` so that
-``:WAVeform:DATA?`` answers with a definite-length block; volts and seconds from
-``:WAVeform:PREamble?`` ("Data Conversion": V = (code - Yref) Yinc + Yorigin,
-t = (i - Xref) Xinc + Xorigin).
+are checked against the Agilent Infiniium 9000 Series and 90000 Series Oscilloscopes
+Programmer's References and the Infiniium 8000A Programmer's Reference, chapters "Channel",
+"Timebase", "Acquire", "Trigger", "Root (:DIGitize)", "Waveform" and "Status Reporting".
+Binary transfer: ``:WAVeform:FORMat WORD`` (signed 16-bit), ``:WAVeform:BYTeorder LSBFirst`` and
+``:WAVeform:STReaming OFF`` so that ``:WAVeform:DATA?`` answers with a definite-length block;
+volts and seconds from ``:WAVeform:PREamble?`` ("Data Conversion": V = (code - Yref) Yinc +
+Yorigin, t = (i - Xref) Xinc + Xorigin).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from .base import Choice, InstrumentError, Range, ScpiInstrument, Setting
 from .roles import Waveform
 
 _IMPEDANCE = {"50": "DC50", "1M": "DC"}  # :CHANnel<N>:INPut (DC50 confirmed; DC = 1 Mohm DC)
-_SLOPE = {"rising": "POSitive", "falling": "NEGative"}  # UNVERIFIED: NEGative spelling
+# UNVERIFIED in a manual: NEGative (public Infiniium 9000 scripts send it, code cross-check only)
+_SLOPE = {"rising": "POSitive", "falling": "NEGative"}
 _WORD = 2  # preamble format code of WORD (Programmer's Reference, :WAVeform:PREamble?)
 
 
@@ -73,7 +74,8 @@ class KeysightInfiniium(ScpiInstrument):
     1 Mohm, offset within +-12 V (in truth it depends on the scale).
     """
 
-    idn_pattern = r"(?i)^keysight technologies,(EXR|MXR)\d"  # UNVERIFIED: IDN maker text
+    # UNVERIFIED in a manual; public MXR scripts expect "KEYSIGHT TECHNOLOGIES,MXR404A,..."
+    idn_pattern = r"(?i)^keysight technologies,(EXR|MXR)\d"
     error_query = ":SYSTem:ERRor? STRing"  # "<n>,"<text>"" (number only without STRing)
     timeout_s = 30.0  # an averaged :DIGitize can take seconds
     channels = 4
@@ -204,7 +206,9 @@ class KeysightInfiniium(ScpiInstrument):
         """One acquisition (all averages) of the displayed channels: ``:DIGitize``, then
         ``*OPC?``, which the instrument answers once the acquisition is complete."""
         self.write(":DIGitize")
-        done = self.query("*OPC?")  # UNVERIFIED for Infiniium: IEEE 488.2 *OPC? after :DIGitize
+        # UNVERIFIED in an Infiniium manual (the InfiniiVision Programmer's Guides document
+        # ":DIGitize then *OPC?" as blocking synchronization; public Infiniium 9000 code does it)
+        done = self.query("*OPC?")
         if done != "1":
             raise InstrumentError(self.name, "*OPC?", f"unexpected answer {done!r}")
         errs = self.errors()
