@@ -94,7 +94,7 @@ class Keysight81134A(ScpiInstrument):
     def set_bit_rate(self, bit_rate: float) -> None:
         """Clock = bit rate (one bit per period in DATA and PRBS modes)."""
         bit_rate = self._check_rate("bit rate", bit_rate)
-        self.write_checked(f":FREQuency {bit_rate:.10g}")
+        self.write_checked(f":FREQuency {number_text(bit_rate)}")
 
     def set_levels(self, *, high: float, low: float) -> None:
         """High and low level (V into 50 ohm), set in the order that keeps high above low."""
