@@ -1,13 +1,15 @@
 """Common base of the SCPI drivers: transport, identification, error queue, declarative settings.
 
-A driver talks to a *resource* through five operations only: ``write(str)``, ``read() -> str``,
-``read_bytes(n) -> bytes``, the ``timeout`` (ms) / termination attributes and ``close()``. A pyvisa
-message-based resource provides them, and so do the recording and replay wrappers of the bench,
-which is why a driver runs unchanged against hardware, the simulator and a recorded run.
+A driver talks to a *resource* through a narrow transport: ``write(str)``, ``read() -> str``,
+``read_bytes(n) -> bytes``, the ``timeout`` (ms) / termination attributes, ``close()``, and where
+available ``clear()`` (VISA device clear) and ``reopen()`` (the bench's re-open of a dropped link).
+A pyvisa message-based resource provides them, and so do the recording and replay wrappers of the
+bench, which is why a driver runs unchanged against hardware, the simulator and a recorded run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from dataclasses import dataclass
@@ -211,6 +213,17 @@ class ScpiInstrument:
     def query_floats(self, command: str) -> np.ndarray:
         return self._exchange(command, self._read,
                               lambda text: np.array([float(v) for v in text.split(",")]))
+
+    @contextlib.contextmanager
+    def patience(self, seconds: float):
+        """Wait up to ``seconds`` (twice that, plus the usual timeout) for what comes next: an
+        instrument-side sweep or a long average answers late, not never."""
+        usual = self.resource.timeout
+        self.resource.timeout = max(usual, (2 * seconds + self.timeout_s) * 1000.0)
+        try:
+            yield
+        finally:
+            self.resource.timeout = usual
 
     def query_block(self, command: str, expected_bytes: int | None = None) -> bytes:
         """Send a query answered by an IEEE 488.2 arbitrary block; return its payload.

@@ -27,6 +27,7 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
     error_query = ":SYSTem:ERRor?"
 
     _function: str | None = None  # the source function configure() set; saves a query per point
+    _nplc = 10.0  # integration time configure() set (the slowest until then), for sweep timeouts
 
     source_function = Setting(":SOURce:FUNCtion {}", ":SOURce:FUNCtion?", kind=str,
                               check=Choice(("CURR", "VOLT")))
@@ -45,7 +46,7 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
         Range(0.01, 10.0).check("nplc", nplc)
         src, sns = _LONG[source], _LONG[sense]
         self.write_checked(f":SOURce:FUNCtion {source}")
-        self._function = source
+        self._function, self._nplc = source, nplc
         self.write_checked(f':SENSe:FUNCtion "{sense}"')
         self.write_checked(f":SENSe:{sns}:NPLCycles {nplc:g}")
         self.write_checked(f":SENSe:{sns}:RANGe:AUTO ON")
@@ -120,7 +121,10 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
                 self.write_checked(verb + ",".join(map(number_text, levels[i:i + 100])))
             self.write_checked(f":SOURce:SWEep:{function}:LIST 1, {delay:g}, 1, OFF, {BUFFER}")
         self.write(":INITiate")
-        self.query("*OPC?")  # blocks until the trigger model has finished the sweep
+        # *OPC? answers when the trigger model has finished: each point integrates nplc line
+        # cycles (taken at 50 Hz) twice with autozero, plus its source delay
+        with self.patience(n * (delay + 2 * self._nplc / 50.0 + 1e-3)):
+            self.query("*OPC?")
         self.write_checked(":FORMat:DATA REAL")
         try:
             # REAL = IEEE-754 doubles in a "#0" block (manual 6-30); byte order is not given in

@@ -43,6 +43,9 @@ class ThorlabsPM100D(ScpiInstrument):
             self.power_range = power_range
         self.averaging = int(averaging)
         self.write_checked("CONFigure:POWer")
+        # a reading takes ~3 ms per averaged sample: keep the timeout above that
+        self.resource.timeout = max(self.timeout_s, 2 * 3e-3 * int(averaging) + self.timeout_s) \
+            * 1000.0
 
     def read_power(self) -> float:
         """One power reading in W (``READ?`` after ``CONFigure:POWer``)."""

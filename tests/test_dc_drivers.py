@@ -299,3 +299,23 @@ def test_yaml_works_in_plain_pyvisa_sim(yaml_name, driver_cls):
             assert driver.errors() == []
     finally:
         manager.close()
+
+
+def test_a_long_sweep_is_waited_for_and_the_timeout_restored(sim_bench):
+    bench = sim_bench()
+    smu = bench.smu
+    smu.configure_current_source(voltage_limit=5.0, nplc=10)
+    usual = smu.resource.timeout
+    seen = {}
+    write = smu.resource.write
+
+    def spy(message):
+        if message == "*OPC?":
+            seen["timeout"] = smu.resource.timeout
+        return write(message)
+
+    object.__setattr__(smu.resource, "write", spy)
+    smu.sweep_current(np.linspace(1e-4, 1e-3, 100), delay=0.01)
+    # 100 points x (10 ms delay + 2 x 10 PLC at 50 Hz): 41 s, waited for twice over
+    assert seen["timeout"] >= 2 * 100 * (0.01 + 0.4) * 1000
+    assert smu.resource.timeout == usual
