@@ -44,6 +44,21 @@ class StepReplay:
     replayed: dict[str, dict]
     raw_differences: list[str] = field(default_factory=list)
     derived: dict[str, tuple[np.ndarray, str]] = field(default_factory=dict)
+    stored_derived: dict[str, tuple[np.ndarray, str]] = field(default_factory=dict)
+
+    def derived_differences(self) -> list[str]:
+        """The derived arrays (``analysis/<name>``) the current code computes otherwise."""
+        found = []
+        for name in sorted(set(self.stored_derived) | set(self.derived)):
+            old, new = self.stored_derived.get(name), self.derived.get(name)
+            if old is None or new is None:
+                found.append(f"{name}: {'new' if old is None else 'no longer computed'}")
+            elif old[1] != new[1] or np.shape(old[0]) != np.shape(new[0]):
+                found.append(f"{name}: units or shape changed")
+            elif not np.array_equal(old[0], new[0], equal_nan=True):
+                delta = np.nanmax(np.abs(np.asarray(new[0], float) - np.asarray(old[0], float)))
+                found.append(f"{name}: differs, max |difference| {delta:.3g} {new[1]}")
+        return found
 
 
 @dataclass
@@ -58,7 +73,8 @@ class ReplayReport:
     @property
     def identical(self) -> bool:
         return not self.warnings and all(
-            not s.raw_differences and _same_results(s.stored, s.replayed) for s in self.steps)
+            not s.raw_differences and _same_results(s.stored, s.replayed)
+            and not s.derived_differences() for s in self.steps)
 
 
 def _same_value(a: float, b: float) -> bool:
@@ -89,10 +105,11 @@ def _analyse_step(path: Path, step: StepRecord, sample) -> StepReplay:
     A step whose acquisition did not finish keeps its stored status, results and derived arrays:
     the runner never analysed it either.
     """
+    stored_derived = {name: (values, step.analysis_units[name])
+                      for name, values in step.analysis.items()}
     if step.status != "completed" and not step.reason.startswith("analysis:"):
         return StepReplay(step.name, step.status, step.reason, step.results, step.results,
-                          derived={name: (values, step.analysis_units[name])
-                                   for name, values in step.analysis.items()})
+                          derived=stored_derived, stored_derived=stored_derived)
     sequence = get_sequence(step.sequence)
     try:
         params = sequence.resolve(step.params)
@@ -108,7 +125,7 @@ def _analyse_step(path: Path, step: StepRecord, sample) -> StepReplay:
     scalars, derived = split_figures(figures)
     limits = {name: tuple(bounds) for name, bounds in step.limits.items()}
     return StepReplay(step.name, status, reason, step.results, judge(scalars, limits),
-                      derived=derived)
+                      derived=derived, stored_derived=stored_derived)
 
 
 def reanalyse(path: str | Path, output: str | Path | None = None) -> ReplayReport:
@@ -317,6 +334,8 @@ def format_report(report: ReplayReport) -> str:
             rows.append((step.name, f"({step.status})", step.reason[:60], "", ""))
         for difference in step.raw_differences:
             rows.append((step.name, "(raw data)", difference, "", ""))
+        for difference in step.derived_differences():
+            rows.append((step.name, "(derived array)", difference, "", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in rows]

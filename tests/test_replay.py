@@ -359,6 +359,24 @@ def test_reanalysis_rewrites_the_derived_arrays(source_run, tmp_path, monkeypatc
                                   old.analysis["eqe"])
 
 
+def test_a_change_in_a_derived_array_alone_is_reported(source_run, monkeypatch, capsys):
+    """Scalars unchanged, one derived array changed: the replay is not called identical."""
+    original = LIV.analyse.__func__
+
+    def other_wpe(cls, data, params, sample):
+        figures = original(cls, data, params, sample)
+        values, units = figures["wpe"]
+        figures["wpe"] = (values * 1.5, units)
+        return figures
+
+    monkeypatch.setattr(LIV, "analyse", classmethod(other_wpe))
+    assert main(["replay", str(source_run)]) == 1
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if "(derived array)" in line)
+    assert row.startswith("liv") and "wpe: differs" in row
+    assert "peak_wpe" in out and "differs from the stored run" in out
+
+
 # -- re-execution against the record ---------------------------------------------------------------
 def test_replay_instruments_reproduces_raw_data_and_results(source_run, tmp_path, monkeypatch):
     def no_simulator(*args, **kwargs):
