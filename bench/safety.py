@@ -322,15 +322,18 @@ class PatternGuard(_Guard):
     peak for any pattern's mark density. It must stay within ``max_pulse_current`` (``max_current``
     when unset), checked when the levels are set and again when the output goes on (the bias may
     have changed in between); the output cannot go on before levels are set through the guard.
+    A peak above ``max_current`` is pulsed drive: the pattern's share of ones (its duty cycle)
+    must then stay within ``max_duty_cycle``; a pattern not set through the guard counts as 1.
     """
 
-    _passthrough = ("set_bit_rate", "set_prbs", "set_pattern", "min_bit_rate", "max_bit_rate")
+    _passthrough = ("set_bit_rate", "min_bit_rate", "max_bit_rate")
 
     def __init__(self, driver, limits: SafeLimits, drive: DriveMonitor):
         super().__init__(driver, limits)
         object.__setattr__(self, "_drive", drive)
         object.__setattr__(self, "_swing_current", None)
         object.__setattr__(self, "_on", False)
+        object.__setattr__(self, "_duty", 1.0)
         drive.modulations.append(self)
 
     @property
@@ -342,8 +345,25 @@ class PatternGuard(_Guard):
         return ("max_pulse_current", limits.max_pulse_current) \
             if limits.max_pulse_current is not None else ("max_current", limits.max_current)
 
-    def _check(self, swing_current: float) -> None:
+    def _check(self, swing_current: float, duty: float | None = None) -> None:
         self._drive.check(swing_current, self.limit()[1], self.limit()[0], "modulation swing")
+        peak = self._drive.bias_current() + swing_current
+        if peak > self._limits.max_current:
+            self._limits.check_pulse(peak, self._duty if duty is None else duty)
+
+    def set_pattern(self, bits) -> None:
+        duty = float(np.mean(np.asarray(bits, dtype=float)))
+        if self._swing_current is not None:
+            self._check(self._swing_current, duty)
+        self._driver.set_pattern(bits)
+        object.__setattr__(self, "_duty", duty)
+
+    def set_prbs(self, order: int) -> None:
+        duty = 2 ** (order - 1) / (2**order - 1)  # ones in a maximal-length 2^n - 1 sequence
+        if self._swing_current is not None:
+            self._check(self._swing_current, duty)
+        self._driver.set_prbs(order)
+        object.__setattr__(self, "_duty", duty)
 
     def output_off(self) -> None:
         try:

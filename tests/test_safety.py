@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from bench.errors import ConfigError, LimitError
 from bench.recipe import parse_recipe
 from bench.runner import Runner
-from bench.safety import SafeLimits, SourceGuard, ramp
+from bench.safety import DriveMonitor, PatternGuard, SafeLimits, SourceGuard, ramp
 from bench.station import StationConfig
 
 LEVEL = re.compile(r":SOURce:(CURRent|VOLTage)(:VLIMit|:ILIMit)? ([-+0-9.eE]+)$")
@@ -84,6 +84,33 @@ def test_levels_ramp_in_bounded_steps_and_output_goes_off_at_zero():
     levels = [a[0] for name, a, _ in driver.calls if name == "set_current"]
     assert levels[-1] == 0.0 and driver.calls[-1][0] == "output_off"
     assert np.max(np.abs(np.diff(levels))) <= 1e-3 + 1e-15
+
+
+def test_pulsed_drive_above_max_current_needs_a_low_duty_cycle():
+    limits = SafeLimits(max_current=5e-3, max_voltage=5.0, max_pulse_current=20e-3,
+                        max_duty_cycle=0.3)
+    drive = DriveMonitor(modulation_impedance=50.0)
+    smu = SourceGuard(FakeSource(), limits, drive)
+    drive.sources.append(smu)
+    generator = FakeSource()
+    pattern = PatternGuard(generator, limits, drive)
+    smu.configure_current_source(voltage_limit=4.0)
+    smu.output_on()
+    smu.set_current(2e-3)
+    with pytest.raises(LimitError, match=r"duty cycle 1 exceeds .* max_duty_cycle 0.3"):
+        pattern.set_levels(high=0.5, low=0.0)  # 2 + 10 mA peak: pulsed, pattern still unknown
+    pattern.set_pattern(np.array([1, 0, 0, 0] * 8))  # duty 0.25
+    pattern.set_levels(high=0.5, low=0.0)
+    pattern.output_on()
+    sent = len(generator.calls)
+    with pytest.raises(LimitError, match=r"duty cycle 0.50.* max_duty_cycle 0.3"):
+        pattern.set_prbs(7)
+    with pytest.raises(LimitError, match="duty cycle 0.5 exceeds"):
+        pattern.set_pattern(np.array([1, 1, 0, 0] * 8))
+    assert len(generator.calls) == sent  # refused before the generator heard of it
+    pattern.output_off()
+    pattern.set_levels(high=0.1, low=0.0)  # 2 + 2 mA: within max_current, no duty limit
+    pattern.set_prbs(7)
 
 
 def test_ramp_covers_both_directions():
