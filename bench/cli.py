@@ -88,6 +88,9 @@ def run_summary(path) -> dict[str, Any]:
     """The ``bench show --json`` document (values in SI units)."""
     record = read_run(path)
     status = record.status
+    instruments = {name: {key: info.get(key) for key in ("driver", "resource", "idn",
+                                                          "simulated", "note")}
+                   for name, info in record.station.get("instruments", {}).items()}
     return {
         "run_id": record.run_id, "status": status,
         "simulated": bool(record.attrs.get("simulated", False)),
@@ -95,6 +98,7 @@ def run_summary(path) -> dict[str, Any]:
         "started": record.attrs.get("started", ""), "ended": record.attrs.get("ended", ""),
         "software_version": record.attrs.get("software_version", ""),
         "sample": record.sample,
+        "instruments": instruments,
         "steps": [{"name": s.name, "sequence": s.sequence, "status": s.status,
                    "reason": s.reason, "params": s.params,
                    "results": {n: {"value": None if math.isnan(r["value"]) else r["value"],
@@ -118,6 +122,11 @@ def cmd_show(args) -> int:
           f"software {summary['software_version']}")
     print(f"sample {sample.get('id')}: diameter {format_quantity(sample.get('diameter'), 'm')}, "
           f"wavelength {format_quantity(sample.get('wavelength'), 'm')}")
+    for name, info in summary["instruments"].items():
+        kind = "SIMULATED" if info["simulated"] else "real"
+        fallback = info["note"] if "FALLBACK" in (info["note"] or "") else ""
+        print(f"  {name:<14} {info['driver']:<20} {kind:<9} {info['idn']}"
+              f"{'  [' + fallback + ']' if fallback else ''}")
     print(results_table([(s["name"], s["status"], s["reason"],
                           {n: {**r, "value": float("nan") if r["value"] is None else r["value"]}
                            for n, r in s["results"].items()})

@@ -191,6 +191,9 @@ def test_show_json_matches_the_file(judged_run, capsys):
         assert doc["status"] == f.attrs["status"] == "completed"
         assert doc["simulated"] is True and bool(f.attrs["simulated"])
         assert doc["sample"] == json.loads(f["sample"].attrs["json"])
+        for name, group in f["station/instruments"].items():
+            assert doc["instruments"][name]["idn"] == group.attrs["idn"]
+            assert doc["instruments"][name]["driver"] == group.attrs["driver"]
         groups = list(f["steps"].values())
         assert len(doc["steps"]) == len(groups)
         for step, group in zip(doc["steps"], groups, strict=True):
