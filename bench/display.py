@@ -94,7 +94,9 @@ class Progress:
         fraction = min(done / self.total, 1.0)
         filled = int(round(fraction * self.width))
         elapsed = now - self._started
+        left = f", ~{elapsed / done * (self.total - done):.0f}s left" \
+            if 0 < done < self.total and not end else ""
         line = (f"{self.name:<16} [{'#' * filled}{'.' * (self.width - filled)}] "
-                f"{done}/{self.total} {elapsed:5.1f}s")
+                f"{done}/{self.total} {elapsed:5.1f}s{left}")
         self.stream.write(("\r" if self.tty else "") + line + (end or ("" if self.tty else "\n")))
         self.stream.flush()
