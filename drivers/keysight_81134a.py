@@ -85,11 +85,7 @@ class Keysight81134A(ScpiInstrument):
 
     # -- clock and levels ------------------------------------------------------------------
     def _check_rate(self, name: str, rate: float) -> float:
-        rate = float(rate)
-        if not math.isfinite(rate) or not self.min_bit_rate <= rate <= self.max_bit_rate:
-            raise ValueError(f"{name} {rate:g} /s is outside the 81134A's range "
-                             f"{self.min_bit_rate:g} to {self.max_bit_rate:g} /s")
-        return rate
+        return Range(self.min_bit_rate, self.max_bit_rate).check(f"{name} (1/s)", rate)
 
     def set_bit_rate(self, bit_rate: float) -> None:
         """Clock = bit rate (one bit per period in DATA and PRBS modes)."""
