@@ -79,6 +79,12 @@ def number_text(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def _error_entry(text: str) -> tuple[int, str]:
+    """``<code>,"<message>"`` (SCPI-99 vol. 2, 21.8.8); a reply without a numeric code is not an
+    error entry but a damaged answer (ValueError: the query is retried)."""
+    return int(text.split(",", 1)[0]), text.strip()
+
+
 def _bool_text(value: bool) -> str:
     return "ON" if value else "OFF"
 
@@ -256,9 +262,8 @@ class ScpiInstrument:
         """Drain the SCPI error queue (SCPI-99 vol. 2, 21.8: ``SYSTem:ERRor[:NEXT]?``)."""
         found = []
         for _ in range(32):
-            text = self.query(self.error_query)
-            code = text.split(",", 1)[0].strip()
-            if code in ("0", "+0"):
+            code, text = self._exchange(self.error_query, self._read, _error_entry)
+            if code == 0:
                 return found
             found.append(text)
         return found
