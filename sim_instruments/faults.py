@@ -95,9 +95,11 @@ class FaultPlan:
         return cls([FaultRule.from_mapping(r) for r in raw], seed)
 
     def check(self, instrument: str, command: str) -> FaultRule | None:
-        """The rule that fires on this command, if any."""
-        for rule in self.rules:
-            if rule.instrument == instrument and rule.fires(command, self.rng):
-                self.log.append((instrument, rule.kind, command))
-                return rule
+        """The rule that fires on this command, if any (the first, when several do; every rule
+        counts every command it matches)."""
+        fired = [rule for rule in self.rules
+                 if rule.instrument == instrument and rule.fires(command, self.rng)]
+        if fired:
+            self.log.append((instrument, fired[0].kind, command))
+            return fired[0]
         return None
