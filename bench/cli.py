@@ -17,21 +17,12 @@ from typing import Any
 from . import __version__
 from .display import Progress, format_quantity, results_table
 from .errors import BenchError
-from .recipe import DEFAULT_LIMITS, Recipe, load_recipe, parse_recipe
+from .recipe import Recipe, default_sample, load_recipe, parse_recipe
 from .runner import Runner
 from .station import Station, StationConfig
 from .storage import read_run
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-
-
-def _default_sample(station: StationConfig) -> dict[str, Any]:
-    """The sample for ``bench run SEQUENCE``: the simulated chip's geometry when there is one."""
-    from sim_instruments.chip import ChipParameters
-
-    chip = ChipParameters.from_mapping((station.simulation or {}).get("chip") or {})
-    return {"id": "default-sample", "diameter": chip.diameter, "wavelength": chip.wavelength,
-            "temperature": chip.ambient_temperature, "limits": dict(DEFAULT_LIMITS)}
 
 
 def _resume_plan(args) -> tuple[StationConfig, Recipe]:
@@ -57,7 +48,7 @@ def cmd_run(args) -> int:
         raise BenchError("bench run needs a recipe file or a sequence name (or --resume RUN.h5)")
     else:
         station = StationConfig.load(args.station)
-        recipe = load_recipe(args.target, default_sample=_default_sample(station))
+        recipe = load_recipe(args.target, sample=default_sample(station.simulation))
     if not args.resume and args.output and Path(args.output).exists():
         raise BenchError(f"{args.output} already exists; a run never overwrites a file")
     subscribers = [] if args.quiet else [Progress()]

@@ -137,8 +137,7 @@ def sim_station(make_sim_station, sim_chip) -> StationConfig:
 @pytest.fixture
 def run_sequence(sim_station, tmp_path, monkeypatch):
     """Factory: run one sequence step on the simulated bench into ``tmp_path``."""
-    from bench.cli import _default_sample
-    from bench.recipe import parse_recipe
+    from bench.recipe import default_sample, parse_recipe
     from bench.runner import Runner
 
     counter = itertools.count(1)
@@ -151,7 +150,7 @@ def run_sequence(sim_station, tmp_path, monkeypatch):
             _register(monkeypatch, [sequence])
             sequence = sequence.name
         station = station or sim_station
-        default = _default_sample(station)
+        default = default_sample(station.simulation)
         given = dict(sample or {})
         merged = {**default, **given,
                   "limits": {**default["limits"], **(given.get("limits") or {})}}

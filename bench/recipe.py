@@ -148,9 +148,19 @@ def parse_recipe(data: dict[str, Any]) -> Recipe:
     return recipe
 
 
-def load_recipe(target: str, *, default_sample: dict[str, Any]) -> Recipe:
-    """A recipe file, or the name of one sequence run with defaults on ``default_sample``."""
+def default_sample(simulation: dict[str, Any] | None) -> dict[str, Any]:
+    """The sample of ``bench run SEQUENCE``: the geometry of the station's simulated chip (the
+    built-in chip when the station simulates none) with the default safe limits."""
+    from sim_instruments.chip import ChipParameters
+
+    chip = ChipParameters.from_mapping((simulation or {}).get("chip") or {})
+    return {"id": "default-sample", "diameter": chip.diameter, "wavelength": chip.wavelength,
+            "temperature": chip.ambient_temperature, "limits": dict(DEFAULT_LIMITS)}
+
+
+def load_recipe(target: str, *, sample: dict[str, Any]) -> Recipe:
+    """A recipe file, or the name of one sequence run with its defaults on ``sample``."""
     if Path(target).suffix in (".yaml", ".yml") or Path(target).exists():
         return parse_recipe(load_yaml(target, "recipe"))
     get_sequence(target)  # a clear error for an unknown name
-    return parse_recipe({"sample": default_sample, "steps": [{"sequence": target}]})
+    return parse_recipe({"sample": sample, "steps": [{"sequence": target}]})
