@@ -14,8 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.cli import _default_sample
-from bench.recipe import parse_recipe
+from bench.recipe import default_sample, parse_recipe
 from bench.runner import Runner
 from bench.station import StationConfig
 from bench.storage import RunWriter, read_records
@@ -48,7 +47,7 @@ def pair_time(resource, pairs: int) -> float:
 
 def one_run(folder: Path, points: int, record_io: bool, index: int) -> tuple[float, Path]:
     station = StationConfig.load(None)
-    recipe = parse_recipe({"sample": _default_sample(station), "steps": [
+    recipe = parse_recipe({"sample": default_sample(station.simulation), "steps": [
         {"sequence": "liv", "params": {"points": points, "settle": 0}}]})
     path = folder / f"{'rec' if record_io else 'bare'}{index}.h5"
     runner = Runner(station, recipe, path, record_io=record_io)
