@@ -68,6 +68,10 @@ def cmd_run(args) -> int:
           f"{'  - ' + outcome.reason if outcome.reason else ''}")
     print(results_table([(s.name, s.status, s.reason, s.results) for s in outcome.steps]))
     print(f"\nrun file: {outcome.path}")
+    if args.report:
+        from .report import write_report  # matplotlib loads only for reports
+
+        print(f"report: {write_report(outcome.path, None).html}")
     failed = any(r["passed"] is False for s in outcome.steps for r in s.results.values())
     if outcome.status != "completed" or failed or any(s.status != "completed"
                                                       for s in outcome.steps):
@@ -202,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sim", action="store_true", help="simulate every instrument")
     run.add_argument("-o", "--output", help="run file to write (default runs/<run id>.h5)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--report", action="store_true",
+                     help="write the plots and HTML page next to the run file when it ends")
     run.add_argument("--no-record-io", action="store_true",
                      help="do not keep the instrument I/O record (the station's record_io: false)")
     run.set_defaults(func=cmd_run)

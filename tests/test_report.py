@@ -304,3 +304,11 @@ def test_bad_files_end_with_one_clear_line(run_file, tmp_path, capsys, damage):
     assert len(lines) == 1 and lines[0].startswith("bench: error: ")
     assert str(bad) in lines[0] and "Traceback" not in captured.err
     assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_run_with_report_writes_the_page_next_to_the_run_file(tmp_path, capsys):
+    out = tmp_path / "iv.h5"
+    assert main(["run", "iv", "-q", "--report", "-o", str(out)]) == 0
+    page = tmp_path / "iv_report" / "report.html"
+    assert page.exists() and f"report: {page}" in capsys.readouterr().out
+    assert "data:image/png;base64," in page.read_text()
