@@ -249,16 +249,14 @@ class Station:
                 "instruments": instruments}
 
     def close(self) -> None:
+        """Close every session and resource manager; best effort, as a link may already be
+        gone (the runner has switched the outputs off before)."""
         for inst in self.instruments.values():
-            try:
+            with contextlib.suppress(Exception):
                 inst.driver.close()
-            except Exception:  # closing is best effort; the session may already be gone
-                pass
         for manager in self._managers:
-            try:
+            with contextlib.suppress(Exception):
                 manager.close()
-            except Exception:
-                pass
         self._managers.clear()
 
     def __enter__(self) -> Station:
