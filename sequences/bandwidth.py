@@ -37,6 +37,7 @@ from .pulse_response import (
     record_volts,
     set_modulation,
     square_pattern,
+    step_parameters,
     store_records,
     store_setup,
 )
@@ -66,10 +67,7 @@ class Bandwidth(Sequence):
         "vna_averaging": Parameter(1, "", "VNA sweeps averaged", kind=int, minimum=1),
         "modulation_depth": Parameter(0.2, "", "step path: peak-to-peak step / bias",
                                       minimum=0.0, maximum=1.0),
-        "bit_rate": Parameter(2e9, "b/s", "step path: generator bit rate", minimum=0.0),
-        "run_bits": Parameter(128, "", "step path: ones (then zeros) per run; a run must let "
-                              "the light settle", kind=int, minimum=1, maximum=100_000),
-        "sample_rate": Parameter(10e9, "Sa/s", "step path: scope sample rate", minimum=0.0),
+        **step_parameters("step path: "),
         "averaging": Parameter(16, "", "step path: scope averages per record", kind=int,
                                minimum=1, maximum=65534),
         **smu_parameters("wait after each bias change"),

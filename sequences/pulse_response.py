@@ -170,6 +170,17 @@ def store_setup(ctx, setup: Setup) -> None:
 
 
 # -- the sequence ---------------------------------------------------------------------------------
+def step_parameters(prefix: str) -> dict[str, Parameter]:
+    """The current step as the generator makes it and the scope records it (shared with the
+    scope path of ``bandwidth``); ``prefix`` heads each description."""
+    return {
+        "bit_rate": Parameter(2e9, "b/s", f"{prefix}generator bit rate", minimum=0.0),
+        "run_bits": Parameter(128, "", f"{prefix}ones (then zeros) per run; a run must let the "
+                              "light settle", kind=int, minimum=1, maximum=100_000),
+        "sample_rate": Parameter(10e9, "Sa/s", f"{prefix}scope sample rate", minimum=0.0),
+    }
+
+
 class PulseResponse(Sequence):
     name = "pulse-response"
     summary = "rise/fall time (10-90 %) and propagation delay of the light on a current step"
@@ -181,10 +192,7 @@ class PulseResponse(Sequence):
         "bias_current": Parameter(5e-3, "A", "DC bias from the SMU", minimum=0.0),
         "modulation_current": Parameter(1e-3, "A", "peak-to-peak step through the bias tee",
                                         minimum=0.0),
-        "bit_rate": Parameter(2e9, "b/s", "generator bit rate", minimum=0.0),
-        "run_bits": Parameter(128, "", "ones (then zeros) per run: a run must let the light "
-                              "settle", kind=int, minimum=1, maximum=100_000),
-        "sample_rate": Parameter(10e9, "Sa/s", "scope sample rate", minimum=0.0),
+        **step_parameters(""),
         "acquisitions": Parameter(8, "", "records analysed (mean and spread)", kind=int,
                                   minimum=1, maximum=10_000),
         "averaging": Parameter(1, "", "scope averages per record (1 = single shot)", kind=int,
