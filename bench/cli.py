@@ -29,7 +29,7 @@ def _resume_plan(args) -> tuple[StationConfig, Recipe]:
     """Station and recipe of an interrupted run, for ``bench run --resume RUN.h5``."""
     if args.target or args.output:
         raise BenchError("--resume takes the run file only (no recipe, no -o)")
-    record = read_run(args.resume)
+    record = read_run(args.resume, arrays=False)
     if record.status in ("completed", "running"):
         raise BenchError(f"{args.resume}: the run is {record.status}; nothing to resume")
     if args.station:
@@ -81,7 +81,7 @@ def cmd_run(args) -> int:
 
 def run_summary(path) -> dict[str, Any]:
     """The ``bench show --json`` document (values in SI units)."""
-    record = read_run(path)
+    record = read_run(path, arrays=False)
     status = record.status
     instruments = {name: {key: info.get(key) for key in ("driver", "resource", "idn",
                                                           "simulated", "note")}

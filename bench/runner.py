@@ -37,6 +37,7 @@ from .recipe import Recipe, Step
 from .safety import DriveMonitor, NetworkAnalyzerGuard, PassiveGuard, PatternGuard, SourceGuard
 from .station import Station, StationConfig
 from .storage import RunWriter, read_run, to_json
+from .transcript import GROUP as TRANSCRIPT
 from .transcript import Transcript
 
 Subscriber = Callable[[str, dict[str, Any]], None]
@@ -215,7 +216,7 @@ class Runner:
         self.resume = resume
         self.first_step = 0
         if resume:
-            record = read_run(self.path)
+            record = read_run(self.path, arrays=False)
             self.run_id = record.run_id
             for step in record.steps:
                 if step.status != "completed":
@@ -252,7 +253,7 @@ class Runner:
                     {"name": self.station_config.name, "instruments": {}}
                 outcome.simulated = self.station.simulated or self.force_sim
                 if self.resume:
-                    self.writer.resume_run(self.first_step)
+                    self.writer.resume_run(self.first_step, set_aside=(TRANSCRIPT,))
                 else:
                     self._start_file(snapshot, outcome.simulated)
             self.emit("run_start", run_id=self.run_id, path=str(self.path),

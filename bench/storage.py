@@ -75,13 +75,19 @@ class RunWriter:
         self.file.create_group("recipe").attrs["json"] = to_json(recipe)
         self.flush(force=True)
 
-    def resume_run(self, first_step: int) -> None:
+    def resume_run(self, first_step: int, set_aside: tuple[str, ...] = ()) -> None:
         """Reopen an interrupted run at ``first_step``: later step groups (partial data) move to
-        ``/interrupted/<step>-<n>``, the status goes back to running, the resume is logged."""
+        ``/interrupted/<step>-<n>``, and so do the ``set_aside`` groups (``<group>-<n>``: records
+        of the interrupted session, whose last compressed chunk a kill may have cut, so they are
+        kept as they are and not appended to); the status goes back to running, the resume is
+        logged."""
         moved = self.file.require_group("interrupted")
         for key in list(self.file["steps"]):
             if int(self.file["steps"][key].attrs["index"]) >= first_step:
                 self.file.move(f"steps/{key}", f"interrupted/{key}-{len(moved)}")
+        for group in set_aside:
+            if group in self.file:
+                self.file.move(group, f"interrupted/{group}-{len(moved)}")
         attrs = self.file.attrs
         history = json.loads(attrs.get("resumed", "[]"))
         history.append({"at": now_iso(), "from_step": first_step,
@@ -304,8 +310,10 @@ def _attr_text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def read_run(path: str | Path) -> RunRecord:
-    """Open a run file read-only; any problem raises :class:`RunFileError` with one clear line."""
+def read_run(path: str | Path, *, arrays: bool = True) -> RunRecord:
+    """Open a run file read-only; any problem raises :class:`RunFileError` with one clear line.
+    ``arrays=False`` reads metadata and results only (fast on large files; what ``bench show``
+    needs)."""
     path = Path(path)
     if not path.exists():
         raise RunFileError(f"{path}: no such file")
@@ -322,7 +330,7 @@ def read_run(path: str | Path) -> RunRecord:
                        (v.item() if isinstance(v, np.generic) else v)
                        for k, v in group.attrs.items()}
                 for name, group in f["station/instruments"].items()}
-            steps = [_read_step(group) for group in f["steps"].values()]
+            steps = [_read_step(group, arrays) for group in f["steps"].values()]
             record = RunRecord(path, attrs, station, json.loads(f["sample"].attrs["json"]),
                                json.loads(f["recipe"].attrs["json"]), steps)
     except RunFileError:
@@ -337,18 +345,18 @@ def read_run(path: str | Path) -> RunRecord:
     return record
 
 
-def _read_step(group: h5py.Group) -> StepRecord:
+def _read_step(group: h5py.Group, arrays: bool = True) -> StepRecord:
     a = group.attrs
     step = StepRecord(name=str(a["name"]), sequence=str(a["sequence"]), status=str(a["status"]),
                       reason=str(a["status_reason"]), params=json.loads(a["params"]),
                       limits=json.loads(a["limits"]), index=int(a.get("index", -1)),
                       started=str(a.get("started", "")), ended=str(a.get("ended", "")),
                       instrument_settings=json.loads(a.get("instrument_settings", "{}")))
-    for name, ds in group["data"].items():
+    for name, ds in group["data"].items() if arrays else ():
         step.data[name] = ds[()]
         step.units[name] = str(ds.attrs.get("units", ""))
         step.attrs[name] = {k: v for k, v in ds.attrs.items() if k != "units"}
-    for name, ds in group.get("analysis", {}).items():
+    for name, ds in group.get("analysis", {}).items() if arrays else ():
         step.analysis[name] = ds[()]
         step.analysis_units[name] = str(ds.attrs.get("units", ""))
     for name, ds in group["results"].items():
