@@ -96,7 +96,7 @@ class StepContext:
         self.runner, self.step, self._roles = runner, step, roles
         self.sample = runner.recipe.sample
         self.limits = runner.recipe.limits
-        self.setup = runner.station_config.setup
+        self.setup = runner.station_config.passive
         self.units = step.sequence.column_units(step.params)
         self.columns: dict[str, list[np.ndarray]] = {name: [] for name in self.units}
         self.arrays: dict[str, np.ndarray] = {}
@@ -173,9 +173,8 @@ def _join(chunks: list) -> np.ndarray:
         return np.concatenate([np.atleast_1d(c) for c in chunks])
 
 
-def guard_for(protocol: type, driver: Any, limits, drive: DriveMonitor | None = None) -> Any:
+def guard_for(protocol: type, driver: Any, limits, drive: DriveMonitor) -> Any:
     """The guarded view of a driver for one role; ``drive`` is shared by one step's guards."""
-    drive = drive if drive is not None else DriveMonitor()
     if protocol in (CurrentSource, VoltageSource, SourceMeter):
         guard = SourceGuard(driver, limits, drive)
         drive.sources.append(guard)
@@ -309,7 +308,7 @@ class Runner:
     def _roles_for(self, sequence: type[Sequence]) -> dict[str, Any]:
         roles = {}
         self._step_drivers = []
-        drive = DriveMonitor.from_setup(self.station_config.setup)
+        drive = DriveMonitor(self.station_config.passive.bias_tee.modulation_impedance)
         wanted = [(role, protocol, False) for role, protocol in sequence.roles.items()] + \
             [(role, protocol, True) for role, protocol in sequence.optional_roles.items()]
         for role, protocol, optional in wanted:

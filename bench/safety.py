@@ -266,32 +266,10 @@ class DriveMonitor:
     with its current compliance (the most it can drive).
     """
 
-    def __init__(self, modulation_impedance: float | None = None,
-                 setup: dict[str, Any] | None = None):
-        self._impedance, self._setup = modulation_impedance, setup
+    def __init__(self, modulation_impedance: float):
+        self.modulation_impedance = modulation_impedance  # ohm, the bias tee's modulation port
         self.sources: list[SourceGuard] = []
         self.modulations: list[PatternGuard | NetworkAnalyzerGuard] = []
-
-    @classmethod
-    def from_setup(cls, setup: dict[str, Any]) -> DriveMonitor:
-        """For a station's ``setup:``, read (drivers.passive) when a modulation first needs it,
-        so that a set-up error stops only the steps that modulate."""
-        return cls(setup=dict(setup or {}))
-
-    @property
-    def modulation_impedance(self) -> float:
-        if self._impedance is None and self._setup is not None:
-            from drivers.passive import Setup
-
-            try:
-                self._impedance = Setup.from_mapping(self._setup or None) \
-                    .bias_tee.modulation_impedance
-            except ValueError as exc:
-                raise ConfigError(f"station {exc}") from None
-        if self._impedance is None:
-            raise ConfigError("no bias tee is described (setup: bias_tee: "
-                              "{modulation_impedance: OHMS}) to drive the chip through")
-        return self._impedance
 
     def bias_current(self) -> float:
         return sum(source.bias_current for source in self.sources)

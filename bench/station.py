@@ -56,6 +56,11 @@ class StationConfig:
     source: str = "built-in simulated bench"
     mapping: dict[str, Any] = field(default_factory=dict)  # as given, kept in the run file
 
+    @property
+    def passive(self) -> Setup:
+        """The passive set-up, parsed with its defaults (checked when the station was read)."""
+        return Setup.from_mapping(self.setup or None)
+
     @classmethod
     def load(cls, path: str | Path | None) -> StationConfig:
         if path is None:
@@ -245,7 +250,7 @@ class Station:
                 "simulation": {} if self.world is None else {
                     "chip": self.world.chip_params.to_dict(),
                     "collection_efficiency": self.world.collection_efficiency},
-                "setup": Setup.from_mapping(self.config.setup or None).to_dict(),
+                "setup": self.config.passive.to_dict(),
                 "instruments": instruments}
 
     def close(self) -> None:

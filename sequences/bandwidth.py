@@ -33,7 +33,6 @@ from .pulse_response import (
     check_modulation,
     configure_capture,
     on_common_time,
-    passive_setup,
     record_volts,
     set_modulation,
     square_pattern,
@@ -96,7 +95,7 @@ class Bandwidth(Sequence):
         use_vna = self._use_vna(ctx, params["method"])
         if not use_vna:
             check_bit_rate(ctx.role("pattern_generator"), params["bit_rate"])
-        setup = passive_setup(ctx)
+        setup = ctx.setup
         store_setup(ctx, setup)
         smu = ctx.role("smu")
         smu.configure_current_source(voltage_limit=params["voltage_limit"], nplc=params["nplc"])

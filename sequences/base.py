@@ -78,7 +78,7 @@ class StepContext(Protocol):
 
     sample: Sample
     limits: Any  # bench.safety.SafeLimits
-    setup: dict[str, Any]  # the station's passive set-up (``setup:``), SI units
+    setup: Any  # the station's passive set-up (drivers.passive.Setup, defaults filled in)
 
     def role(self, name: str) -> Any: ...
     def has_role(self, name: str) -> bool:

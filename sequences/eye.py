@@ -29,7 +29,6 @@ from .pulse_response import (
     check_bit_rate,
     check_modulation,
     configure_capture,
-    passive_setup,
     record_volts,
     set_modulation,
     store_records,
@@ -85,7 +84,7 @@ class Eye(Sequence):
         smu, generator = ctx.role("smu"), ctx.role("pattern_generator")
         scope = ctx.role("oscilloscope")
         check_bit_rate(generator, params["bit_rate"])
-        setup = passive_setup(ctx)
+        setup = ctx.setup
         store_setup(ctx, setup)
         smu.configure_current_source(voltage_limit=params["voltage_limit"], nplc=params["nplc"])
         records = []

@@ -33,14 +33,6 @@ _SCREEN_DIVISIONS = 8  # vertical divisions of the scope screen (Infiniium)
 
 
 # -- helpers shared by the scope-based sequences --------------------------------------------------
-def passive_setup(ctx) -> Setup:
-    """The station's passive set-up (drivers.passive), errors as ConfigError."""
-    try:
-        return Setup.from_mapping(ctx.setup or None)
-    except ValueError as exc:
-        raise ConfigError(f"station {exc}") from None
-
-
 def check_bit_rate(generator, bit_rate: float) -> None:
     """Refuse a bit rate outside the generator's stated range, before anything is sent."""
     if bit_rate > generator.max_bit_rate:
@@ -215,7 +207,7 @@ class PulseResponse(Sequence):
         smu, generator = ctx.role("smu"), ctx.role("pattern_generator")
         scope = ctx.role("oscilloscope")
         check_bit_rate(generator, params["bit_rate"])
-        setup = passive_setup(ctx)
+        setup = ctx.setup
         run_time = params["run_bits"] / params["bit_rate"]
         store_setup(ctx, setup)
         smu.configure_current_source(voltage_limit=params["voltage_limit"], nplc=params["nplc"])

@@ -21,7 +21,7 @@ from bench.errors import ConfigError, LimitError
 from bench.recipe import parse_recipe
 from bench.replay import reanalyse
 from bench.safety import DriveMonitor, NetworkAnalyzerGuard, PatternGuard, SafeLimits, SourceGuard
-from bench.station import builtin_station_config
+from bench.station import StationConfig, builtin_station_config
 from bench.storage import read_run
 from sequences import dynamic_analysis as da
 from sim_instruments.chip import ChipParameters, MicroLED
@@ -345,10 +345,11 @@ def test_vna_guard_limits_the_source_power():
     assert [c[0] for c in driver.calls] == ["configure_s21", "output_on"]
 
 
-def test_drive_monitor_needs_the_bias_tee():
-    bad = DriveMonitor.from_setup({"bias_tee": {"modulation_impedance": -5}})  # not read yet
-    with pytest.raises(ConfigError, match="modulation_impedance"):
-        bad.modulation_impedance  # noqa: B018 - the property raises
-    assert DriveMonitor.from_setup({}).modulation_impedance == 50.0  # drivers.passive default
-    with pytest.raises(ConfigError, match="bias_tee"):
-        DriveMonitor().modulation_impedance  # noqa: B018
+def test_the_bias_tee_is_checked_with_the_station_and_defaults_to_50_ohm():
+    bad = builtin_station_config()
+    bad["setup"] = {"bias_tee": {"modulation_impedance": -5}}
+    with pytest.raises(ConfigError, match="bias_tee.*modulation_impedance"):
+        StationConfig.from_mapping(bad)  # refused with the station, before any step
+    good = builtin_station_config()
+    good["setup"] = {}
+    assert StationConfig.from_mapping(good).passive.bias_tee.modulation_impedance == 50.0
