@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .display import format_quantity
+from .display import aligned, format_quantity
 from .errors import RunFileError
 from .storage import RunRecord, StepRecord, read_run
 
@@ -196,11 +196,7 @@ def format_table(rows: list[dict[str, Any]], columns: list[str] | None = None,
             columns += [key for key in row if key not in columns and key != "file"]
     cells = [list(columns)] + [[_cell(row.get(col), units.get(col)) for col in columns]
                                for row in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
-    lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True))
-             .rstrip() for line in cells]
-    lines.insert(1, "-" * max((len(line) for line in lines), default=0))
-    return "\n".join(lines)
+    return aligned(cells)
 
 
 def print_table(rows: list[dict[str, Any]], columns: list[str] | None = None,

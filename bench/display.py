@@ -57,10 +57,15 @@ def results_table(steps: list[tuple[str, str, str, dict[str, dict]]]) -> str:
                          format_limits(result), verdict(result["passed"])))
         if results and status != "completed":
             rows.append((name, f"({status})", reason[:60], "", ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return aligned(rows)
+
+
+def aligned(rows: list) -> str:
+    """Rows of text cells as columns, the first row a heading underlined with dashes."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
              for row in rows]
-    lines.insert(1, "-" * len(lines[0]))
+    lines.insert(1, "-" * max(len(line) for line in lines))
     return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ from sequences import get_sequence
 from sequences.base import split_figures
 
 from . import __version__
-from .display import format_quantity
+from .display import aligned, format_quantity
 from .errors import BenchError, ConfigError, RunFileError
 from .recipe import parse_recipe, parse_sample
 from .runner import Runner, judge, new_run_id
@@ -336,9 +336,4 @@ def format_report(report: ReplayReport) -> str:
             rows.append((step.name, "(raw data)", difference, "", ""))
         for difference in step.derived_differences():
             rows.append((step.name, "(derived array)", difference, "", ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
-    lines.insert(1, "-" * len(lines[0]))
-    lines.extend(f"warning: {w}" for w in report.warnings)
-    return "\n".join(lines)
+    return "\n".join([aligned(rows)] + [f"warning: {w}" for w in report.warnings])
