@@ -113,8 +113,9 @@ class Keithley2450Model(InstrumentModel):
             else:
                 self.world.apply(0.0, 0.0)
             return True, None
-        if command.startswith((":SOURce:CURRent ", ":SOURce:VOLTage ")):
-            return False, None if not self._output_on() else self._set_live(command)
+        if command.startswith((":SOURce:CURRent ", ":SOURce:VOLTage ")) and self._output_on():
+            self._set_live(command)
+            return True, None
         if command == ':READ? "defbuffer1", READ, SOUR':
             if not self._output_on():
                 return True, "9.9100E+37,9.9100E+37"  # SCPI NaN: no source, no measurement
@@ -161,12 +162,12 @@ class Keithley2450Model(InstrumentModel):
         return False, None
 
     def _set_live(self, command: str):
-        """A level change while the output is on reaches the chip at once."""
+        """A level change while the output is on: the YAML setter checks and stores it (an
+        out-of-range level queues -222), then it reaches the chip at once."""
         self.sim._match_yaml(command.encode())
         function = "CURR" if command.startswith(":SOURce:CURRent") else "VOLT"
         if function == str(self.sim.get("source_function")):
             self._apply(function, self._level(function))
-        return None
 
     def _configure_sweep(self, function: str, levels: np.ndarray):
         limit = 1.05 if function == "CURR" else 210.0
