@@ -10,7 +10,7 @@
 
 ``summarize(folder_or_paths)`` gives one row (a dict) per run and step with the key results in
 SI units, ready for ``print_table`` or ``pandas.DataFrame(rows)``. Files are read with
-:func:`bench.storage.read_run`, so a damaged file raises :class:`bench.errors.RunFileError`.
+:func:`bench.storage.read_run`, so a damaged file raises :class:`common.errors.RunFileError`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from common.errors import RunFileError
+
 from .display import aligned, format_quantity
-from .errors import RunFileError
 from .storage import RunRecord, StepRecord, read_run
 
 __all__ = ["Run", "Table", "open_run", "summarize", "format_table", "print_table"]

@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from common.errors import BenchError
+
 from . import __version__
 from .display import Progress, format_quantity, results_table
-from .errors import BenchError
 from .recipe import Recipe, default_sample, load_recipe, parse_recipe
 from .runner import Runner
 from .station import Station, StationConfig

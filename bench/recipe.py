@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.errors import ConfigError
 from sequences import get_sequence
 from sequences.base import Sample, Sequence
 
-from .errors import ConfigError
 from .safety import SafeLimits
 from .yamlio import load_yaml
 

@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from common.errors import BenchError, ConfigError, RunFileError
 from sequences import get_sequence
 from sequences.base import split_figures
 
 from . import __version__
 from .display import aligned, format_quantity
-from .errors import BenchError, ConfigError, RunFileError
 from .recipe import parse_recipe, parse_sample
 from .runner import Runner, judge, new_run_id
 from .station import InstrumentConfig, Station, StationConfig

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from common.errors import BenchError, ConfigError
 from drivers.base import InstrumentError
 from drivers.roles import (
     CurrentSource,
@@ -32,7 +33,6 @@ from drivers.roles import (
 from sequences.base import Sequence, split_figures
 
 from . import __version__
-from .errors import BenchError, ConfigError
 from .recipe import Recipe, Step
 from .safety import DriveMonitor, NetworkAnalyzerGuard, PassiveGuard, PatternGuard, SourceGuard
 from .station import Station, StationConfig

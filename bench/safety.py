@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ComplianceError, ConfigError, LimitError
+from common.errors import ComplianceError, ConfigError, LimitError
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ from typing import Any
 
 import pyvisa
 
+from common.errors import ConfigError, StationError
+from common.passive import Setup
 from drivers import DRIVERS, driver_class
 from drivers.base import InstrumentError
-from drivers.passive import Setup
 from sim_instruments.backend import SimulatedWorld, open_simulated_bench
 from sim_instruments.models import MODELS
 
-from .errors import ConfigError, StationError
 from .yamlio import load_yaml, parse_yaml
 
 _INSTRUMENT_KEYS = {"driver", "resource", "simulated", "fallback"}

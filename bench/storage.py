@@ -19,7 +19,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .errors import RunFileError
+from common.errors import RunFileError
 
 FORMAT_NAME = "microled-bench-run"
 FORMAT_VERSION = 1

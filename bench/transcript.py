@@ -25,7 +25,8 @@ from typing import Any
 
 from pyvisa.errors import VisaIOError
 
-from .errors import BenchError
+from common.errors import BenchError
+
 from .storage import ByteRecords, RunWriter, now_iso
 
 GROUP = "transcript"

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from common.errors import ConfigError
 
 
 class _Loader(yaml.SafeLoader):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.errors import ConfigError
+from common.errors import ConfigError
 
 from .bandwidth import Bandwidth
 from .base import Sequence

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.errors import ConfigError
+from common.errors import ConfigError
 from drivers.roles import CurrentSource, NetworkAnalyzer, Oscilloscope, PatternGenerator
 
 from . import dynamic_analysis as da

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from bench.errors import ConfigError
+from common.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class StepContext(Protocol):
 
     sample: Sample
     limits: Any  # bench.safety.SafeLimits
-    setup: Any  # the station's passive set-up (drivers.passive.Setup, defaults filled in)
+    setup: Any  # the station's passive set-up (common.passive.Setup, defaults filled in)
 
     def role(self, name: str) -> Any: ...
     def has_role(self, name: str) -> bool:

@@ -21,8 +21,8 @@ import math
 
 import numpy as np
 
-from bench.errors import ConfigError
-from drivers.passive import Setup
+from common.errors import ConfigError
+from common.passive import Setup
 from drivers.roles import CurrentSource, Oscilloscope, PatternGenerator, Waveform
 
 from . import dynamic_analysis as da

@@ -30,7 +30,7 @@ from pyvisa_sim.component import NoResponse
 from pyvisa_sim.highlevel import SimVisaLibrary
 from pyvisa_sim.sessions.session import Session
 
-from drivers.passive import Setup
+from common.passive import Setup
 
 from .chip import ChipParameters, MicroLED, NoiseSource
 from .faults import FaultPlan
@@ -69,7 +69,7 @@ class SimulatedWorld:
     def from_config(cls, config: dict[str, Any] | None,
                     setup: dict[str, Any] | None = None) -> SimulatedWorld:
         """Build from a station's ``simulation:`` block (``chip:``, ``collection_efficiency``)
-        and its ``setup:`` block (drivers.passive.Setup)."""
+        and its ``setup:`` block (common.passive.Setup)."""
         config = dict(config or {})
         chip = ChipParameters.from_mapping(config.pop("chip", None) or {})
         efficiency = float(config.pop("collection_efficiency", 1.0))
@@ -101,9 +101,10 @@ class SimInstrument:
 
     def __init__(self, model_name: str, resource_name: str, world: SimulatedWorld,
                  name: str | None = None):
-        from .models import MODELS  # models import this module's helpers
+        from .models import MODELS, model_class  # models import this module's helpers
 
-        yaml_file, model_cls = MODELS[model_name]
+        yaml_file = MODELS[model_name][0]
+        model_cls = model_class(model_name)
         path = resources.files(__package__).joinpath(yaml_file)
         loader = parser.Loader(str(path), False)
         device_dict = loader.get_device_dict(model_name, None, False, 1)

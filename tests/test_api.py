@@ -12,11 +12,11 @@ from scipy import constants
 import bench
 from bench.api import format_table, open_run, summarize
 from bench.display import format_quantity
-from bench.errors import RunFileError
 from bench.recipe import parse_recipe
 from bench.runner import Runner
 from bench.station import StationConfig
 from bench.storage import RunWriter
+from common.errors import RunFileError
 from sequences.iv import IV
 from sequences.liv import LIV
 

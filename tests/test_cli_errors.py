@@ -13,8 +13,8 @@ import pytest
 
 import sequences
 from bench.cli import main
-from bench.errors import LimitError
 from bench.safety import SafeLimits, SourceGuard
+from common.errors import LimitError
 from sequences.base import Parameter, Sequence
 
 UNREACHABLE = "TCPIP0::192.0.2.1::inst0::INSTR"  # TEST-NET-1; no VISA library here: fails at once

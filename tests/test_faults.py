@@ -149,7 +149,7 @@ def test_interrupt_switches_output_off_and_marks_file_aborted(tmp_path, signum, 
 
 
 def test_fault_configuration_errors_are_clear(tmp_path):
-    from bench.errors import ConfigError
+    from common.errors import ConfigError
 
     for bad, message in [({"instrument": "smu", "kind": "melt", "at_command": 1}, "melt"),
                          ({"instrument": "smu", "kind": "timeout"}, "exactly one"),

@@ -9,7 +9,7 @@ pytest_plugins = ["pytester"]
 USER_TESTS = '''
 import pytest
 
-from bench.errors import LimitError
+from common.errors import LimitError
 from drivers.roles import CurrentSource
 from sequences.base import Parameter, Sequence
 from sim_instruments.chip import ChipParameters, MicroLED

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.errors import ConfigError
 from bench.recipe import parse_recipe
 from bench.runner import Runner
 from bench.station import StationConfig
+from common.errors import ConfigError
 from sequences import SEQUENCES
 
 SAMPLE = {"id": "chip", "diameter": 20e-6, "wavelength": 450e-9,

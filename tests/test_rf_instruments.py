@@ -1,7 +1,7 @@
 """E5071C, Infiniium and 81134A drivers and the passive set-up against the physics-backed simulator.
 
 Known truth is the simulated chip (``world.chip``: carrier density, small-signal response) and the
-set-up (``drivers.passive.Setup``); S21 and the scope's waveforms must follow them within the
+set-up (``common.passive.Setup``); S21 and the scope's waveforms must follow them within the
 simulated instrument noise, and binary transfers must equal, code for code, what the simulated
 instrument produced.
 """
@@ -21,17 +21,17 @@ from scipy import constants as sc
 from scipy.optimize import brentq
 
 from bench.station import Station, StationConfig
+from common.passive import Setup
 from drivers import DRIVERS, driver_class
 from drivers.base import InstrumentError
 from drivers.keithley2450 import Keithley2450
 from drivers.keysight_81134a import Keysight81134A, prbs_bits
 from drivers.keysight_e5071c import KeysightE5071C
 from drivers.keysight_infiniium import KeysightInfiniium
-from drivers.passive import Setup
 from drivers.roles import NetworkAnalyzer, Oscilloscope, PatternGenerator
 from sim_instruments.backend import SimulatedWorld, open_simulated_bench
 from sim_instruments.chip import ChipParameters
-from sim_instruments.models import KeysightE5071CModel
+from sim_instruments.models.keysight_e5071c import KeysightE5071CModel
 
 RESOURCES = {"smu": "USB0::0x05E6::0x2450::04400001::INSTR",
              "vna": "TCPIP0::192.168.1.20::inst0::INSTR",

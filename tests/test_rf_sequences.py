@@ -17,12 +17,12 @@ import pytest
 import bench.runner
 from bench.api import open_run
 from bench.cli import main
-from bench.errors import ConfigError, LimitError
 from bench.recipe import parse_recipe
 from bench.replay import reanalyse
 from bench.safety import DriveMonitor, NetworkAnalyzerGuard, PatternGuard, SafeLimits, SourceGuard
 from bench.station import StationConfig, builtin_station_config
 from bench.storage import read_run
+from common.errors import ConfigError, LimitError
 from sequences import dynamic_analysis as da
 from sim_instruments.chip import ChipParameters, MicroLED
 

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bench.errors import ConfigError, LimitError
 from bench.recipe import parse_recipe
 from bench.runner import Runner
 from bench.safety import DriveMonitor, PatternGuard, SafeLimits, SourceGuard, ramp
 from bench.station import StationConfig
+from common.errors import ConfigError, LimitError
 
 LEVEL = re.compile(r":SOURce:(CURRent|VOLTage)(:VLIMit|:ILIMit)? ([-+0-9.eE]+)$")
 

@@ -1,7 +1,7 @@
 """Fidelity of the simulated Infiniium's analogue chain: records against the analytic chain.
 
 Known truth: the simulated chip's small-signal response (MicroLED.small_signal_response), the
-photoreceiver's pole (drivers.passive.Photoreceiver.response), the scope's front-end pole at
+photoreceiver's pole (common.passive.Photoreceiver.response), the scope's front-end pole at
 KeysightInfiniiumModel.BANDWIDTH and the 81134A's linear edge (DriveSignal.ramp); their step
 response comes from an inverse FFT on a 0.25 ps grid, independent of the simulator's time-domain
 code. Steps are small-signal: 50 mV (the generator's minimum swing) into a 1 kohm bias tee is
@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 from pyvisa import rname
 
+from common.passive import Setup
 from drivers.keithley2450 import Keithley2450
 from drivers.keysight_81134a import Keysight81134A
 from drivers.keysight_infiniium import KeysightInfiniium
-from drivers.passive import Setup
 from sim_instruments.backend import SimulatedWorld, open_simulated_bench
 from sim_instruments.chip import ChipParameters
-from sim_instruments.models import KeysightInfiniiumModel
+from sim_instruments.models.keysight_infiniium import KeysightInfiniiumModel
 
 RESOURCES = {"smu": ("USB0::0x05E6::0x2450::04400001::INSTR", "keithley2450", Keithley2450),
              "scope": ("TCPIP0::192.168.1.21::hislip0::INSTR", "keysight_infiniium",

@@ -1,0 +1,24 @@
+"""Simulated instrument models, one module per model: the physics behind each pyvisa-sim device.
+
+``MODELS`` maps a station's driver name to its YAML file and its model class, imported only when a
+simulated instrument of that model is built (the physics pulls in scipy).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+# driver name -> (YAML file in sim_instruments/, "module:Class" in this package)
+MODELS: dict[str, tuple[str, str]] = {
+    "keithley2450": ("keithley2450.yaml", "keithley2450:Keithley2450Model"),
+    "thorlabs_pm100d": ("thorlabs_pm100d.yaml", "thorlabs_pm100d:ThorlabsPM100DModel"),
+    "keysight_81134a": ("keysight_81134a.yaml", "keysight_81134a:Keysight81134AModel"),
+    "keysight_infiniium": ("keysight_infiniium.yaml", "keysight_infiniium:KeysightInfiniiumModel"),
+    "keysight_e5071c": ("keysight_e5071c.yaml", "keysight_e5071c:KeysightE5071CModel"),
+}
+
+
+def model_class(name: str) -> type:
+    """The simulated model class of a driver name; KeyError if there is none."""
+    module, cls = MODELS[name][1].split(":")
+    return getattr(import_module(f"{__name__}.{module}"), cls)

@@ -1,0 +1,33 @@
+"""Simulated Thorlabs PM100D optical power meter."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import InstrumentModel
+
+
+class ThorlabsPM100DModel(InstrumentModel):
+    """PM100D: reads the chip's optical power through the collection optics and sensor."""
+
+    NOISE_FLOOR = 50e-12  # W, photodiode sensor dark noise (S120C class)
+
+    def handle(self, command):
+        if command in ("READ?", "MEASure:POWer?"):
+            return True, f"{self._power():.6E}"
+        return False, None
+
+    def _power(self) -> float:
+        """Reading in W. A photodiode meter divides photocurrent by its responsivity at the set
+        wavelength; with responsivity ~ proportional to wavelength (constant quantum efficiency), a
+        wrong wavelength setting scales the reading by true/set wavelength."""
+        world = self.world
+        current = np.array([world.drive_current])
+        power = float(world.chip.steady_state(current).optical_power[0])
+        power *= world.collection_efficiency
+        power *= world.chip_params.wavelength / (float(self.sim.get("wavelength_nm")) * 1e-9)
+        samples = int(self.sim.get("averaging"))
+        rel = world.chip_params.noise / np.sqrt(samples)
+        noisy = world.noise.relative(np.array([power]), rel)
+        noisy = world.noise.absolute(noisy, self.NOISE_FLOOR / np.sqrt(samples))
+        return float(noisy[0])
