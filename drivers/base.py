@@ -152,6 +152,7 @@ class ScpiInstrument:
         self.name = name or type(self).__name__
         self.idn = ""
         self._reopened = False
+        self.recoveries = {"retries": 0, "reopens": 0, "device_clears": 0}
         resource.write_termination = self.write_termination
         resource.read_termination = self.read_termination
         resource.timeout = self.timeout_s * 1000.0
@@ -167,6 +168,7 @@ class ScpiInstrument:
         lost = isinstance(exc, VisaIOError) and exc.error_code in _LINK_LOST
         if lost and hasattr(self.resource, "reopen") and not self._reopened:
             self._reopened = True
+            self.recoveries["reopens"] += 1
             try:
                 self.resource.reopen()
             except Exception:  # the instrument is really gone
@@ -177,6 +179,7 @@ class ScpiInstrument:
     def _device_clear(self) -> None:
         """Discard a half-read answer before trying again: VISA device clear (viClear, IEEE 488.2
         DCL/SDC), which empties the instrument's output queue."""
+        self.recoveries["device_clears"] += 1
         try:
             self.resource.clear()
         except (VisaIOError, NotImplementedError, AttributeError):
@@ -196,7 +199,9 @@ class ScpiInstrument:
     def _exchange(self, command: str, receive, parse):
         """write + receive + parse, retried per the fault policy."""
         problem: Exception | None = None
-        for _ in range(self.retries + 1):
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.recoveries["retries"] += 1
             try:
                 self.resource.write(command)
                 return parse(receive())
@@ -285,6 +290,12 @@ class ScpiInstrument:
         self.write("*CLS")
         return self.idn
 
+    @classmethod
+    def check_plan(cls, request: dict[str, Any]) -> list[str]:
+        """Problems this model has with a step's planned settings (drivers.roles.Instrument);
+        each driver checks the keys of its roles against its declared ranges."""
+        return []
+
     def settings(self) -> dict[str, Any]:
         """Read back every declared setting that has a query, for the run's station snapshot."""
         out: dict[str, Any] = {}
@@ -320,3 +331,6 @@ class OutputSwitch:
 
     def output_enabled(self) -> bool:
         return self.output
+
+    def describe_output(self) -> str:
+        return f"output {'ON' if self.output_enabled() else 'OFF'}"

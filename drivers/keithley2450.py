@@ -81,6 +81,19 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
         Range(-MAX_VOLTAGE, MAX_VOLTAGE).check("voltage", voltage)
         self.write(f":SOURce:VOLTage {number_text(voltage)}")
 
+    def read_source(self) -> tuple[str, float]:
+        """The source function and its programmed level, read from the instrument."""
+        function = self.source_function
+        return function, (self.source_current if function == "CURR" else self.source_voltage)
+
+    def describe_output(self) -> str:
+        function, level = self.read_source()
+        if not self.output_enabled():
+            return "output OFF"
+        unit, limit, limit_unit = (("A", self.voltage_limit, "V") if function == "CURR"
+                                   else ("V", self.current_limit, "A"))
+        return f"output ON at {level:g} {unit}, limit {limit:g} {limit_unit}"
+
     # -- measurement -----------------------------------------------------------------------
     def measure(self) -> tuple[float, float]:
         """One reading: (voltage, current). ``READ?`` with buffer elements READing and SOURce."""

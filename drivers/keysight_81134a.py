@@ -65,6 +65,8 @@ class Keysight81134A(ScpiInstrument):
     idn_pattern = r"(?i)^(agilent|keysight) technologies,81134A,"  # UNVERIFIED: IDN format
     min_bit_rate = 15e6
     max_bit_rate = 3.35e9
+    source_impedance = 50.0        # ohm
+    level_resolution = 1e-3        # V, UNVERIFIED
     level_window = (-2.0, 3.0)     # V, UNVERIFIED
     amplitude_range = (0.05, 2.0)  # V peak-peak, UNVERIFIED
     min_width = 100e-12            # s, UNVERIFIED
@@ -180,3 +182,7 @@ class Keysight81134A(ScpiInstrument):
 
     def output_enabled(self) -> bool:
         return self.central_output and self.positive_output
+
+    def describe_output(self) -> str:
+        state = "ON" if self.output_enabled() else "OFF"
+        return f"output {state}, high {self.high_level:g} V, low {self.low_level:g} V"

@@ -35,6 +35,7 @@ class KeysightE5071C(OutputSwitch, ScpiInstrument):
     min_frequency = 9e3
     max_frequency = 8.5e9
     max_points = 20001
+    source_impedance = 50.0  # ohm, the S-parameter reference impedance
 
     start_frequency = Setting(":SENSe1:FREQuency:STARt {}", ":SENSe1:FREQuency:STARt?",
                               check=Range(min_frequency, max_frequency), units="Hz")

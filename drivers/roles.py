@@ -14,26 +14,62 @@ import numpy as np
 
 @dataclass(frozen=True)
 class SweepReadings:
-    """Readings of an instrument-side sweep, one entry per sweep point."""
+    """Readings of an instrument-side sweep, one entry per point actually measured.
 
-    source: np.ndarray   # programmed source level (A or V)
+    An SMU whose sweep aborts on compliance (the 2450's ``failAbort ON``) returns the points it
+    measured before the abort: fewer than were programmed, with ``stopped_at_compliance`` set.
+    """
+
+    source: np.ndarray   # programmed source level (A or V) of each measured point
     voltage: np.ndarray  # measured voltage, V
     current: np.ndarray  # measured current, A
+    stopped_at_compliance: bool = False
+
+
+PlanProblems = list[str]
+"""What ``check_plan`` returns: one line per thing the model cannot do, empty when it can."""
 
 
 @runtime_checkable
 class Instrument(Protocol):
+    """Every driver. ``check_plan`` is callable on the class (the model's declared ranges, before
+    anything is opened) and on a connected instance (ranges the instrument reported, e.g. the
+    E5071C's frequency option from ``*OPT?``). ``request`` holds the role-level settings one step
+    will use together, SI units, keys as listed in each role's docstring; a key the model does not
+    know is ignored. ``recoveries`` counts what the fault policy did since connecting:
+    ``{"retries": n, "reopens": n, "device_clears": n}``."""
+
     name: str
     idn: str
+    recoveries: dict
 
     def connect(self) -> str: ...
     def settings(self) -> dict: ...
     def close(self) -> None: ...
+    def check_plan(self, request: dict) -> PlanProblems: ...
+
+
+@runtime_checkable
+class Output(Protocol):
+    """An instrument whose output can drive the chip; the runner brings it to its safe state
+    before the first step, whatever state it was found in. ``describe_output`` is one line of
+    what the output is doing now, read from the instrument ("output ON at 5 mA, limit 6 V")."""
+
+    def output_on(self) -> None: ...
+    def output_off(self) -> None: ...
+    def output_enabled(self) -> bool: ...
+    def describe_output(self) -> str: ...
 
 
 @runtime_checkable
 class CurrentSource(Instrument, Protocol):
-    """Source current with a voltage compliance, measure V and I (an SMU in current mode)."""
+    """Source current with a voltage compliance, measure V and I (an SMU in current mode).
+
+    ``check_plan`` keys (CurrentSource, VoltageSource, SourceMeter): ``current`` (A, largest
+    absolute level or compliance), ``voltage`` (V, largest absolute level or compliance),
+    ``nplc``, ``sweep_points`` (an instrument-side sweep's length). ``read_source`` gives the
+    function and level programmed now, read from the instrument: ("CURR" | "VOLT", A or V).
+    """
 
     def configure_current_source(self, *, voltage_limit: float, nplc: float = 1.0,
                                  current_range: float | None = None,
@@ -42,6 +78,8 @@ class CurrentSource(Instrument, Protocol):
     def output_on(self) -> None: ...
     def output_off(self) -> None: ...
     def output_enabled(self) -> bool: ...
+    def describe_output(self) -> str: ...
+    def read_source(self) -> tuple[str, float]: ...
     def measure(self) -> tuple[float, float]:
         """One reading: (voltage V, current A)."""
         ...
@@ -62,6 +100,8 @@ class VoltageSource(Instrument, Protocol):
     def output_on(self) -> None: ...
     def output_off(self) -> None: ...
     def output_enabled(self) -> bool: ...
+    def describe_output(self) -> str: ...
+    def read_source(self) -> tuple[str, float]: ...
     def measure(self) -> tuple[float, float]: ...
     def sweep_voltage(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings: ...
 
@@ -73,7 +113,8 @@ class SourceMeter(CurrentSource, VoltageSource, Protocol):
 
 @runtime_checkable
 class PowerMeter(Instrument, Protocol):
-    """Optical power meter."""
+    """Optical power meter. ``check_plan`` keys: ``wavelength`` (m), ``averaging``, ``power``
+    (W, the largest expected reading)."""
 
     def configure(self, *, wavelength: float, power_range: float | None = None,
                   averaging: int = 1) -> None:
@@ -112,7 +153,9 @@ class Waveform:
 
 @runtime_checkable
 class Oscilloscope(Instrument, Protocol):
-    """Real-time scope: channels, timebase, edge trigger, single acquisition, binary fetch."""
+    """Real-time scope: channels, timebase, edge trigger, single acquisition, binary fetch.
+    ``check_plan`` keys: ``sample_rate`` (Sa/s), ``points``, ``scale`` (V/div), ``averaging``,
+    ``channels`` (list of channel numbers)."""
 
     def configure_channel(self, channel: int, *, scale: float, offset: float = 0.0,
                           impedance: str = "50") -> None:
@@ -139,7 +182,13 @@ class Oscilloscope(Instrument, Protocol):
 
 @runtime_checkable
 class NetworkAnalyzer(Instrument, Protocol):
-    """Vector network analyser measuring S21."""
+    """Vector network analyser measuring S21; its port 1 drives the chip through the bias tee.
+
+    ``source_impedance``: the port's impedance (ohm, the S-parameter reference, 50). ``check_plan``
+    keys: ``start``, ``stop`` (Hz), ``points``, ``if_bandwidth`` (Hz), ``power`` (dBm),
+    ``averaging``."""
+
+    source_impedance: float
 
     def configure_s21(self, *, start: float, stop: float, points: int, if_bandwidth: float,
                       power: float, averaging: int = 1, log_sweep: bool = True) -> None:
@@ -148,6 +197,8 @@ class NetworkAnalyzer(Instrument, Protocol):
 
     def output_on(self) -> None: ...
     def output_off(self) -> None: ...
+    def output_enabled(self) -> bool: ...
+    def describe_output(self) -> str: ...
     def measure_s21(self) -> tuple[np.ndarray, np.ndarray]:
         """One single sweep, waited for; (frequency Hz, complex S21), binary transfer."""
         ...
@@ -155,10 +206,18 @@ class NetworkAnalyzer(Instrument, Protocol):
 
 @runtime_checkable
 class PatternGenerator(Instrument, Protocol):
-    """Pulse/pattern generator driving the chip's modulation input (through a bias tee)."""
+    """Pulse/pattern generator driving the chip's modulation input (through a bias tee).
+
+    Levels are programmed as volts into 50 ohm: the open-circuit EMF behind ``source_impedance``
+    is twice the programmed level. ``level_resolution`` is the smallest level step (V).
+    ``check_plan`` keys: ``high``, ``low`` (V, a level pair set together), ``bit_rate`` or
+    ``frequency`` (Hz), ``pattern_bits`` (length of a user pattern), ``width`` and ``period`` (s).
+    """
 
     min_bit_rate: float
     max_bit_rate: float
+    source_impedance: float
+    level_resolution: float
 
     def set_bit_rate(self, bit_rate: float) -> None: ...
     def set_levels(self, *, high: float, low: float) -> None:
@@ -175,3 +234,5 @@ class PatternGenerator(Instrument, Protocol):
 
     def output_on(self) -> None: ...
     def output_off(self) -> None: ...
+    def output_enabled(self) -> bool: ...
+    def describe_output(self) -> str: ...
