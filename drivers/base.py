@@ -9,7 +9,7 @@ bench, which is why a driver runs unchanged against hardware, the simulator and 
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -79,6 +79,26 @@ def number_text(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def check_ranges(model: str, request: dict[str, Any],
+                 ranges: dict[str, tuple[float, float, str]]) -> list[str]:
+    """``check_plan``'s common part: each key of ``ranges`` found in ``request`` must be a finite
+    number within its (low, high, unit) range; one line per problem naming value, limit and model.
+    Keys not in ``ranges`` are ignored."""
+    problems = []
+    for key, (low, high, unit) in ranges.items():
+        if key not in request:
+            continue
+        value = request[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            problems.append(f"{key}={value!r} is not a number ({model})")
+            continue
+        if not (math.isfinite(value) and low <= value <= high):
+            u = f" {unit}" if unit else ""
+            problems.append(f"{key}={float(value):g}{u} is outside the {model}'s range "
+                            f"{low:g} to {high:g}{u}")
+    return problems
+
+
 def _error_entry(text: str) -> tuple[int, str]:
     """``<code>,"<message>"`` (SCPI-99 vol. 2, 21.8.8); a reply without a numeric code is not an
     error entry but a damaged answer (ValueError: the query is retried)."""
@@ -133,6 +153,19 @@ class Setting:
         obj.write_checked(self.set_cmd.format(text))
 
 
+class plan_check:
+    """Decorator for a ``check_plan`` that works on the class (the model's declared ranges, read
+    from class attributes) and on a connected instance (its attributes: what the instrument
+    reported at connect, e.g. a frequency option)."""
+
+    def __init__(self, function):
+        self.function = function
+        self.__doc__ = function.__doc__
+
+    def __get__(self, obj, objtype=None):
+        return functools.partial(self.function, objtype if obj is None else obj)
+
+
 class ScpiInstrument:
     """Base class of the SCPI drivers.
 
@@ -178,12 +211,12 @@ class ScpiInstrument:
 
     def _device_clear(self) -> None:
         """Discard a half-read answer before trying again: VISA device clear (viClear, IEEE 488.2
-        DCL/SDC), which empties the instrument's output queue."""
-        self.recoveries["device_clears"] += 1
+        DCL/SDC), which empties the instrument's output queue. Counted only when it was done."""
         try:
             self.resource.clear()
         except (VisaIOError, NotImplementedError, AttributeError):
-            pass  # a link without device clear: the retry's own read resynchronises
+            return  # a link without device clear: the retry's own read resynchronises
+        self.recoveries["device_clears"] += 1
 
     def write(self, command: str) -> None:
         try:
@@ -191,6 +224,7 @@ class ScpiInstrument:
         except VisaIOError as exc:
             if not (exc.error_code in _LINK_LOST and self._recover(exc)):
                 raise InstrumentError(self.name, command, f"write failed ({exc})") from exc
+            self.recoveries["retries"] += 1
             try:
                 self.resource.write(command)
             except VisaIOError as again:
@@ -225,16 +259,26 @@ class ScpiInstrument:
         return self._exchange(command, self._read,
                               lambda text: np.array([float(v) for v in text.split(",")]))
 
-    @contextlib.contextmanager
-    def patience(self, seconds: float):
-        """Wait up to ``seconds`` (twice that, plus the usual timeout) for what comes next: an
-        instrument-side sweep or a long average answers late, not never."""
+    def wait_complete(self, seconds: float, operation: str) -> None:
+        """Wait for ``operation`` (expected to take ``seconds``) with ``*OPC?`` (IEEE 488.2-1992,
+        10.19: answers "1" once every pending operation is complete), allowing twice the expected
+        time plus the usual timeout. Asked once and never retried: the device clear that a retry
+        needs can cancel the operation, and a later "1" would then pass off stale data as new."""
+        wait = 2.0 * seconds + self.timeout_s
         usual = self.resource.timeout
-        self.resource.timeout = max(usual, (2 * seconds + self.timeout_s) * 1000.0)
+        self.resource.timeout = wait * 1000.0
         try:
-            yield
+            self.resource.write("*OPC?")
+            answer = self._read().strip()
+        except VisaIOError as exc:
+            raise InstrumentError(self.name, "*OPC?",
+                                  f"{operation} did not complete within {wait:.4g} s (expected "
+                                  f"{seconds:.4g} s from the settings); not asked again, as a "
+                                  f"device clear could cancel it ({exc})") from exc
         finally:
             self.resource.timeout = usual
+        if answer not in ("1", "+1"):
+            raise InstrumentError(self.name, "*OPC?", f"{operation}: unexpected answer {answer!r}")
 
     def query_block(self, command: str, expected_bytes: int | None = None) -> bytes:
         """Send a query answered by an IEEE 488.2 arbitrary block; return its payload.

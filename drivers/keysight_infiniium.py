@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Choice, InstrumentError, Range, ScpiInstrument, Setting
+from .base import Choice, InstrumentError, Range, ScpiInstrument, Setting, check_ranges
 from .roles import Waveform
 
 _IMPEDANCE = {"50": "DC50", "1M": "DC"}  # :CHANnel<N>:INPut (DC50 confirmed; DC = 1 Mohm DC)
@@ -83,6 +83,29 @@ class KeysightInfiniium(ScpiInstrument):
     min_sample_rate = 100.0  # UNVERIFIED
     max_points = 100_000_000
     min_points = 16  # UNVERIFIED
+
+    max_average = 65534  # UNVERIFIED
+    divisions = 10       # horizontal divisions of the graticule: the record spans 10 x s/div
+    # what configure_timebase/set_averaging set, to size the acquisition's wait
+    _scale = 20.0        # s/div, the slowest until configured
+    _points: int | None = None
+    _count = 1
+
+    @classmethod
+    def check_plan(cls, request: dict) -> list[str]:
+        """``sample_rate``, ``points``, ``scale`` (V/div; into 50 ohm unless ``impedance`` is
+        "1M"), ``averaging`` and each of ``channels`` against the model's declared ranges."""
+        model = "Infiniium EXR/MXR"
+        top = 5.0 if request.get("impedance") == "1M" else 1.0
+        problems = check_ranges(model, request, {
+            "sample_rate": (cls.min_sample_rate, cls.max_sample_rate, "Sa/s"),
+            "points": (cls.min_points, cls.max_points, "points"),
+            "scale": (1e-3, top, "V/div"),
+            "averaging": (1, cls.max_average, "")})
+        for channel in request.get("channels", ()):
+            if isinstance(channel, bool) or channel not in range(1, cls.channels + 1):
+                problems.append(f"channel {channel!r} is not one of 1..{cls.channels} ({model})")
+        return problems
 
     timebase_scale = Setting(":TIMebase:SCALe {}", ":TIMebase:SCALe?",
                              check=Range(5e-12, 20.0), units="s/div")
@@ -159,6 +182,7 @@ class KeysightInfiniium(ScpiInstrument):
             if int(points) != points:
                 raise ValueError(f"points={points!r} must be a whole number")
             Range(self.min_points, self.max_points).check("points", points)
+        self._scale, self._points = float(scale), None if points is None else int(points)
         self.write_checked(f":TIMebase:SCALe {scale:.9g}")
         self.write_checked(f":TIMebase:POSition {position:.9g}")
         self.write_checked(":ACQuire:MODE RTIMe")
@@ -186,6 +210,8 @@ class KeysightInfiniium(ScpiInstrument):
         """Average ``count`` acquisitions (1 = off)."""
         if isinstance(count, bool) or int(count) != count or count < 1:
             raise ValueError(f"averaging count={count!r} must be a whole number >= 1")
+        Range(1, self.max_average).check("averaging count", count)
+        self._count = int(count)
         if count == 1:
             self.averaging = False
         else:
@@ -202,15 +228,23 @@ class KeysightInfiniium(ScpiInstrument):
         return out
 
     # -- acquisition -----------------------------------------------------------------------
+    def acquisition_seconds(self) -> float:
+        """Expected duration of one :DIGitize with averaging: per acquisition the record time
+        (10 divisions x s/div), 10 ns of processing per record point (at most the longest
+        record at the highest rate when the length is AUTO) and 1 ms to re-arm. An estimate,
+        UNVERIFIED: no timing is given in the manuals."""
+        points = self._points or min(self.max_points,
+                                     self.divisions * self._scale * self.max_sample_rate)
+        return self._count * (self.divisions * self._scale + 10e-9 * points + 1e-3)
+
     def acquire(self) -> None:
         """One acquisition (all averages) of the displayed channels: ``:DIGitize``, then
-        ``*OPC?``, which the instrument answers once the acquisition is complete."""
+        ``*OPC?``, which the instrument answers once the acquisition is complete; waited for
+        the time the settings need, never asked twice."""
         self.write(":DIGitize")
         # UNVERIFIED in an Infiniium manual (the InfiniiVision Programmer's Guides document
         # ":DIGitize then *OPC?" as blocking synchronization; public Infiniium 9000 code does it)
-        done = self.query("*OPC?")
-        if done != "1":
-            raise InstrumentError(self.name, "*OPC?", f"unexpected answer {done!r}")
+        self.wait_complete(self.acquisition_seconds(), "the acquisition")
         errs = self.errors()
         if errs:
             raise InstrumentError(self.name, ":DIGitize", "; ".join(errs))

@@ -7,7 +7,7 @@ correction is given in nm on the wire; this driver takes metres like the rest of
 
 from __future__ import annotations
 
-from .base import Range, ScpiInstrument, Setting
+from .base import Range, ScpiInstrument, Setting, check_ranges
 
 
 class ThorlabsPM100D(ScpiInstrument):
@@ -24,6 +24,16 @@ class ThorlabsPM100D(ScpiInstrument):
                           check=Range(1e-9, 250.0), units="W")
     averaging = Setting("SENSe:AVERage:COUNt {}", "SENSe:AVERage:COUNt?", kind=int,
                         check=Range(1, 10000), doc="Samples averaged per reading (~3 ms each).")
+
+    @classmethod
+    def check_plan(cls, request: dict) -> list[str]:
+        """``wavelength`` (m), ``averaging`` and ``power`` (W, the largest expected reading)
+        against the console's ranges (the sensor head may narrow the wavelength range)."""
+        low, high = cls.wavelength_nm.validator.low, cls.wavelength_nm.validator.high
+        return check_ranges("PM100D", request, {
+            "wavelength": (low * 1e-9, high * 1e-9, "m"),
+            "averaging": (cls.averaging.validator.low, cls.averaging.validator.high, ""),
+            "power": (0.0, cls.power_range.validator.high, "W")})
 
     def configure(self, *, wavelength: float, power_range: float | None = None,
                   averaging: int = 1) -> None:
