@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -89,3 +90,96 @@ def record_stations(monkeypatch) -> list:
 def stations(monkeypatch) -> list:
     """:func:`record_stations` as a fixture."""
     return record_stations(monkeypatch)
+
+
+def _keyword_forms(keyword: str) -> tuple[set, str]:
+    """The short and long form of one manual keyword ("VOLTage1" -> {"VOLT1", "VOLTAGE1"})."""
+    match = re.fullmatch(r"([A-Za-z]+)(\d*)(\??)", keyword)
+    if match is None:
+        return {keyword.upper()}, ""
+    letters, suffix, query = match.groups()
+    short = "".join(c for c in letters if c.isupper()) or letters.upper()
+    return {short + suffix + query, letters.upper() + suffix + query}, query
+
+
+def scpi_equal(sent: str, expected: str) -> bool:
+    """True if ``sent`` is ``expected`` (manual notation: upper case = the short form) with each
+    header keyword in its short or long form, any letter case (SCPI-99 vol. 1, 6.2.1); the
+    parameters must be the same text."""
+    sent_header, _, sent_args = sent.partition(" ")
+    header, _, args = expected.partition(" ")
+    if sent_args != args or header.startswith("*") or sent_header.startswith("*"):
+        return sent == expected
+    sent_keys, keys = sent_header.split(":"), header.split(":")
+    return len(sent_keys) == len(keys) and all(
+        got.upper() in _keyword_forms(want)[0] if want else not got
+        for got, want in zip(sent_keys, keys, strict=True))
+
+
+TIMEOUT = object()
+"""In a :class:`ScriptedResource` script, an answer that never comes (the read times out)."""
+
+
+class ScriptedResource:
+    """A fake resource that plays a script of ``(command, answer)`` in order, independent of the
+    simulator: ``answer`` is None for a command without a reply, a str (read with ``read``),
+    bytes (read with ``read_bytes``, the termination appended) or :data:`TIMEOUT`. A command
+    that is not the next one in the script fails the test; ``done()`` checks all were sent.
+    ``timeouts`` keeps the resource timeout (ms) at each read, ``clears`` counts device clears."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.timeout, self.read_termination, self.write_termination = 2000.0, "\n", "\n"
+        self.sent, self.timeouts, self.clears = [], [], 0
+        self._reply = None
+        self._binary = b""
+
+    def write(self, message: str):
+        assert self.script, f"sent {message!r} after the end of the script"
+        expected, answer = self.script.pop(0)
+        assert scpi_equal(message, expected), \
+            f"sent {message!r}, the manual's exchange is {expected!r}"
+        self.sent.append(message)
+        if isinstance(answer, Exception):
+            raise answer
+        self._reply = answer
+        if isinstance(answer, bytes):
+            self._binary = answer + self.read_termination.encode()
+        return len(message)
+
+    def _take(self):
+        from pyvisa import constants
+        from pyvisa.errors import VisaIOError
+
+        self.timeouts.append(self.timeout)
+        reply, self._reply = self._reply, None
+        if reply is TIMEOUT:
+            raise VisaIOError(constants.VI_ERROR_TMO)
+        assert reply is not None, f"read after {self.sent[-1]!r}, which has no answer"
+        return reply
+
+    def read(self) -> str:
+        reply = self._take()
+        assert isinstance(reply, str), f"{self.sent[-1]!r} answers a binary block"
+        return reply
+
+    def read_bytes(self, count: int) -> bytes:
+        if self._reply is not None:
+            self._take()
+        chunk, self._binary = self._binary[:count], self._binary[count:]
+        return chunk
+
+    def clear(self):
+        self.clears += 1
+
+    def close(self):
+        pass
+
+    def done(self) -> None:
+        assert not self.script, f"never sent: {[c for c, _ in self.script]}"
+
+
+def checked(command: str, error_query: str = ":SYSTem:ERRor?") -> list:
+    """A configuration command followed by the error-queue query answering "no error"
+    (SCPI-99 21.8: ``0,"No error"``)."""
+    return [(command, None), (error_query, '0,"No error"')]
