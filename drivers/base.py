@@ -79,6 +79,11 @@ def number_text(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def _shown(value) -> str:
+    """A number as a problem line shows it: whole numbers whole, others to 6 digits."""
+    return str(int(value)) if isinstance(value, (int, np.integer)) else f"{float(value):g}"
+
+
 def check_ranges(model: str, request: dict[str, Any],
                  ranges: dict[str, tuple[float, float, str]]) -> list[str]:
     """``check_plan``'s common part: each key of ``ranges`` found in ``request`` must be a finite
@@ -94,8 +99,8 @@ def check_ranges(model: str, request: dict[str, Any],
             continue
         if not (math.isfinite(value) and low <= value <= high):
             u = f" {unit}" if unit else ""
-            problems.append(f"{key}={float(value):g}{u} is outside the {model}'s range "
-                            f"{low:g} to {high:g}{u}")
+            problems.append(f"{key}={_shown(value)}{u} is outside the {model}'s range "
+                            f"{_shown(low)} to {_shown(high)}{u}")
     return problems
 
 

@@ -172,7 +172,7 @@ class Keysight81134A(ScpiInstrument):
             "period": (1 / cls.max_bit_rate, 1 / cls.min_bit_rate, "s")})
         high, low = request.get("high"), request.get("low")
         if not problems and high is not None and low is not None:
-            problems += check_ranges(model, {"amplitude": high - low},
+            problems += check_ranges(model, {"amplitude": round(high - low, 9)},
                                      {"amplitude": (*cls.amplitude_range, "V")})
         width, period = request.get("width"), request.get("period")
         if not problems and width is not None and period is not None and not width < period:
@@ -199,7 +199,8 @@ class Keysight81134A(ScpiInstrument):
         from the levels read back from the instrument."""
         for name, value in (("high", high), ("low", low)):
             Range(*self.level_window).check(name, value)
-        Range(*self.amplitude_range).check("amplitude (high - low)", high - low)
+        # to the nanovolt: 3.0 - 2.95 is 0.04999999999999982 in binary floating point
+        Range(*self.amplitude_range).check("amplitude (high - low)", round(high - low, 9))
         steps = level_path(self.read_levels(), (float(high), float(low)),
                            window=self.level_window, amplitude=self.amplitude_range,
                            resolution=self.level_resolution)
