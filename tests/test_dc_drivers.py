@@ -12,10 +12,13 @@ from importlib import resources
 import numpy as np
 import pytest
 import pyvisa
+from pyvisa import constants
+from pyvisa.errors import VisaIOError
 
 from drivers.base import InstrumentError
 from drivers.keithley2450 import Keithley2450
 from drivers.thorlabs_pm100d import ThorlabsPM100D
+from tests.conftest import TIMEOUT, ScriptedResource
 
 NOISE_SIGMAS = 6  # tolerance in standard deviations of the simulated measurement noise
 
@@ -185,7 +188,9 @@ def test_current_sweep_matches_point_by_point_and_the_chip(sim_bench, kind):
     np.testing.assert_allclose(sweep.current, current, rtol=tol * np.sqrt(2))
 
 
-def test_voltage_sweep_holds_the_current_limit(sim_bench):
+def test_voltage_sweep_stops_at_the_current_limit(sim_bench):
+    """failAbort ON (2450-901-01, :SOURce:SWEep:<function>:LINear): the sweep ends at the first
+    point whose current reaches the limit, and returns the points measured until then."""
     bench = sim_bench()
     smu, chip = bench.smu, bench.world.chip
     limit = 1e-3
@@ -193,13 +198,14 @@ def test_voltage_sweep_holds_the_current_limit(sim_bench):
     levels = np.linspace(2.0, 4.0, 21)
     sweep = smu.sweep_voltage(levels)
     free = chip.current_at_voltage(levels)
-    expected = np.minimum(free, limit)
+    assert np.any(free > 2 * limit)  # the programmed sweep would go far beyond compliance
+    below = int(np.argmax(free > limit))  # points before the first one limited
+    assert sweep.stopped_at_compliance
+    assert sweep.current.size in (below, below + 1)  # with or without the point that hit it
     tol = rel_tol(bench)
-    np.testing.assert_allclose(sweep.current, expected, rtol=tol)
-    assert np.any(free > 2 * limit)  # the sweep does reach compliance
-    limited = free > limit
-    np.testing.assert_allclose(sweep.voltage[limited],
-                               chip.steady_state(np.array([limit])).voltage[0], rtol=tol)
+    np.testing.assert_array_equal(sweep.source, levels[:sweep.current.size])
+    np.testing.assert_allclose(sweep.current[:below], free[:below], rtol=tol)
+    assert np.all(sweep.current <= limit * (1 + tol))
     assert bench.world.max_applied_current <= limit
 
 
@@ -219,6 +225,7 @@ def test_voltage_compliance_holds_when_sourcing_current(sim_bench):
     assert current < 5e-3 / 2
     assert max(bench.world.voltage_history) <= limit
     sweep = smu.sweep_current(np.linspace(1e-3, 5e-3, 5))
+    assert sweep.stopped_at_compliance  # 5 mA needs more than the limit: aborted there
     assert np.all(sweep.voltage <= limit * (1 + tol))
     assert max(bench.world.voltage_history) <= limit
 
@@ -319,3 +326,59 @@ def test_a_long_sweep_is_waited_for_and_the_timeout_restored(sim_bench):
     # 100 points x (10 ms delay + 2 x 10 PLC at 50 Hz): 41 s, waited for twice over
     assert seen["timeout"] >= 2 * 100 * (0.01 + 0.4) * 1000
     assert smu.resource.timeout == usual
+
+
+# -- fault policy counts (drivers/base.py), on a scripted resource --------------------------------
+def _lost():
+    return VisaIOError(constants.VI_ERROR_CONN_LOST)
+
+
+def _scripted_smu(script, resource_cls=ScriptedResource):
+    resource = resource_cls(script)
+    return Keithley2450(resource, name="smu"), resource
+
+
+IDN_2450 = "KEITHLEY INSTRUMENTS,MODEL 2450,04400001,1.7.3c"
+
+
+def test_a_timed_out_query_is_cleared_and_retried_and_counted():
+    smu, resource = _scripted_smu([("*IDN?", TIMEOUT), ("*IDN?", TIMEOUT), ("*IDN?", IDN_2450)])
+    assert smu.query("*IDN?") == IDN_2450
+    resource.done()
+    assert smu.recoveries == {"retries": 2, "reopens": 0, "device_clears": 2}
+    assert resource.clears == 2
+
+
+def test_a_clear_the_link_cannot_do_is_not_counted():
+    class NoClear(ScriptedResource):
+        def clear(self):
+            raise NotImplementedError
+
+    smu, resource = _scripted_smu([("*IDN?", TIMEOUT), ("*IDN?", IDN_2450)], NoClear)
+    smu.query("*IDN?")
+    assert smu.recoveries == {"retries": 1, "reopens": 0, "device_clears": 0}
+
+
+def test_a_dropped_link_is_reopened_once_and_the_write_sent_again():
+    class Reopening(ScriptedResource):
+        reopened = 0
+
+        def reopen(self):
+            self.reopened += 1
+
+    smu, resource = _scripted_smu([(":OUTPut:STATe OFF", _lost()), (":OUTPut:STATe OFF", None),
+                                   (":OUTPut:STATe OFF", _lost())], Reopening)
+    smu.output_off()
+    assert smu.recoveries == {"retries": 1, "reopens": 1, "device_clears": 0}
+    with pytest.raises(InstrumentError, match="write failed"):
+        smu.output_off()  # a second loss in the session is not re-opened again
+    resource.done()
+    assert resource.reopened == 1 and smu.recoveries["reopens"] == 1
+
+
+def test_an_unreadable_answer_is_asked_again_until_the_retries_run_out():
+    smu, resource = _scripted_smu([(":SOURce:CURRent?", "garbled")] * 3)
+    with pytest.raises(InstrumentError, match="no valid answer"):
+        smu.query_float(":SOURce:CURRent?")
+    resource.done()
+    assert smu.recoveries == {"retries": 2, "reopens": 0, "device_clears": 3}
