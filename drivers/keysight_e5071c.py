@@ -133,13 +133,17 @@ class KeysightE5071C(OutputSwitch, ScpiInstrument):
         ``averaging`` against the model's ranges; the frequency range is the widest of any
         option on the class and the instrument's own option on a connected instance."""
         model = "E5071C" + (f" option {owner.option}" if owner.option else "")
-        return check_ranges(model, request, {
+        problems = check_ranges(model, request, {
             "start": (owner.min_frequency, owner.max_frequency, "Hz"),
             "stop": (owner.min_frequency, owner.max_frequency, "Hz"),
             "points": (2, owner.max_points, "points"),
             "if_bandwidth": (*IF_BANDWIDTH, "Hz"),
             "power": (*POWER, "dBm"),
             "averaging": (*AVERAGING, "")})
+        start, stop = request.get("start"), request.get("stop")
+        if not problems and start is not None and stop is not None and not start < stop:
+            problems.append(f"start={start:g} Hz is not below stop={stop:g} Hz ({model})")
+        return problems
 
     # -- configuration ---------------------------------------------------------------------
     def configure_s21(self, *, start: float, stop: float, points: int, if_bandwidth: float,

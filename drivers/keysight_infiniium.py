@@ -102,7 +102,10 @@ class KeysightInfiniium(ScpiInstrument):
             "points": (cls.min_points, cls.max_points, "points"),
             "scale": (1e-3, top, "V/div"),
             "averaging": (1, cls.max_average, "")})
-        for channel in request.get("channels", ()):
+        channels = request.get("channels", ())
+        if not isinstance(channels, (list, tuple)):
+            return [*problems, f"channels={channels!r} is not a list of channel numbers ({model})"]
+        for channel in channels:
             if isinstance(channel, bool) or channel not in range(1, cls.channels + 1):
                 problems.append(f"channel {channel!r} is not one of 1..{cls.channels} ({model})")
         return problems

@@ -186,7 +186,9 @@ class NetworkAnalyzer(Instrument, Protocol):
 
     ``source_impedance``: the port's impedance (ohm, the S-parameter reference, 50). ``check_plan``
     keys: ``start``, ``stop`` (Hz), ``points``, ``if_bandwidth`` (Hz), ``power`` (dBm),
-    ``averaging``."""
+    ``averaging``. A model whose range depends on its options checks a connected instance
+    against what it reported and the class against the widest it can have. ``read_source``
+    gives ("POW", port power in dBm), read from the instrument."""
 
     source_impedance: float
 
@@ -212,6 +214,8 @@ class PatternGenerator(Instrument, Protocol):
     is twice the programmed level. ``level_resolution`` is the smallest level step (V).
     ``check_plan`` keys: ``high``, ``low`` (V, a level pair set together), ``bit_rate`` or
     ``frequency`` (Hz), ``pattern_bits`` (length of a user pattern), ``width`` and ``period`` (s).
+    ``set_levels`` refuses a pair outside the model's window or amplitude range before sending,
+    and passes only through valid pairs on the way. ``read_source`` gives ("VOLT", high level).
     """
 
     min_bit_rate: float

@@ -129,6 +129,7 @@ def test_output_describe_output_and_read_source_read_the_instrument():
     ({"power": 15.0}, "power=15 dBm is outside the E5071C's range -55 to 10 dBm"),
     ({"averaging": 1000}, "averaging=1000 is outside the E5071C's range 1 to 999"),
     ({"start": 1e3}, "start=1000 Hz is outside the E5071C's range 9000 to 2e+10 Hz"),
+    ({"start": 2e9, "stop": 1e9}, "start=2e+09 Hz is not below stop=1e+09 Hz (E5071C)"),
 ])
 def test_check_plan_names_value_limit_and_model(request_, problem):
     assert KeysightE5071C.check_plan(request_) == [problem]

@@ -94,6 +94,7 @@ def test_a_channel_is_set_up_input_first():
     ({"scale": 2.0}, "scale=2 V/div is outside the Infiniium EXR/MXR's range 0.001 to 1 V/div"),
     ({"averaging": 70000}, "averaging=70000 is outside"),
     ({"channels": [1, 5]}, "channel 5 is not one of 1..4"),
+    ({"channels": 3}, "channels=3 is not a list of channel numbers"),
 ])
 def test_check_plan_names_value_limit_and_model(request_, problem):
     problems = KeysightInfiniium.check_plan(request_)

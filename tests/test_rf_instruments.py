@@ -26,7 +26,7 @@ from drivers import DRIVERS, driver_class
 from drivers.base import InstrumentError
 from drivers.keithley2450 import Keithley2450
 from drivers.keysight_81134a import Keysight81134A, prbs_bits
-from drivers.keysight_e5071c import KeysightE5071C
+from drivers.keysight_e5071c import FREQUENCY_OPTIONS, NARROWEST, KeysightE5071C
 from drivers.keysight_infiniium import KeysightInfiniium
 from drivers.roles import NetworkAnalyzer, Oscilloscope, PatternGenerator
 from sim_instruments.backend import SimulatedWorld, open_simulated_bench
@@ -112,7 +112,7 @@ def test_connect_identifies_and_switches_nothing_on(rf_bench):
         and "81134A" in bench.generator.idn
     assert isinstance(bench.vna, NetworkAnalyzer) and isinstance(bench.scope, Oscilloscope) \
         and isinstance(bench.generator, PatternGenerator)
-    assert sent_to(bench, "vna") == ["*IDN?", "*CLS"]
+    assert sent_to(bench, "vna") == ["*IDN?", "*CLS", "*OPT?"]  # identification only
     assert sent_to(bench, "generator") == ["*IDN?", "*CLS"]
     assert sent_to(bench, "scope")[:2] == ["*IDN?", "*CLS"]
     assert bench.vna.output_enabled() is False
@@ -166,15 +166,19 @@ def test_vna_settings_round_trip(rf_bench):
     vna = rf_bench().vna
     vna.configure_s21(start=1e6, stop=2.5e9, points=401, if_bandwidth=3e3, power=-12.5,
                       averaging=4, log_sweep=False)
-    assert vna.settings() == {
+    settings = vna.settings()
+    option, frequency_range = settings.pop("option"), settings.pop("frequency_range")
+    assert tuple(frequency_range) == FREQUENCY_OPTIONS.get(option, NARROWEST)
+    settings.pop("frequency_range_note", None)
+    assert settings == {
         "start_frequency": 1e6, "stop_frequency": 2.5e9, "points": 401, "sweep_type": "LIN",
         "if_bandwidth": 3e3, "source_power": -12.5, "averaging": True, "average_count": 4,
         "trigger_averaging": True, "trigger_source": "BUS", "continuous": True,
         "parameter": "S21", "trace_format": "MLOG", "output": False, "data_format": "ASC",
         "byte_order": "NORM"}
     # a span below the present one: start is set first, so start < stop throughout
-    vna.configure_s21(start=1e4, stop=1e5, points=11, if_bandwidth=10, power=0)
-    assert (vna.start_frequency, vna.stop_frequency, vna.averaging) == (1e4, 1e5, False)
+    vna.configure_s21(start=3e5, stop=9e5, points=11, if_bandwidth=10, power=0)
+    assert (vna.start_frequency, vna.stop_frequency, vna.averaging) == (3e5, 9e5, False)
 
 
 def test_scope_settings_round_trip(rf_bench):
@@ -203,7 +207,7 @@ def test_generator_settings_round_trip(rf_bench):
     gen.set_levels(high=0.4, low=-0.1)
     gen.set_prbs(7)  # sent as a user pattern: 2^7 - 1 bits repeated to 32-bit steps
     assert gen.settings() == {"frequency": 2.5e9, "mode": "DATA",
-                              "width": 500e-12, "high_level": 0.4, "low_level": -0.1,
+                              "width": None, "high_level": 0.4, "low_level": -0.1,
                               "positive_output": False, "central_output": False}
     stored = gen.read_pattern()
     assert stored.size == 127 * 32 and np.array_equal(stored, np.tile(prbs_bits(7), 32))
