@@ -139,10 +139,13 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
         return float(source), float(reading)
 
     def sweep_seconds(self, points: int, delay: float) -> float:
-        """Expected duration of a sweep: per point its source delay, two integrations of nplc
-        line cycles (the reading and, with autozero, a reference; taken at 50 Hz, the slower
-        line) and 1 ms of overhead. An upper estimate, UNVERIFIED against the manual's timing."""
-        return points * (delay + 2 * self._nplc / 50.0 + 1e-3)
+        """Expected duration of a sweep: per point its source delay, three integrations of nplc
+        line cycles at 50 Hz (the slower line) and 1 ms of overhead. With autozero on (the
+        default) the 2450 "checks these reference measurements whenever a signal measurement
+        is made" and keeps a reference and a zero per aperture (6-46, :AZERo): at most the
+        reading, a reference and a zero per point. An upper estimate; the manual gives no
+        per-reading time."""
+        return points * (delay + 3 * self._nplc / 50.0 + 1e-3)
 
     def _sweep(self, function: str, levels: np.ndarray, delay: float) -> SweepReadings:
         levels = np.asarray(levels, dtype=float)

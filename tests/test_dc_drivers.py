@@ -323,8 +323,8 @@ def test_a_long_sweep_is_waited_for_and_the_timeout_restored(sim_bench):
 
     object.__setattr__(smu.resource, "write", spy)
     smu.sweep_current(np.linspace(1e-4, 1e-3, 100), delay=0.01)
-    # 100 points x (10 ms delay + 2 x 10 PLC at 50 Hz): 41 s, waited for twice over
-    assert seen["timeout"] >= 2 * 100 * (0.01 + 0.4) * 1000
+    # 100 points x (10 ms delay + 3 integrations of 10 PLC at 50 Hz): 61 s, waited for twice
+    assert seen["timeout"] >= 2 * 100 * (0.01 + 0.6) * 1000
     assert smu.resource.timeout == usual
 
 

@@ -110,7 +110,7 @@ def test_a_list_sweep_aborts_on_compliance_too():
 
 
 def test_a_sweep_that_never_completes_fails_after_its_computed_wait_without_a_retry():
-    # nplc 10 at 50 Hz, twice per point, 1 ms overhead: 10 x 0.401 s = 4.01 s expected
+    # nplc 10 at 50 Hz, reading + reference + zero per point, 1 ms overhead: 10 x 0.601 s
     script = current_source(nplc="10") + [
         *checked(f":TRACe:CLEar {BUFFER}"),
         *checked(f":SOURce:SWEep:CURRent:LINear 0.001, 0.01, 10, 0, 1, BEST, ON, OFF, {BUFFER}"),
@@ -118,11 +118,11 @@ def test_a_sweep_that_never_completes_fails_after_its_computed_wait_without_a_re
     smu, resource = smu_with(script)
     smu.configure_current_source(voltage_limit=6.0, nplc=10)
     usual = resource.timeout
-    with pytest.raises(InstrumentError, match="did not complete within 13.02 s"):
+    with pytest.raises(InstrumentError, match="did not complete within 17.02 s"):
         smu.sweep_current(np.linspace(1e-3, 10e-3, 10))
     resource.done()  # *OPC? was not sent again
     assert resource.clears == 0 and smu.recoveries["retries"] == 0
-    assert resource.timeouts[-1] == pytest.approx((2 * 4.01 + smu.timeout_s) * 1000)
+    assert resource.timeouts[-1] == pytest.approx((2 * 6.01 + smu.timeout_s) * 1000)
     assert resource.timeout == usual
 
 
