@@ -47,20 +47,24 @@ BOUNDS = {
 }
 
 
+def shown(value) -> str:
+    """A value as a short text for an error message (a 400-digit number is not printed)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:12]}... ({len(text)} characters)"
+
+
 def checked_number(name: str, value, low: float, high: float) -> float:
     """``value`` as a float when it is a real number (not a bool) in its bounds, a lowest of 0
     meaning > 0; one ValueError naming ``name`` otherwise. Bounds are compared before any float
     conversion, so a 400-digit integer is refused, not an OverflowError."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+        raise ValueError(f"{name} must be a finite number, got {shown(value)}")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+        raise ValueError(f"{name} must be a finite number, got {shown(value)}")
     if low == 0 and not value > 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
+        raise ValueError(f"{name} must be > 0, got {shown(value)}")
     if not low <= value <= high:
-        shown = f"{value:.3g}" if isinstance(value, float) else \
-            (repr(value) if len(str(value)) < 30 else f"a {len(str(value))}-digit number")
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {shown}")
+        raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {shown(value)}")
     return float(value)
 
 
@@ -94,16 +98,15 @@ class ChipParameters:
             if name == "seed":
                 if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
                         or not 0 <= value <= BOUNDS["seed"][1]:
-                    raise ValueError(f"seed must be an integer in [0, 2^63), got "
-                                     f"{value if len(str(value)) < 30 else 'a huge number'!r}")
+                    raise ValueError(f"seed must be an integer in [0, 2^63), got {shown(value)}")
                 object.__setattr__(self, name, int(value))
                 continue
             if name == "noise" and isinstance(value, numbers.Real) and value < 0:
-                raise ValueError(f"noise must be >= 0, got {value!r}")
+                raise ValueError(f"noise must be >= 0, got {shown(value)}")
             if name in ("injection_efficiency", "extraction_efficiency") \
                     and isinstance(value, numbers.Real) and not isinstance(value, bool) \
                     and not 0 < value <= 1:
-                raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+                raise ValueError(f"{name} must be in (0, 1], got {shown(value)}")
             object.__setattr__(self, name, checked_number(name, value, *BOUNDS[name]))
 
     @classmethod

@@ -23,7 +23,7 @@ import numpy as np
 from scipy import constants as sc
 from scipy.signal import lfilter
 
-from ..chip import MicroLED, checked_number
+from ..chip import MicroLED, checked_number, shown
 
 if TYPE_CHECKING:
     from ..backend import SimInstrument, SimulatedWorld
@@ -70,15 +70,15 @@ class InstrumentModel:
             kind = cls.INITIAL_STATE[key]
             if kind is bool:
                 if not isinstance(value, bool):
-                    raise ValueError(f"{where}.{key} must be true or false, got {value!r}")
+                    raise ValueError(f"{where}.{key} must be true or false, got {shown(value)}")
             elif kind is str:
                 if not isinstance(value, str) or not value.strip() or len(value) > 200:
                     raise ValueError(f"{where}.{key} must be a short non-empty string, got "
-                                     f"{value!r:.60}")
+                                     f"{shown(value)}")
             elif isinstance(kind, tuple) and all(isinstance(k, str) for k in kind):
                 if value not in kind:
                     raise ValueError(f"{where}.{key} must be one of {', '.join(kind)}, got "
-                                     f"{value!r:.60}")
+                                     f"{shown(value)}")
             elif kind[0] == "+-":
                 _any_sign(f"{where}.{key}", value, kind[1])
             else:
@@ -97,10 +97,9 @@ def _any_sign(name: str, value: Any, bound: float) -> float:
     """A finite number within [-bound, bound]; ValueError otherwise (no overflow)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) \
             or (isinstance(value, float) and not math.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number, got {value!r:.60}")
+        raise ValueError(f"{name} must be a finite number, got {shown(value)}")
     if not -bound <= value <= bound:
-        raise ValueError(f"{name} must be within +-{bound:g}, got "
-                         f"{value if len(str(value)) < 30 else 'a huge number'}")
+        raise ValueError(f"{name} must be within +-{bound:g}, got {shown(value)}")
     return float(value)
 
 

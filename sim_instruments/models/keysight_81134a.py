@@ -79,7 +79,7 @@ class Keysight81134AModel(InstrumentModel):
         for name, value in (("high", high), ("low", low)):
             if not cls.WINDOW[0] <= value <= cls.WINDOW[1]:
                 return f"{name}={value:g} V is outside the level window {cls.WINDOW} V"
-        if not cls.AMPLITUDE[0] <= high - low <= cls.AMPLITUDE[1]:
+        if not cls.AMPLITUDE[0] - 1e-9 <= high - low <= cls.AMPLITUDE[1] + 1e-9:  # fp slack
             return (f"amplitude high - low = {high - low:g} V is outside "
                     f"{cls.AMPLITUDE[0]:g}..{cls.AMPLITUDE[1]:g} V")
         return None
