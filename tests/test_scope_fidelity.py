@@ -5,7 +5,8 @@ photoreceiver's pole (common.passive.Photoreceiver.response), the scope's front-
 KeysightInfiniiumModel.BANDWIDTH and the 81134A's linear edge (DriveSignal.ramp); their step
 response comes from an inverse FFT on a 0.25 ps grid, independent of the simulator's time-domain
 code. Steps are small-signal: 50 mV (the generator's minimum swing) from its 50 ohm source (EMF
-twice the level) through a 1 kohm bias tee into the chip is ~95 uA on a 10 mA bias. Crossings are read on equivalent-time records (:func:`acquire_step`):
+twice the level) through a 1 kohm bias tee into the chip is ~95 uA on a 10 mA bias. Crossings
+are read on equivalent-time records (:func:`acquire_step`):
 linear interpolation between samples 100 ps apart would itself lengthen a 330 ps rise by ~4 %.
 """
 

@@ -60,7 +60,8 @@ class Keithley2450Model(InstrumentModel):
         self.lists = {"CURR": [], "VOLT": []}
         self.sweep: tuple | None = None  # (function, levels, fail_abort, buffer)
         self.binary = False
-        if hasattr(self, "sim") and self.world.drive_current != 0.0:
+        self._last = None  # (key, (voltage, current)) of the last single operating point
+        if self.world.drive_current != 0.0:
             self.world.apply(0.0, 0.0)  # *RST switches the output off
 
     # -- start state ----------------------------------------------------------------------
@@ -94,6 +95,7 @@ class Keithley2450Model(InstrumentModel):
 
     def open_contact(self) -> None:
         self.contact_open = True
+        self._last = None
 
     def _operating_points(self, function: str, levels: np.ndarray
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -120,9 +122,17 @@ class Keithley2450Model(InstrumentModel):
         return voltage, current, railed
 
     def _apply(self, function: str, level: float) -> tuple[float, float]:
-        voltage, current, _ = self._operating_points(function, np.array([level]))
-        self.world.apply(float(current[0]), float(voltage[0]))
-        return float(voltage[0]), float(current[0])
+        """The chip at one programmed level; the last point is kept, since a reading at the
+        level just set (set, then READ?) finds the chip where the setting put it."""
+        key = (function, level, self.sim.get(_LIMIT_PROPERTY[function]), self.contact_open)
+        if self._last is not None and self._last[0] == key:
+            voltage, current = self._last[1]
+        else:
+            volts, amps, _ = self._operating_points(function, np.array([level]))
+            voltage, current = float(volts[0]), float(amps[0])
+            self._last = key, (voltage, current)
+        self.world.apply(current, voltage)
+        return voltage, current
 
     def _readings(self, function: str, voltage: np.ndarray, current: np.ndarray) -> np.ndarray:
         """(READing, SOURce) rows with measurement noise: the measured quantity and the source
