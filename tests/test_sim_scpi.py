@@ -239,3 +239,28 @@ def test_meter_reads_through_short_forms(raw):
 def test_chip_parameters_the_sim_uses_are_the_ones_given(raw):
     smu = raw("smu", diameter=30e-6)
     assert smu.world.chip_params == ChipParameters(diameter=30e-6)
+
+
+def test_the_pyvisa_sim_internals_the_backend_relies_on():
+    """pyvisa-sim 0.7 private parts used by sim_instruments/backend.py (pinned >=0.7,<0.8): the
+    YAML loader, a device's dialogues / properties / error queues / terminations, a property's
+    specs and value, an error queue's list."""
+    from importlib import resources
+
+    from pyvisa_sim import parser
+    from pyvisa_sim.component import NoResponse
+
+    path = str(resources.files("sim_instruments").joinpath("keithley2450.yaml"))
+    loader = parser.Loader(path, False)
+    device_dict = loader.get_device_dict("keithley2450", None, False, 1)
+    device = parser.get_device("keithley2450", device_dict, loader, {})
+    assert b"*IDN?" in device._dialogues and device._dialogues[b"*CLS"] is NoResponse
+    prop = device._properties["voltage_limit"]
+    assert prop.specs.type is float and prop.specs.max == 210.0 and prop.get_value() == 21.0
+    with pytest.raises(ValueError):
+        prop.set_value(500.0)
+    queue = device._error_queues[b":SYSTem:ERRor?"]
+    device.error_response("command_error")
+    assert queue._queue and queue.value.startswith(b"-113") and queue._queue == []
+    assert device_dict["properties"]["voltage_limit"]["setter"]["q"] == \
+        ":SOURce:CURRent:VLIMit {}"

@@ -65,6 +65,7 @@ class Keysight81134AModel(InstrumentModel):
 
     def reset(self) -> None:
         self.bits = bits_from_hex("00010001")  # *RST pattern (Programming Guide, :PATTern)
+        self._ac: tuple | None = None  # ac_volts() of the present state, once computed
 
     @classmethod
     def _check_state(cls, where, state):
@@ -91,14 +92,23 @@ class Keysight81134AModel(InstrumentModel):
         if state.get("output"):
             self.sim.set("positive_output", "1")
             self.sim.set("central_output", "1")
+        self._changed()
+
+    def _changed(self) -> None:
+        """The output may have changed: forget the cached swing and record the chip's drive."""
+        self._ac = None
         self.world.note_drive()
 
     def ac_volts(self):
-        signal = self.output_signal()
-        if signal is None:
-            return None
-        mean = signal.mean_volts()
-        return min(signal.low, signal.high) - mean, max(signal.low, signal.high) - mean
+        if self._ac is None:  # every command that changes the output clears it
+            signal = self.output_signal()
+            if signal is None:
+                self._ac = (None,)
+            else:
+                mean = signal.mean_volts()
+                self._ac = (min(signal.low, signal.high) - mean,
+                            max(signal.low, signal.high) - mean)
+        return None if self._ac == (None,) else self._ac
 
     def handle(self, command):
         header, query, params = command.header, command.query, command.params
@@ -126,11 +136,11 @@ class Keysight81134AModel(InstrumentModel):
             elif self._level_problem(high, low):
                 self.sim.queue_error("settings_conflict")
             elif self.sim.apply(command):
-                self.world.note_drive()
+                self._changed()
             return True, None
         if header in self._DRIVE and not query:
             self.sim.apply(command)
-            self.world.note_drive()
+            self._changed()
             return True, None
         return False, None
 
@@ -161,7 +171,7 @@ class Keysight81134AModel(InstrumentModel):
             self.sim.queue_error("data_out_of_range")
             return
         self.bits = bits
-        self.world.note_drive()
+        self._changed()
 
     def output_signal(self) -> DriveSignal | None:
         """The voltage at the output now (into 50 ohm), or None while the output is off."""
