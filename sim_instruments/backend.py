@@ -89,6 +89,14 @@ class SimulatedWorld:
     def __post_init__(self):
         self.chip = MicroLED(self.chip_params)
         self.noise = NoiseSource(self.chip_params.seed)
+        self._point: tuple[float, Any] | None = None  # the last steady_state() asked for
+
+    def steady_state(self, current: float):
+        """The chip's DC operating point (chip.OperatingPoint, 1-element arrays) at a current;
+        the last one is kept, as the SMU and the power meter ask for the same point in turn."""
+        if self._point is None or self._point[0] != current:
+            self._point = (current, self.chip.steady_state(np.array([current])))
+        return self._point[1]
 
     @classmethod
     def from_config(cls, config: Any, setup: Any = None,

@@ -127,6 +127,10 @@ class Keithley2450Model(InstrumentModel):
         key = (function, level, self.sim.get(_LIMIT_PROPERTY[function]), self.contact_open)
         if self._last is not None and self._last[0] == key:
             voltage, current = self._last[1]
+        elif function == "CURR" and not self.contact_open and \
+                abs(voltage := float(self.world.steady_state(level).voltage[0])) <= key[2]:
+            current = level  # within compliance: the chip's point at this current
+            self._last = key, (voltage, current)
         else:
             volts, amps, _ = self._operating_points(function, np.array([level]))
             voltage, current = float(volts[0]), float(amps[0])
