@@ -264,3 +264,52 @@ def test_the_pyvisa_sim_internals_the_backend_relies_on():
     assert queue._queue and queue.value.startswith(b"-113") and queue._queue == []
     assert device_dict["properties"]["voltage_limit"]["setter"]["q"] == \
         ":SOURce:CURRent:VLIMit {}"
+
+
+ALL_MODELS = {"keithley2450": "USB0::0x05E6::0x2450::04400001::INSTR",
+              "keysight_81134a": "GPIB0::10::INSTR",
+              "keysight_e5071c": "TCPIP0::192.168.1.20::inst0::INSTR",
+              "keysight_infiniium": "TCPIP0::192.168.1.21::hislip0::INSTR",
+              "thorlabs_pm100d": "USB0::0x1313::0x8078::P0012345::INSTR"}
+
+
+def short_form(text: str) -> str:
+    """SCPI short form of a long-form message: each mnemonic's upper-case letters and digits
+    (IEEE 488.2 7.6.1.2), in lower case to show case does not matter."""
+    def shorten(word: str) -> str:
+        if not word[:1].isalpha():
+            return word
+        return "".join(c for c in word if c.isupper() or c.isdigit()) or word
+
+    head, _, rest = text.partition(" ")
+    query = head.endswith("?")
+    head = ":".join(shorten(w) for w in head.rstrip("?").split(":")) + ("?" if query else "")
+    params = ",".join(shorten(p.strip()) for p in rest.split(",")) if rest else ""
+    return (head + (" " + params if params else "")).lower()
+
+
+@pytest.mark.parametrize("model", sorted(ALL_MODELS))
+def test_every_yaml_query_answers_the_same_in_short_and_long_form(model):
+    """Each getter the YAML declares (long forms, as in the manuals) answers identically when
+    sent in its short form, lower case; nothing is queued."""
+    from importlib import resources
+
+    from pyvisa_sim import parser
+
+    from sim_instruments.models import MODELS
+
+    path = str(resources.files("sim_instruments").joinpath(MODELS[model][0]))
+    loader = parser.Loader(path, False)
+    spec = loader.get_device_dict(model, None, False, 1)
+    queries = [p["getter"]["q"] for p in spec["properties"].values() if "getter" in p]
+    assert len(queries) >= 4
+    manager = open_simulated_bench({ALL_MODELS[model]: model}, SimulatedWorld())
+    try:
+        instrument = manager.open_resource(ALL_MODELS[model], read_termination="\n",
+                                           write_termination="\n", timeout=100)
+        error_query = next(iter(spec["error"]["error_queue"]))["q"]
+        for query in queries:
+            assert instrument.query(short_form(query)) == instrument.query(query), query
+        assert drain(instrument, error_query) == []
+    finally:
+        manager.close()

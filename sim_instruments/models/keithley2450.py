@@ -9,7 +9,7 @@ from .base import InstrumentModel, _on
 
 MAX_CURRENT = 1.05   # A, 1 A range + 5 % (manual, source current ranges)
 MAX_VOLTAGE = 210.0  # V, 200 V range + 5 %
-BUFFER_CAPACITY = 100_000  # readings, defbuffer1 default (:TRACe:POINts)
+BUFFER_CAPACITY = 100_000  # readings, defbuffer1 default (:TRACe:POINts; UNVERIFIED)
 BUFFERS = ("defbuffer1", "defbuffer2")
 LIST_CHUNK = 100  # values per :SOURce:LIST command at most
 _LIMIT_PROPERTY = {"CURR": "voltage_limit", "VOLT": "current_limit"}
@@ -250,8 +250,10 @@ class Keithley2450Model(InstrumentModel):
         """:SOURce:SWEep:<function>:LINear|LOG <start>, <stop>, <points>[, <delay>[, <count>[,
         <rangeType>[, <failAbort>[, <dual>[, "<bufferName>"]]]]]] and
         :SOURce:SWEep:<function>:LIST <startIndex>[, <delay>[, <count>[, <failAbort>[,
-        "<bufferName>"]]]]; defaults when omitted per the manual: delay -1 (auto), count 1,
-        rangeType BEST, failAbort ON, dual OFF, defbuffer1. The delay is not simulated (time)."""
+        "<bufferName>"]]]] (manual 6-81, 6-85, 6-87); defaults when omitted per the manual:
+        delay -1 (autodelay), count 1, rangeType BEST, failAbort ON, dual OFF, defbuffer1. The
+        delay is not simulated (no time passes); count 0 (an endless loop until :ABORt) is
+        refused here, as it could never finish."""
         fixed = 1 if kind == "LIST" else 3
         names = (("delay", "count", "failAbort", "buffer") if kind == "LIST"
                  else ("delay", "count", "rangeType", "failAbort", "dual", "buffer"))
