@@ -90,6 +90,8 @@ def test_smu_takes_every_spelling_of_a_real_command(raw):
         assert float(smu.query(":SOUR:CURR:VLIM?")) == expected, text
     smu.write(":SOUR:FUNC VOLTage")
     assert smu.query(":SOURce1:FUNCtion:MODE?") == "VOLT"
+    smu.write(":func:mode curr")  # [:SOURce[1]]:FUNCtion[:MODE] (manual 6-72)
+    assert smu.query(":SOUR:FUNC?") == "CURR"
     smu.write(':sens:func "CURR"')
     smu.write(":SENS:CURR:NPLC 0.5")
     assert float(smu.query(":CURRent:NPLCycles?")) == 0.5  # [:SENSe] is the default root

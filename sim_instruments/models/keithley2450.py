@@ -31,14 +31,14 @@ class Keithley2450Model(InstrumentModel):
 
     TREE = (
         ":OUTPut#[:STATe]",
-        ":SOURce#:FUNCtion[:MODE]",
+        "[:SENSe#]:FUNCtion[:ON]",  # before the source's: a bare :FUNCtion is the sense one
+        "[:SOURce#]:FUNCtion[:MODE]",
         *_LEVELS,
         ":SOURce#:CURRent:VLIMit[:LEVel]", ":SOURce#:VOLTage:ILIMit[:LEVel]",
         ":SOURce#:CURRent:RANGe", ":SOURce#:CURRent:RANGe:AUTO",
         ":SOURce#:VOLTage:RANGe", ":SOURce#:VOLTage:RANGe:AUTO",
         ":SOURce#:CURRent:READ:BACK", ":SOURce#:VOLTage:READ:BACK",
         *_SWEEPS, *_LISTS,
-        "[:SENSe#]:FUNCtion[:ON]",
         "[:SENSe#]:CURRent[:DC]:NPLCycles", "[:SENSe#]:VOLTage[:DC]:NPLCycles",
         "[:SENSe#]:CURRent[:DC]:RANGe:AUTO", "[:SENSe#]:VOLTage[:DC]:RANGe:AUTO",
         "[:SENSe#]:CURRent[:DC]:RSENse", "[:SENSe#]:VOLTage[:DC]:RSENse",
@@ -158,11 +158,10 @@ class Keithley2450Model(InstrumentModel):
                 else:
                     self.world.apply(0.0, 0.0)
             return True, None
-        if header == ":SOURce#:FUNCtion[:MODE]" and not query:
-            if self.sim.apply(command) and self.sim.get("source_function") != function \
-                    and self._output_on():  # a new source function switches the output off
-                self.sim.set("output", "0")
-                self.world.apply(0.0, 0.0)
+        if header == "[:SOURce#]:FUNCtion[:MODE]" and not query:
+            if self.sim.apply(command) and self._output_on():  # the output sources the new one
+                new = str(self.sim.get("source_function"))
+                self._apply(new, self._level(new))
             return True, None
         if header in _LEVELS and not query:
             if self.sim.apply(command) and _LEVELS[header] == function and self._output_on():
