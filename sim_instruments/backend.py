@@ -212,6 +212,9 @@ def _initial_states(raw: Any, models: Mapping[str, str] | None) -> dict[str, dic
     return states
 
 
+_TREES: dict[type, CommandTree] = {}  # one per model class: its header cache outlives benches
+
+
 class _Partial(bytes):
     """A response cut off before its end (fault ``truncated``): the reader waits, then times out."""
 
@@ -243,7 +246,8 @@ class SimInstrument:
         device_dict = loader.get_device_dict(model_name, None, False, 1)
         self.device = parser.get_device(model_name, device_dict, loader, {})
         self.device.resource_name = resource_name
-        self.tree = CommandTree(model_cls.TREE, model_cls.KEYWORDS)
+        self.tree = _TREES.get(model_cls) or _TREES.setdefault(
+            model_cls, CommandTree(model_cls.TREE, model_cls.KEYWORDS))
         self._routes = self._build_routes(device_dict, yaml_file)
         self._error_queue = next(iter(self.device._error_queues.values()))
         self._defaults = {n: p.get_value() for n, p in self.device._properties.items()}
