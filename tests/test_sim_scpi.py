@@ -315,3 +315,19 @@ def test_every_yaml_query_answers_the_same_in_short_and_long_form(model):
         assert drain(instrument, error_query) == []
     finally:
         manager.close()
+
+
+def test_scope_error_query_answers_the_code_alone_without_string():
+    """Infiniium :SYSTem:ERRor? [{NUMBer | STRing}]: NUMBer (the default) gives the code only."""
+    resource = "TCPIP0::192.168.1.21::hislip0::INSTR"
+    manager = open_simulated_bench({resource: "keysight_infiniium"}, SimulatedWorld())
+    try:
+        scope = manager.open_resource(resource, read_termination="\n", write_termination="\n",
+                                      timeout=100)
+        scope.write(":CHAN1:FOO 1")
+        scope.write(":CHAN1:BAR 1")
+        assert scope.query(":SYST:ERR?") == "-113"
+        assert scope.query(":syst:err? str") == '-113,"Undefined header"'
+        assert scope.query(":SYSTem:ERRor? NUMBer") == "0"
+    finally:
+        manager.close()

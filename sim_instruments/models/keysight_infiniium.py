@@ -90,8 +90,8 @@ class KeysightInfiniiumModel(InstrumentModel):
         ":SYSTem:ERRor",
     )
     KEYWORDS = ("CHANnel", "DC", "LEFT", "CENTer", "RIGHt", "RTIMe", "EDGE", "POSitive",
-                "NEGative", "ASCii", "BYTE", "WORD", "LSBFirst", "MSBFirst", "STRing", "AUTO",
-                "MAXimum")
+                "NEGative", "ASCii", "BYTE", "WORD", "LSBFirst", "MSBFirst", "STRing", "NUMBer",
+                "AUTO", "MAXimum")
     _AUTO = {":ACQuire:SRATe[:ANALog]": "rate_auto", ":ACQuire:POINts[:ANALog]": "points_auto"}
 
     def handle(self, command):
@@ -106,6 +106,10 @@ class KeysightInfiniiumModel(InstrumentModel):
             elif self.sim.apply(command):
                 setattr(self, flag, False)
             return True, None
+        if header == ":SYSTem:ERRor" and query and [self.sim.tree.keyword(p) for p in params] \
+                in ([], ["NUMBER"]):  # NUMBer, the default: the code alone (STRing: the YAML)
+            entry = next(iter(self.sim.device._error_queues.values())).value
+            return True, entry.split(b",", 1)[0].decode()
         if header == ":DIGitize" and not query:
             self._digitize(params)
             return True, None
