@@ -101,11 +101,21 @@ class SimulatedWorld:
     @classmethod
     def from_config(cls, config: Any, setup: Any = None,
                     models: Mapping[str, str] | None = None) -> SimulatedWorld:
-        """Build from a station's ``simulation:`` block (``chip``, ``collection_efficiency``,
-        ``faults``, ``fault_seed``, ``initial_state``) and its ``setup:`` block; ValueError with
-        one clear line for anything wrong. ``models`` ({station name: driver}) lets the start
-        states be checked against their instruments' models now; without it each is checked
-        when its instrument is built."""
+        """Build from a station's ``simulation:`` block and its ``setup:`` block; ValueError with
+        one clear line for anything wrong::
+
+            simulation:
+              chip: {diameter: 20.0e-6}        # ChipParameters fields, SI, within chip.BOUNDS
+              collection_efficiency: 1.0       # (0, 1]
+              faults: [...]                    # sim_instruments/faults.py
+              fault_seed: 0
+              initial_state:                   # as instruments left on by a killed run
+                smu: {output: true, function: CURR, level: 5.0e-3, limit: 6.0}
+                generator: {output: true, high: 0.4, low: 0.0}
+                vna: {output: true, power: -10.0, options: "285"}
+
+        ``models`` ({station name: driver}) lets the start states be checked against their
+        instruments' models now; without it each is checked when its instrument is built."""
         if config is None:
             config = {}
         if not isinstance(config, Mapping):
