@@ -210,9 +210,23 @@ def _initial_states(raw: Any, models: Mapping[str, str] | None) -> dict[str, dic
             raise ValueError(f"simulation.initial_state.{name} must be a mapping, got "
                              f"{type(state).__name__}")
         states[name] = dict(state)
-    if models is not None:
-        from .models import model_class
+    from .models import MODELS, model_class
 
+    if models is None and states:  # which instrument is which is not known yet: a state that
+        # no model could take is refused now, the rest is checked when its instrument is built
+        takers = [m for m in MODELS if model_class(m).INITIAL_STATE]
+        for name, state in states.items():
+            reasons = []
+            for model in takers:
+                try:
+                    model_class(model).check_initial_state(name, state)
+                    break
+                except ValueError as exc:
+                    reasons.append(f"{model}: {str(exc).split(': ', 1)[-1]}")
+            else:
+                raise ValueError(f"simulation.initial_state.{name} fits no simulated model "
+                                 f"({'; '.join(reasons)})")
+    if models is not None:
         unknown = sorted(set(states) - set(models))
         if unknown:
             raise ValueError(f"simulation.initial_state: no simulated instrument named "

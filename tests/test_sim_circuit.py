@@ -210,7 +210,15 @@ def test_bad_start_states_are_refused_with_one_line(state, message):
 
 
 def test_a_start_state_is_checked_when_its_instrument_is_built():
-    world = SimulatedWorld.from_config({"initial_state": {"smu": {"level": 3.0}}})
-    with pytest.raises(ValueError, match="outside"):
+    world = SimulatedWorld.from_config({"initial_state": {"smu": {"power": -10.0}}})  # a VNA's
+    with pytest.raises(ValueError, match=r"smu: unknown key\(s\) power"):
         open_simulated_bench({RESOURCES["smu"][0]: "keithley2450"}, world,
                              names={RESOURCES["smu"][0]: "smu"})
+
+
+@pytest.mark.parametrize("state", [{"output": True, "level": 5.0},
+                                   {"output": True, "high": 0.02, "low": 0.0},
+                                   {"power": 50.0}, {"colour": "red"}])
+def test_a_start_state_no_model_can_take_is_refused_before_any_instrument(state):
+    with pytest.raises(ValueError, match=r"initial_state.dut fits no simulated model \("):
+        SimulatedWorld.from_config({"initial_state": {"dut": state}})
