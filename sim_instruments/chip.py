@@ -21,12 +21,56 @@ import numpy as np
 from scipy import constants as sc
 from scipy.special import lambertw
 
-_EFFICIENCIES = ("injection_efficiency", "extraction_efficiency")
+# Plausible physical bounds of each parameter (SI): (lowest, highest); a lowest of 0 means "> 0".
+# Wide enough for any micro-LED (and for tests that switch an effect off with a tiny value),
+# narrow enough that 1e308 or a 400-digit integer is refused instead of overflowing the model.
+BOUNDS = {
+    "diameter": (1e-7, 1e-2),                  # m: 0.1 um .. 10 mm
+    "active_thickness": (1e-10, 1e-6),         # m
+    "a_coeff": (0.0, 1e12),                    # 1/s
+    "b_coeff": (0.0, 1e-12),                   # m^3/s (literature ~1e-17)
+    "c_coeff": (0.0, 1e-36),                   # m^6/s (literature ~1e-42)
+    "injection_efficiency": (0.0, 1.0),
+    "extraction_efficiency": (0.0, 1.0),
+    "wavelength": (200e-9, 2e-6),              # m
+    "ideality_factor": (0.5, 20.0),
+    "saturation_current": (0.0, 1e-3),         # A
+    "series_resistance": (0.0, 1e6),           # ohm
+    "thermal_resistance": (0.0, 1e7),          # K/W
+    "ambient_temperature": (1.0, 1000.0),      # K
+    "voltage_temperature_coefficient": (-0.1, 0.1),  # V/K
+    "characteristic_temperature": (1.0, 1e5),  # K
+    "capacitance": (0.0, 1e-6),                # F
+    "noise": (-1.0, 1.0),                      # relative; checked >= 0 below
+    "shunt_resistance": (1.0, 1e18),           # ohm
+    "seed": (0, 2**63 - 1),
+}
+
+
+def shown(value) -> str:
+    """A value as a short text for an error message (a 400-digit number is not printed)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:12]}... ({len(text)} characters)"
+
+
+def checked_number(name: str, value, low: float, high: float) -> float:
+    """``value`` as a float when it is a real number (not a bool) in its bounds, a lowest of 0
+    meaning > 0; one ValueError naming ``name`` otherwise. Bounds are compared before any float
+    conversion, so a 400-digit integer is refused, not an OverflowError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a finite number, got {shown(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {shown(value)}")
+    if low == 0 and not value > 0:
+        raise ValueError(f"{name} must be > 0, got {shown(value)}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {shown(value)}")
+    return float(value)
 
 
 @dataclass(frozen=True)
 class ChipParameters:
-    """Chip parameters in SI units; validated on construction (ValueError)."""
+    """Chip parameters in SI units; validated on construction against BOUNDS (ValueError)."""
 
     diameter: float = 20e-6  # m
     active_thickness: float = 5e-9  # m
@@ -52,26 +96,25 @@ class ChipParameters:
         for f in fields(self):
             name, value = f.name, getattr(self, f.name)
             if name == "seed":
-                if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-                    raise ValueError(f"seed must be an integer >= 0, got {value!r}")
+                if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+                        or not 0 <= value <= BOUNDS["seed"][1]:
+                    raise ValueError(f"seed must be an integer in [0, 2^63), got {shown(value)}")
                 object.__setattr__(self, name, int(value))
                 continue
-            if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-                    or not math.isfinite(value)):
-                raise ValueError(f"{name} must be a finite number, got {value!r}")
-            if name == "noise" and value < 0:
-                raise ValueError(f"noise must be >= 0, got {value!r}")
-            if name not in ("noise", "voltage_temperature_coefficient") and value <= 0:
-                raise ValueError(f"{name} must be > 0, got {value!r}")
-            if name in _EFFICIENCIES and value > 1:
-                raise ValueError(f"{name} must be in (0, 1], got {value!r}")
-            object.__setattr__(self, name, float(value))
+            if name == "noise" and isinstance(value, numbers.Real) and value < 0:
+                raise ValueError(f"noise must be >= 0, got {shown(value)}")
+            if name in ("injection_efficiency", "extraction_efficiency") \
+                    and isinstance(value, numbers.Real) and not isinstance(value, bool) \
+                    and not 0 < value <= 1:
+                raise ValueError(f"{name} must be in (0, 1], got {shown(value)}")
+            object.__setattr__(self, name, checked_number(name, value, *BOUNDS[name]))
 
     @classmethod
     def from_mapping(cls, mapping: Mapping) -> ChipParameters:
-        """Build from a config mapping; unknown keys and invalid values raise ValueError."""
+        """Build from a config mapping; a non-mapping, unknown keys and invalid values raise
+        ValueError (one line each)."""
         if not isinstance(mapping, Mapping):
-            raise TypeError(f"chip parameters must be a mapping, got {type(mapping).__name__}")
+            raise ValueError(f"chip parameters must be a mapping, got {type(mapping).__name__}")
         valid = [f.name for f in fields(cls)]
         unknown = sorted(str(k) for k in mapping if k not in valid)
         if unknown:
@@ -229,6 +272,18 @@ class MicroLED:
             ex = np.expm1(v / nvt)
             return a * v + beta * i_s * ex - y, a + beta * i_s * (ex + 1) / nvt
         return _newton(f, start, scale=nvt)
+
+    def differential_resistance(self, current):
+        """Small-signal r_d = dV/dI (ohm) of the isothermal chip at a bias current: the junction's
+        1 / (dI_d/dV_j) (Shockley diode and shunt at Ta) plus the series resistance. Isothermal:
+        a modulation far faster than the thermal time constant does not move the junction
+        temperature. Huge (the diode is off) at zero bias."""
+        p = self.params
+        nvt = p.ideality_factor * self.thermal_voltage
+        vj = self._junction_voltage(np.asarray(current, dtype=float))
+        with np.errstate(over="ignore"):
+            conductance = p.saturation_current * np.exp(vj / nvt) / nvt + 1 / p.shunt_resistance
+        return 1 / conductance + p.series_resistance
 
     def steady_state(self, current) -> OperatingPoint:
         """DC operating point with self-heating (Schubert ch. 4-6).

@@ -56,12 +56,16 @@ class FaultRule:
         if (at is None) == (p is None):
             raise ValueError("a fault needs exactly one of at_command or probability")
         if at is not None and (not isinstance(at, int) or isinstance(at, bool) or at < 1):
-            raise ValueError(f"fault at_command={at!r} must be a whole number >= 1")
-        if p is not None and not (isinstance(p, (int, float)) and 0 < p <= 1):
-            raise ValueError(f"fault probability={p!r} must be in (0, 1]")
+            raise ValueError(f"fault at_command={at!r:.40} must be a whole number >= 1")
+        if p is not None and (isinstance(p, bool) or not isinstance(p, (int, float))
+                              or not 0 < p <= 1):
+            raise ValueError(f"fault probability={p!r:.40} must be in (0, 1]")
         count = raw.get("count", 1)
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise ValueError(f"fault count={count!r} must be a whole number >= 0")
+            raise ValueError(f"fault count={count!r:.40} must be a whole number >= 0")
+        for key in ("match", "error"):
+            if key in raw and not isinstance(raw[key], str):
+                raise ValueError(f"fault {key}={raw[key]!r:.40} must be a string")
         return cls(raw["instrument"], raw["kind"], at, None if p is None else float(p),
                    raw.get("match"), count, str(raw.get("error", cls.error)))
 
@@ -90,8 +94,8 @@ class FaultPlan:
             raw = []
         if not isinstance(raw, list):
             raise ValueError("simulation faults must be a list")
-        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-            raise ValueError(f"fault_seed={seed!r} must be a whole number >= 0")
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+            raise ValueError(f"fault_seed={seed!r:.40} must be a whole number in [0, 2^63)")
         return cls([FaultRule.from_mapping(r) for r in raw], seed)
 
     def check(self, instrument: str, command: str) -> FaultRule | None:

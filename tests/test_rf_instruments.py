@@ -316,9 +316,14 @@ def test_s21_follows_the_chip_and_receiver(rf_bench, chip):
         slope = (isothermal_power(chip_model, current + step)
                  - isothermal_power(chip_model, current - step)) / (2 * step)  # W/A
         delay = 1.5e-9 + 0.4e-9 + 2.5e-9
+        # port 1's EMF is twice the incident wave: 2 / (50 + Z + r_d) A per volt into the chip,
+        # r_d = dV/dI of the isothermal chip (Shockley diode + series resistance)
+        p, nvt = chip_model.params, chip_model.thermal_voltage * chip_model.params.ideality_factor
+        r_d = nvt / (current + p.saturation_current) + p.series_resistance
         expected = (slope * chip_model.small_signal_response(frequency, current)
                     * receiver.coupling * receiver.responsivity * receiver.transimpedance
-                    / 50.0 / (1 + 1j * frequency / 3e9) * np.exp(-2j * np.pi * frequency * delay))
+                    * 2 / (50.0 + 50.0 + r_d) / (1 + 1j * frequency / 3e9)
+                    * np.exp(-2j * np.pi * frequency * delay))
         assert np.all(np.abs(s21 - expected) < 6 * sigma + 1e-6 * np.abs(expected)), current
     bench.vna.output_off()
     _, s21 = bench.vna.measure_s21()

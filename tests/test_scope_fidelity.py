@@ -4,8 +4,9 @@ Known truth: the simulated chip's small-signal response (MicroLED.small_signal_r
 photoreceiver's pole (common.passive.Photoreceiver.response), the scope's front-end pole at
 KeysightInfiniiumModel.BANDWIDTH and the 81134A's linear edge (DriveSignal.ramp); their step
 response comes from an inverse FFT on a 0.25 ps grid, independent of the simulator's time-domain
-code. Steps are small-signal: 50 mV (the generator's minimum swing) into a 1 kohm bias tee is
-50 uA on a 10 mA bias. Crossings are read on equivalent-time records (:func:`acquire_step`):
+code. Steps are small-signal: 50 mV (the generator's minimum swing) from its 50 ohm source (EMF
+twice the level) through a 1 kohm bias tee into the chip is ~95 uA on a 10 mA bias. Crossings
+are read on equivalent-time records (:func:`acquire_step`):
 linear interpolation between samples 100 ps apart would itself lengthen a 330 ps rise by ~4 %.
 """
 
@@ -16,6 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from pyvisa import rname
+from scipy import constants as sc
 
 from common.passive import Setup
 from drivers.keithley2450 import Keithley2450
@@ -82,12 +84,13 @@ def acquire_step(bench, sample_rate: float, phases: int = 8) -> tuple:
     bench.smu.configure_current_source(voltage_limit=6.0)
     bench.smu.set_current(BIAS)
     bench.smu.output_on()
+    bench.generator.set_levels(high=0.5, low=-SWING / 2)  # through states of >= 50 mV amplitude
     bench.generator.set_levels(high=SWING / 2, low=-SWING / 2)
     bench.generator.set_square(15e6)
     bench.generator.output_on()
     setup, scope = bench.world.setup, bench.scope
     wiring = setup.oscilloscope
-    step = SWING / setup.bias_tee.modulation_impedance / 2
+    step = SWING * drive_admittance(bench, BIAS) / 2
     levels = [setup.photoreceiver.gain * settled_light(bench.world.chip, BIAS + sign * step)
               for sign in (-1, 1)]
     scope.configure_channel(wiring.optical_channel, scale=max((levels[1] - levels[0]) / 5, 1e-3),
@@ -111,6 +114,22 @@ def acquire_step(bench, sample_rate: float, phases: int = 8) -> tuple:
             [w.volts for w in waveforms])[order]))
     assert merged[1].time[0] < -4e-9 and merged[1].time[-1] > 19e-9
     return tuple(merged)
+
+
+def chip_resistance(params: ChipParameters, current: float) -> float:
+    """r_d = dV/dI of the isothermal chip, V = n kT/q ln(1 + I / I_s) + I R_s, by a central
+    difference from the chip's own parameters."""
+    nvt = params.ideality_factor * sc.k * params.ambient_temperature / sc.e
+    step = 1e-6 * current
+    volts = [nvt * np.log1p(i / params.saturation_current) + i * params.series_resistance
+             for i in (current - step, current + step)]
+    return (volts[1] - volts[0]) / (2 * step)
+
+
+def drive_admittance(bench, current: float) -> float:
+    """Chip current per programmed generator volt (DESIGN.md's circuit): 2 / (50 + Z + r_d)."""
+    z = bench.world.setup.bias_tee.modulation_impedance
+    return 2 / (50 + z + chip_resistance(bench.world.chip_params, current))
 
 
 def normalised(waveform) -> np.ndarray:
@@ -190,10 +209,10 @@ def test_drive_to_optical_delay_matches_the_analytic_chain(scope_bench, sample_r
 def chip_delay(bench) -> float:
     """The chip's own delay on the generator's rising edge: 50 % of its light minus 50 % of its
     current, from MicroLED.optical_power_waveform on a 0.1 ps grid."""
-    signal, impedance = bench.generator_signal(), bench.world.setup.bias_tee.modulation_impedance
+    signal = bench.generator_signal()
     edge = signal.first_crossing((signal.high + signal.low) / 2, rising=True)
     t = edge + np.arange(-1e-9, 1e-9, 0.1e-12)
-    current = BIAS + (signal.volts(t) - signal.mean_volts()) / impedance
+    current = BIAS + (signal.volts(t) - signal.mean_volts()) * drive_admittance(bench, BIAS)
     light = bench.world.chip.optical_power_waveform(t, current)
     y = (light - light[0]) / (light[-1] - light[0])
     return first_time(t, y, 0.5) - edge

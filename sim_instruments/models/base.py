@@ -1,35 +1,45 @@
 """Common parts of the simulated instrument models: the model base class and signal helpers.
 
-A model sees every command before the YAML does; ``handle`` returns ``(True, answer)`` for what it
-answers (``answer`` None for a command without response) and ``(False, None)`` to let the YAML
-device match it. State that the YAML declares (levels, limits, output) is read from the device, so
-the YAML stays the one contract of what each setting accepts.
+A model declares its command tree (``TREE``, headers as its manual writes them, see
+``sim_instruments/scpi.py``) and the keywords its parameters take (``KEYWORDS``). It sees every
+parsed command before the YAML does; ``handle`` returns ``(True, answer)`` for what it answers
+(``answer`` None for a command without response) and ``(False, None)`` to let the YAML device
+match it. State that the YAML declares (levels, limits, output) is read from the device, so the
+YAML stays the one contract of what each setting accepts.
+
+A model may also start in a given state (``simulation: initial_state:``, as a real instrument
+is found left on by a killed run): ``INITIAL_STATE`` names the keys it takes and their kind,
+``check_initial_state`` refuses anything else with one ValueError, ``start`` applies it.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import constants as sc
 from scipy.signal import lfilter
 
-from ..chip import MicroLED
+from ..chip import MicroLED, checked_number, shown
 
 if TYPE_CHECKING:
     from ..backend import SimInstrument, SimulatedWorld
-
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-
+    from ..scpi import Command
 
 
 class InstrumentModel:
+    TREE: tuple[str, ...] = ()
+    KEYWORDS: tuple[str, ...] = ()
+    # key -> bool | str | tuple of choices | (low, high) | ("+-", bound)
+    INITIAL_STATE: dict[str, Any] = {}
+
     def __init__(self, sim: SimInstrument, world: SimulatedWorld):
         self.sim, self.world = sim, world
 
-    def handle(self, command: str) -> tuple[bool, bytes | str | None]:
+    def handle(self, command: Command) -> tuple[bool, bytes | str | None]:
         return False, None
 
     def reset(self) -> None:
@@ -38,12 +48,66 @@ class InstrumentModel:
     def open_contact(self) -> None:
         """Fault ``compliance``: the probe lifts off the chip (a no-op without a source)."""
 
+    def ac_volts(self) -> tuple[float, float] | None:
+        """(lowest, highest) AC part of the programmed drive (V into 50 ohm) this instrument
+        puts on the chip's modulation input now, or None (off, or not a modulation source)."""
+        return None
+
+    # -- start states ----------------------------------------------------------------------
+    @classmethod
+    def check_initial_state(cls, name: str, state: Any) -> None:
+        """Refuse a start state this model cannot be in (ValueError, one line)."""
+        where = f"simulation.initial_state.{name}"
+        if not cls.INITIAL_STATE:
+            raise ValueError(f"{where}: this simulated model takes no start state")
+        if not isinstance(state, dict):
+            raise ValueError(f"{where} must be a mapping, got {type(state).__name__}")
+        unknown = sorted(str(k) for k in state if k not in cls.INITIAL_STATE)
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: "
+                             f"{', '.join(cls.INITIAL_STATE)}")
+        for key, value in state.items():
+            kind = cls.INITIAL_STATE[key]
+            if kind is bool:
+                if not isinstance(value, bool):
+                    raise ValueError(f"{where}.{key} must be true or false, got {shown(value)}")
+            elif kind is str:
+                if not isinstance(value, str) or not value.strip() or len(value) > 200:
+                    raise ValueError(f"{where}.{key} must be a short non-empty string, got "
+                                     f"{shown(value)}")
+            elif isinstance(kind, tuple) and all(isinstance(k, str) for k in kind):
+                if value not in kind:
+                    raise ValueError(f"{where}.{key} must be one of {', '.join(kind)}, got "
+                                     f"{shown(value)}")
+            elif kind[0] == "+-":
+                _any_sign(f"{where}.{key}", value, kind[1])
+            else:
+                checked_number(f"{where}.{key}", value, *kind)
+        cls._check_state(where, state)
+
+    @classmethod
+    def _check_state(cls, where: str, state: dict) -> None:
+        """Model-specific checks across keys (the keys themselves are checked)."""
+
+    def start(self, state: dict) -> None:
+        """Put the instrument in a checked start state."""
+
+
+def _any_sign(name: str, value: Any, bound: float) -> float:
+    """A finite number within [-bound, bound]; ValueError otherwise (no overflow)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or (isinstance(value, float) and not math.isfinite(value)):
+        raise ValueError(f"{name} must be a finite number, got {shown(value)}")
+    if not -bound <= value <= bound:
+        raise ValueError(f"{name} must be within +-{bound:g}, got {shown(value)}")
+    return float(value)
+
 
 # == High-speed set-up (issue 3): pattern generator, real-time scope, network analyser ==========
-# The generator's output voltage reaches the chip through the bias tee (modulation current = AC
-# part / modulation_impedance, after cables.drive_delay) on top of the SMU's bias
-# (world.drive_current); the light goes through the photoreceiver (gain, pole, delays) to the scope
-# or VNA. The set-up's numbers come from world.setup (common.passive.Setup, the station's setup:).
+# The generator's output reaches the chip through the bias tee: its AC part times the drive
+# admittance 2 / (50 + Z + r_d) (SimulatedWorld.drive_admittance), after cables.drive_delay, on
+# top of the SMU's bias (world.drive_current); the light goes through the photoreceiver (gain,
+# pole, delays) to the scope or VNA. The set-up's numbers come from world.setup.
 
 
 def _on(value) -> bool:

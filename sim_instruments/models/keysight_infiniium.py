@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backend import ieee_block
+from ..backend import SOURCE_IMPEDANCE, ieee_block
 from .base import DriveSignal, InstrumentModel, _on, first_order_lowpass
 
 
@@ -78,37 +78,48 @@ class KeysightInfiniiumModel(InstrumentModel):
     def time_constant(self) -> float:
         return 1 / (2 * math.pi * self.BANDWIDTH)
 
-    def _yaml_set(self, command: str) -> bool:
-        """Apply a YAML setter; True if the device accepted it (no error queued)."""
-        queue = next(iter(self.sim.device._error_queues.values()))._queue
-        before = len(queue)
-        self.sim._match_yaml(command.encode("latin-1"))
-        return len(queue) == before
+    # Infiniium Programmer's Reference (EXR/MXR), command reference
+    TREE = (
+        ":CHANnel#:DISPlay", ":CHANnel#:SCALe", ":CHANnel#:OFFSet", ":CHANnel#:INPut",
+        ":TRIGger:LEVel", ":TRIGger:MODE", ":TRIGger:EDGE#:SOURce", ":TRIGger:EDGE#:SLOPe",
+        ":TIMebase:SCALe", ":TIMebase:POSition", ":TIMebase:REFerence",
+        ":ACQuire:SRATe[:ANALog]", ":ACQuire:POINts[:ANALog]", ":ACQuire:MODE",
+        ":ACQuire:AVERage", ":ACQuire:AVERage:COUNt",
+        ":WAVeform:SOURce", ":WAVeform:FORMat", ":WAVeform:BYTeorder", ":WAVeform:STReaming",
+        ":WAVeform:PREamble", ":WAVeform:DATA", ":DIGitize", ":ADER", ":SYSTem:HEADer",
+        ":SYSTem:ERRor",
+    )
+    KEYWORDS = ("CHANnel", "DC", "LEFT", "CENTer", "RIGHt", "RTIMe", "EDGE", "POSitive",
+                "NEGative", "ASCii", "BYTE", "WORD", "LSBFirst", "MSBFirst", "STRing", "NUMBer",
+                "AUTO", "MAXimum")
+    _AUTO = {":ACQuire:SRATe[:ANALog]": "rate_auto", ":ACQuire:POINts[:ANALog]": "points_auto"}
 
     def handle(self, command):
-        for node, flag in ((":ACQuire:SRATe:ANALog", "rate_auto"),
-                           (":ACQuire:POINts:ANALog", "points_auto")):
-            if command == f"{node} AUTO":
+        header, query, params = command.header, command.query, command.params
+        if header in self._AUTO:
+            flag = self._AUTO[header]
+            if query:
+                timing = self._timing()
+                return True, (f"{timing[0]:.6E}" if flag == "rate_auto" else str(timing[1]))
+            if len(params) == 1 and self.sim.tree.keyword(params[0]) == "AUTO":
                 setattr(self, flag, True)
-                return True, None
-            if command.startswith(f"{node} "):
-                if self._yaml_set(command):
-                    setattr(self, flag, False)
-                return True, None
-        if command == ":ACQuire:SRATe:ANALog?":
-            return True, f"{self._timing()[0]:.6E}"
-        if command == ":ACQuire:POINts:ANALog?":
-            return True, str(self._timing()[1])
-        if command == ":DIGitize" or command.startswith(":DIGitize "):
-            self._digitize(command[len(":DIGitize"):].strip())
+            elif self.sim.apply(command):
+                setattr(self, flag, False)
             return True, None
-        if command == ":ADER?":  # Acquisition Done Event Register, cleared by reading
+        if header == ":SYSTem:ERRor" and query and [self.sim.tree.keyword(p) for p in params] \
+                in ([], ["NUMBER"]):  # NUMBer, the default: the code alone (STRing: the YAML)
+            entry = next(iter(self.sim.device._error_queues.values())).value
+            return True, entry.split(b",", 1)[0].decode()
+        if header == ":DIGitize" and not query:
+            self._digitize(params)
+            return True, None
+        if header == ":ADER" and query:  # Acquisition Done Event Register, cleared by reading
             done, self.done = self.done, False
             return True, "1" if done else "0"
-        if command == ":WAVeform:PREamble?":
+        if header == ":WAVeform:PREamble" and query:
             record = self._source_record()
             return True, "" if record is None else self._preamble(record)
-        if command == ":WAVeform:DATA?":
+        if header == ":WAVeform:DATA" and query:
             return True, self._data()
         return False, None
 
@@ -127,14 +138,13 @@ class KeysightInfiniiumModel(InstrumentModel):
                 rate = min(rate, points / span)
         return rate, max(16, int(round(points)))
 
-    def _digitize(self, sources: str) -> None:
+    def _digitize(self, sources) -> None:
         if sources:
-            try:
-                channels = [int(s.strip().removeprefix("CHANnel")) for s in sources.split(",")]
-            except ValueError:
-                channels = [0]
+            channels = [self.sim.tree.keyword(s) for s in sources]
+            channels = [int(c[7:]) if c[:7] == "CHANNEL" and c[7:].isdigit() else 0
+                        for c in channels]
             if not all(1 <= c <= self.CHANNELS for c in channels):
-                self.sim.queue_error("command_error")
+                self.sim.queue_error("illegal_parameter")
                 return
         else:
             channels = [c for c in range(1, self.CHANNELS + 1)
@@ -204,17 +214,21 @@ class KeysightInfiniiumModel(InstrumentModel):
         lowest = self.world.drive_current
         if signal is not None:
             lowest += (min(signal.low, signal.high) - signal.mean_volts()) \
-                / self.world.setup.bias_tee.modulation_impedance
+                * self.world.drive_admittance()
         return max(lowest, 0.0)
 
     def _channel_volts(self, channel: int, grid: _AnalogGrid, signal: DriveSignal | None
                        ) -> np.ndarray:
         """Volts at a scope input at the record's instants, noise-free: the generator (drive
         channel), the photoreceiver (optical channel), else 0 V, through the front-end pole;
-        simulated on the analogue grid, then sampled."""
+        simulated on the analogue grid, then sampled. The drive monitor is a 50 ohm generator
+        output of EMF twice its programmed level: into the 50 ohm input it shows the level,
+        into 1 Mohm (:INPut DC) twice as much, EMF x R_in / (50 + R_in)."""
         setup = self.world.setup
         if signal is not None and channel == setup.oscilloscope.drive_channel:
-            volts = signal.volts(grid.times - setup.cables.monitor_delay)
+            r_in = 50.0 if self.sim.get(f"ch{channel}_input") == "DC50" else 1e6
+            volts = 2 * signal.volts(grid.times - setup.cables.monitor_delay) \
+                * r_in / (SOURCE_IMPEDANCE + r_in)
         elif channel == setup.oscilloscope.optical_channel:
             volts = self._receiver_output(grid, signal)
         else:
@@ -222,14 +236,15 @@ class KeysightInfiniiumModel(InstrumentModel):
         return grid.sampled(first_order_lowpass(volts, grid.step, self.time_constant))
 
     def _receiver_output(self, grid: _AnalogGrid, signal: DriveSignal | None) -> np.ndarray:
-        """Photoreceiver output: i(t) = I_bias + (V_gen - <V_gen>) / Z_mod reaches the chip
-        after drive_delay, the light (MicroLED.optical_power_waveform) the scope after the
-        receiver's delays, through its gain and pole."""
+        """Photoreceiver output: i(t) = I_bias + (V_gen - <V_gen>) x 2 / (50 + Z + r_d) (the
+        generator's EMF is twice its programmed level; the tee's capacitor blocks the mean)
+        reaches the chip after drive_delay, the light (MicroLED.optical_power_waveform) the
+        scope after the receiver's delays, through its gain and pole."""
         world, setup = self.world, self.world.setup
         current = np.full(grid.times.size, world.drive_current)
         if signal is not None:
             current += (signal.volts(grid.times - setup.optical_delay) - signal.mean_volts()) \
-                / setup.bias_tee.modulation_impedance
+                * world.drive_admittance()
         power = world.chip.optical_power_waveform(grid.times, current)
         receiver = setup.photoreceiver
         return first_order_lowpass(receiver.gain * power, grid.step, receiver.time_constant)
