@@ -18,13 +18,16 @@ at the highest bias; the per-bias figures are derived arrays (``<figure>_per_bia
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from common.errors import ConfigError
+from common.errors import ComplianceReached, ConfigError
+from common.passive import DriveCircuit
 from drivers.roles import CurrentSource, NetworkAnalyzer, Oscilloscope, PatternGenerator
 
 from . import dynamic_analysis as da
-from .base import Parameter, Sequence, smu_parameters
+from .base import Parameter, Sequence, compliance_figure, smu_parameters, stop_at_compliance
 from .dc_analysis import current_density
 from .pulse_response import (
     RECORD_RUNS,
@@ -32,9 +35,12 @@ from .pulse_response import (
     check_bit_rate,
     check_modulation,
     configure_capture,
+    generator_request,
     on_common_time,
     record_volts,
+    scope_request,
     set_modulation,
+    smu_request,
     square_pattern,
     step_parameters,
     store_records,
@@ -42,13 +48,14 @@ from .pulse_response import (
 )
 
 SMALL_SIGNAL = 0.25  # largest VNA modulation amplitude, as a fraction of the lowest bias
+AUTO_AMPLITUDE = 0.1  # the default VNA power's modulation amplitude, as a fraction of it
 
 
 class Bandwidth(Sequence):
     name = "bandwidth"
     summary = "small-signal modulation bandwidth per bias: f3db, f3db_optical, lifetime, RC"
     results = ("f3db", "f3db_optical", "differential_lifetime", "rc_time_constant",
-               "fit_rms")
+               "fit_rms", "compliance_current")
     roles = {"smu": CurrentSource}
     optional_roles = {"network_analyzer": NetworkAnalyzer,
                       "pattern_generator": PatternGenerator, "oscilloscope": Oscilloscope}
@@ -62,7 +69,8 @@ class Bandwidth(Sequence):
         "points": Parameter(201, "", "VNA points (log sweep)", kind=int, minimum=11,
                             maximum=20001),
         "if_bandwidth": Parameter(1e3, "Hz", "VNA IF bandwidth", minimum=0.0),
-        "power": Parameter(-30.0, "dBm", "VNA source power"),
+        "power": Parameter(None, "dBm", "VNA source power; default (null): the whole dBm "
+                           f"giving at most {AUTO_AMPLITUDE:g} x the lowest bias in amplitude"),
         "vna_averaging": Parameter(1, "", "VNA sweeps averaged", kind=int, minimum=1),
         "modulation_depth": Parameter(0.2, "", "step path: peak-to-peak step / bias",
                                       minimum=0.0, maximum=1.0),
@@ -90,6 +98,27 @@ class Bandwidth(Sequence):
     def planned_points(cls, params):
         return len(params["bias_currents"])
 
+    @classmethod
+    def plan(cls, params, sample, setup, models):
+        requests = {"smu": smu_request(max(params["bias_currents"]), params)}
+        if cls.uses_vna(params["method"], set(models)):
+            vna = models["network_analyzer"]
+            power, _ = cls.vna_power(params, setup, vna.source_impedance)
+            requests["network_analyzer"] = {
+                "start": params["start"], "stop": params["stop"], "points": params["points"],
+                "if_bandwidth": params["if_bandwidth"], "power": power,
+                "averaging": params["vna_averaging"]}
+            return requests
+        run_time = params["run_bits"] / params["bit_rate"]
+        top = max(params["bias_currents"])
+        requests["pattern_generator"] = generator_request(
+            models["pattern_generator"], setup, params["modulation_depth"] * top,
+            params["bit_rate"], 2 * params["run_bits"])
+        requests["oscilloscope"] = scope_request(setup, span=RECORD_RUNS * run_time,
+                                                 sample_rate=params["sample_rate"],
+                                                 averaging=params["averaging"])
+        return requests
+
     # -- acquisition ---------------------------------------------------------------------------
     def acquire(self, ctx, params):
         use_vna = self._use_vna(ctx, params["method"])
@@ -108,11 +137,13 @@ class Bandwidth(Sequence):
             smu.output_off()
 
     @staticmethod
-    def _use_vna(ctx, method: str) -> bool:
-        has_vna = ctx.has_role("network_analyzer")
-        has_scope = ctx.has_role("pattern_generator") and ctx.has_role("oscilloscope")
-        if method == "vna" or (method == "auto" and has_vna):
-            ctx.role("network_analyzer")  # a clear error when it is absent
+    def uses_vna(method: str, roles: set[str]) -> bool:
+        """Whether the VNA path runs, given the roles the station fills; ConfigError when the
+        chosen path lacks its instruments."""
+        has_scope = {"pattern_generator", "oscilloscope"} <= roles
+        if method == "vna" or (method == "auto" and "network_analyzer" in roles):
+            if "network_analyzer" not in roles:
+                raise ConfigError("bandwidth method vna needs a network_analyzer")
             return True
         if not has_scope:
             raise ConfigError(
@@ -121,19 +152,39 @@ class Bandwidth(Sequence):
                 "pattern_generator and an oscilloscope (step response); the station has neither")
         return False
 
-    def _sweep_vna(self, ctx, params, smu, setup) -> None:
-        vna = ctx.role("network_analyzer")
-        amplitude = np.sqrt(2 * 1e-3 * 10 ** (params["power"] / 10)
-                            / setup.bias_tee.modulation_impedance)
+    @classmethod
+    def _use_vna(cls, ctx, method: str) -> bool:
+        roles = {role for role in cls.optional_roles if ctx.has_role(role)}
+        return cls.uses_vna(method, roles)
+
+    @staticmethod
+    def vna_power(params, setup, source_impedance: float) -> tuple[float, float]:
+        """(port power dBm, chip current amplitude A) of the VNA path: the given ``power``, or
+        the default one (the whole dBm below ``AUTO_AMPLITUDE`` x the lowest bias) through the
+        real drive circuit (:class:`common.passive.DriveCircuit`). ConfigError when the
+        amplitude is more than ``SMALL_SIGNAL`` of the lowest bias (not small-signal)."""
+        circuit = DriveCircuit(source_impedance, setup.bias_tee.modulation_impedance)
         lowest = min(params["bias_currents"])
+        if lowest <= 0:
+            raise ConfigError("bandwidth with a VNA needs every bias current > 0 (small-signal "
+                              "modulation around a bias)")
+        power = params["power"]
+        if power is None:
+            power = float(math.floor(circuit.power_for_amplitude(AUTO_AMPLITUDE * lowest)))
+        amplitude = circuit.sine_amplitude(power)
         if amplitude > SMALL_SIGNAL * lowest:
-            raise ConfigError(f"VNA power {params['power']:g} dBm gives a modulation of "
+            raise ConfigError(f"VNA power {power:g} dBm gives a modulation of "
                               f"{amplitude:.3g} A amplitude, more than {SMALL_SIGNAL:g} of the "
                               f"lowest bias {lowest:g} A (not small-signal); lower the power")
+        return power, amplitude
+
+    def _sweep_vna(self, ctx, params, smu, setup) -> None:
+        vna = ctx.role("network_analyzer")
+        power, _ = self.vna_power(params, setup, vna.source_impedance)
         try:
             vna.configure_s21(start=params["start"], stop=params["stop"],
                               points=params["points"], if_bandwidth=params["if_bandwidth"],
-                              power=params["power"], averaging=params["vna_averaging"],
+                              power=power, averaging=params["vna_averaging"],
                               log_sweep=True)
         except ValueError as exc:
             raise ConfigError(f"the network analyser refuses the sweep: {exc}") from None
@@ -146,8 +197,12 @@ class Bandwidth(Sequence):
                 vna.output_on()
                 frequency, s21 = vna.measure_s21()
                 vna.output_off()
+                try:
+                    voltage, current = smu.measure()
+                except ComplianceReached as exc:
+                    stop_at_compliance(ctx, params, exc.level, "bias current")
+                    break
                 traces.append(s21)
-                voltage, current = smu.measure()
                 ctx.points(bias_current=bias, current=current, voltage=voltage)
         finally:
             vna.output_off()
@@ -168,8 +223,7 @@ class Bandwidth(Sequence):
                 generator.output_off()
                 smu.set_current(bias)
                 ctx.sleep(params["settle"])
-                high, low = set_modulation(generator, params["modulation_depth"] * bias,
-                                           setup.bias_tee.modulation_impedance)
+                high, low = set_modulation(generator, params["modulation_depth"] * bias, setup)
                 generator.output_on()
                 configure_capture(scope, setup, high=high, low=low,
                                   span=RECORD_RUNS * run_time, before=0.15 * run_time,
@@ -178,9 +232,15 @@ class Bandwidth(Sequence):
                 autoscale(scope, wiring.optical_channel)
                 scope.set_averaging(params["averaging"])
                 scope.acquire()
-                drive.append(scope.fetch_waveform(wiring.drive_channel))
-                optical.append(scope.fetch_waveform(wiring.optical_channel))
-                voltage, current = smu.measure()
+                records = (scope.fetch_waveform(wiring.drive_channel),
+                           scope.fetch_waveform(wiring.optical_channel))
+                try:
+                    voltage, current = smu.measure()
+                except ComplianceReached as exc:
+                    stop_at_compliance(ctx, params, exc.level, "bias current")
+                    break
+                drive.append(records[0])
+                optical.append(records[1])
                 ctx.points(bias_current=bias, current=current, voltage=voltage)
         finally:
             generator.output_off()
@@ -229,4 +289,5 @@ class Bandwidth(Sequence):
         figures["current_density"] = (current_density(current, sample.diameter), "A/m^2")
         figures["response_frequency"] = (np.asarray(frequency, dtype=float), "Hz")
         figures["normalised_power_gain"] = (result.normalised, "")
+        compliance_figure(data, figures)
         return figures
