@@ -123,6 +123,15 @@ class SourceGuard(_Guard):
         for key, value in state.items():
             object.__setattr__(self, key, value)
 
+    def adopt(self, function: str, level: float) -> None:
+        """Take over a source found with its output on at ``level`` (``function`` "CURR" or
+        "VOLT", as ``read_source`` gives it), so that ``output_off`` ramps it down in the
+        sample's steps."""
+        if function not in ("CURR", "VOLT"):
+            raise LimitError(f"{self._driver.name}: unknown source function {function!r}")
+        self._set(_mode=function, _level=float(level), _on=True,
+                  _compliance=float("inf"))
+
     def configure_current_source(self, *, voltage_limit: float, **options) -> None:
         self._limits.check_voltage(voltage_limit, "voltage_limit")
         if self._on:

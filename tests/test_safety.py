@@ -46,6 +46,7 @@ class FakeSource:
     """Records every call; stands for a driver so the guard can be watched alone."""
 
     name = "smu"
+    source_impedance = 50.0  # ohm, as a generator or VNA port
 
     def __init__(self):
         self.calls = []
@@ -98,7 +99,8 @@ def test_pulsed_drive_above_max_current_needs_a_low_duty_cycle():
     smu.output_on()
     smu.set_current(2e-3)
     with pytest.raises(LimitError, match=r"duty cycle 1 exceeds .* max_duty_cycle 0.3"):
-        pattern.set_levels(high=0.5, low=0.0)  # 2 + 10 mA peak: pulsed, pattern still unknown
+        # 2 V / (50 + 50) ohm: 2 + 10 mA peak: pulsed, pattern still unknown
+        pattern.set_levels(high=0.5, low=0.0)
     pattern.set_pattern(np.array([1, 0, 0, 0] * 8))  # duty 0.25
     pattern.set_levels(high=0.5, low=0.0)
     pattern.output_on()
