@@ -627,7 +627,8 @@ class Runner:
                 problems.append(_switch_off(driver.output_off, driver))
         for problem in filter(None, problems):
             self._switch_off_failures.append(problem)
-            self.say(f"WARNING: {problem}")
+            if self.replay is None:  # a replay drives nothing: its divergences are reported
+                self.say(f"WARNING: {problem}")
 
 
 def _switch_off(output_off: Callable[[], None], driver: Any, check: bool = True) -> str | None:
