@@ -55,7 +55,7 @@ class Bandwidth(Sequence):
     name = "bandwidth"
     summary = "small-signal modulation bandwidth per bias: f3db, f3db_optical, lifetime, RC"
     results = ("f3db", "f3db_optical", "differential_lifetime", "rc_time_constant",
-               "fit_rms", "compliance_current")
+               "fit_rms")
     roles = {"smu": CurrentSource}
     optional_roles = {"network_analyzer": NetworkAnalyzer,
                       "pattern_generator": PatternGenerator, "oscilloscope": Oscilloscope}

@@ -28,7 +28,7 @@ class IV(Sequence):
     name = "iv"
     summary = "instrument-side I-V sweep: Vf, diode fit; reverse leakage with source: voltage"
     results = ("forward_voltage", "turn_on_voltage", "series_resistance", "ideality_factor",
-               "saturation_current", "reverse_leakage", "compliance_current")
+               "saturation_current", "reverse_leakage")
     roles = {"smu": CurrentSource}
     parameters = {
         "source": Parameter("current", "", "what the SMU sources", kind=str,

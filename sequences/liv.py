@@ -30,7 +30,7 @@ class LIV(Sequence):
     summary = "light-current-voltage sweep: Vf, diode fit, EQE/WPE, droop"
     results = ("forward_voltage", "turn_on_voltage", "series_resistance", "ideality_factor",
                "saturation_current", "peak_eqe", "current_density_at_peak_eqe", "peak_wpe",
-               "droop", "max_optical_power", "compliance_current")
+               "droop", "max_optical_power")
     roles = {"smu": CurrentSource, "power_meter": PowerMeter}
     parameters = {
         "start": Parameter(1e-6, "A", "first current", minimum=0.0),

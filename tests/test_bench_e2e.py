@@ -263,7 +263,10 @@ def test_fallback_to_simulation_is_loud_and_recorded(tmp_path, write_yaml, capsy
                         "resource": "USB0::0x1313::0x8078::P0012345::INSTR",
                         "simulated": True}}})
     out = tmp_path / "fallback.h5"
-    assert main(["run", "iv", "--station", station, "-o", str(out), "-q"]) == 0
+    # a station with a real instrument: the sample is given (no default sample, issue 8)
+    assert main(["run", "iv", "--station", station, "-o", str(out), "-q", "--sample-id", "d1",
+                 "--diameter", "20e-6", "--wavelength", "450e-9", "--max-current", "10e-3",
+                 "--max-voltage", "6"]) == 0
     err = capsys.readouterr().err
     warning = [line for line in err.splitlines() if "FALLBACK" in line]
     assert len(warning) == 1 and "smu" in warning[0] and "192.0.2.1" in warning[0]
