@@ -3,9 +3,11 @@
 With a network analyser (roles smu + network_analyzer) S21 is swept at each bias: the VNA's port 1
 modulates the chip through the bias tee, the photoreceiver feeds port 2. Without one (roles smu +
 pattern_generator + oscilloscope) the response comes from the step response: a square pattern of
-long runs, ``modulation_depth`` x bias peak to peak, recorded on the scope (drive and optical
-channels, averaged), turned into H(f) by the derivative-and-FFT of every settled edge
-(:func:`dynamic_analysis.edge_frequency_response`) and smoothed onto a log grid.
+long runs, ``modulation_depth`` x bias peak to peak (at least the smallest step a pattern
+generator makes: ``MIN_STEP_VOLTS`` programmed into 50 ohm, through the drive circuit), recorded
+on the scope (drive and optical channels, averaged), turned into H(f) by the derivative-and-FFT
+of every settled edge (:func:`dynamic_analysis.edge_frequency_response`) and smoothed onto a log
+grid.
 
 Both paths remove the photoreceiver's pole, fit |H|^2 = G / ((1 + (w tau)^2)(1 + (w RC)^2)) with
 one differential lifetime tau per bias and one RC pole for all [Coldren ch. 5], normalise each bias
@@ -36,6 +38,7 @@ from .pulse_response import (
     check_modulation,
     configure_capture,
     generator_request,
+    modulation_circuit,
     on_common_time,
     record_volts,
     scope_request,
@@ -49,6 +52,9 @@ from .pulse_response import (
 
 SMALL_SIGNAL = 0.25  # largest VNA modulation amplitude, as a fraction of the lowest bias
 AUTO_AMPLITUDE = 0.1  # the default VNA power's modulation amplitude, as a fraction of it
+# the step path's smallest step, programmed volts into 50 ohm: above the 50 mV minimum amplitude
+# of the 81134A class of pattern generators, so that the defaults run on a 50 ohm bias tee
+MIN_STEP_VOLTS = 0.06
 
 
 class Bandwidth(Sequence):
@@ -91,7 +97,7 @@ class Bandwidth(Sequence):
             limits.check_current(bias, "bias current")
         limits.check_voltage(params["voltage_limit"], "voltage_limit")
         if params["method"] == "step":  # "auto" may use the VNA: its guard checks the power
-            for bias in params["bias_currents"]:
+            for bias in params["bias_currents"]:  # the step at least its minimum (below)
                 check_modulation(bias, params["modulation_depth"] * bias, limits)
 
     @classmethod
@@ -112,7 +118,8 @@ class Bandwidth(Sequence):
         run_time = params["run_bits"] / params["bit_rate"]
         top = max(params["bias_currents"])
         requests["pattern_generator"] = generator_request(
-            models["pattern_generator"], setup, params["modulation_depth"] * top,
+            models["pattern_generator"], setup,
+            cls.step_current(params, top, modulation_circuit(models["pattern_generator"], setup)),
             params["bit_rate"], 2 * params["run_bits"])
         requests["oscilloscope"] = scope_request(setup, span=RECORD_RUNS * run_time,
                                                  sample_rate=params["sample_rate"],
@@ -156,6 +163,12 @@ class Bandwidth(Sequence):
     def _use_vna(cls, ctx, method: str) -> bool:
         roles = {role for role in cls.optional_roles if ctx.has_role(role)}
         return cls.uses_vna(method, roles)
+
+    @staticmethod
+    def step_current(params, bias: float, circuit: DriveCircuit) -> float:
+        """The step path's peak-to-peak step at a bias (A): ``modulation_depth`` x bias, at least
+        what ``MIN_STEP_VOLTS`` drives through the circuit."""
+        return max(params["modulation_depth"] * bias, circuit.current(MIN_STEP_VOLTS))
 
     @staticmethod
     def vna_power(params, setup, source_impedance: float) -> tuple[float, float]:
@@ -223,7 +236,8 @@ class Bandwidth(Sequence):
                 generator.output_off()
                 smu.set_current(bias)
                 ctx.sleep(params["settle"])
-                high, low = set_modulation(generator, params["modulation_depth"] * bias, setup)
+                step = self.step_current(params, bias, modulation_circuit(generator, setup))
+                high, low = set_modulation(generator, step, setup)
                 generator.output_on()
                 configure_capture(scope, setup, high=high, low=low,
                                   span=RECORD_RUNS * run_time, before=0.15 * run_time,
