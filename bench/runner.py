@@ -237,6 +237,8 @@ class Runner:
         self._recorded: dict[str, dict] = {}
         self._held: list[int] = []  # signals held while the outputs were being made safe
         self._switch_off_failures: list[str] = []
+        self._resumed = False  # the interrupted file has been reopened for writing
+        self._commanded = False  # a command beyond identification was sent
         if resume:
             record = read_run(self.path, arrays=False)
             self._recorded = dict(record.station.get("instruments", {}))
@@ -342,22 +344,30 @@ class Runner:
             if self.warn is not None:
                 station_kwargs["warn"] = self.warn
             if self.record_io:
-                self.transcript = Transcript(self.writer, self.flush_interval)
+                # a resume writes its record only once the file is reopened (never into the
+                # interrupted session's record, never into a file whose resume is refused)
+                self.transcript = Transcript(None if self.resume else self.writer,
+                                             self.flush_interval)
                 station_kwargs["wrap"] = self.transcript.wrap
             self.station = (Station if self.replay is None else self.replay.station)(
                 self.station_config, **station_kwargs)
+            identified = False
             try:
                 self.station.open()
                 self._check_identity()
+                identified = True
                 self._initial_safe_state()
             finally:
-                snapshot = self.station.snapshot() if self.station.instruments else \
-                    {"name": self.station_config.name, "instruments": {}}
                 outcome.simulated = self.station.simulated or self.force_sim
-                if self.resume:
-                    self.writer.resume_run(self.first_step, set_aside=(TRANSCRIPT,))
-                else:
+                if not self.resume:
+                    snapshot = self.station.snapshot() if self.station.instruments else \
+                        {"name": self.station_config.name, "instruments": {}}
                     self._start_file(snapshot, outcome.simulated)
+                elif identified:  # a refused resume leaves the interrupted file as it was
+                    self.writer.resume_run(self.first_step, set_aside=(TRANSCRIPT,))
+                    self._resumed = True
+                    if self.transcript is not None:
+                        self.transcript.writer = self.writer
             self.emit("run_start", run_id=self.run_id, path=str(self.path),
                       simulated=outcome.simulated, steps=len(self.recipe.steps))
             outcome.status = "completed"
@@ -404,9 +414,10 @@ class Runner:
 
     def _finish_held(self, outcome: RunOutcome, previous) -> None:
         failures_before = len(self._switch_off_failures)
-        self._make_safe()
+        if self._commanded:  # a run refused before its first command leaves what it found
+            self._make_safe()
         _restore_sigterm(previous)
-        valid = self.writer.file.id.valid
+        valid = self.writer.file.id.valid and (self._resumed or not self.resume)
         if self.transcript is not None and valid:
             self.transcript.finish()
         if self._held and outcome.status != "aborted":
@@ -454,6 +465,7 @@ class Runner:
         """Every output the station can switch is read, brought to its safe state and read
         back before the first step, modulation first, sources last; what was found and done is
         kept per instrument for the snapshot. StationError when an output stays on."""
+        self._commanded = True
         outputs = [i for i in self.station.instruments.values() if isinstance(i.driver, Output)]
         sources = [i for i in outputs if isinstance(i.driver, (CurrentSource, VoltageSource))]
         problems = []
