@@ -7,8 +7,8 @@ import json
 import pytest
 from conftest import record_stations
 
-import drivers.keysight_e5071c
 import drivers.keysight_81134a
+import drivers.keysight_e5071c
 from bench.cli import main
 from bench.plan import PlanError, check_recipe
 from bench.recipe import parse_recipe
@@ -78,9 +78,10 @@ def test_the_connected_instrument_is_asked_after_identification(tmp_path, monkey
     assert outcome.status == "failed" and not outcome.steps
     assert "step bw: vna: stop 3e+09 Hz is beyond this unit's 1e+09 Hz option" in outcome.reason
     commands = [c for _, c in stations[0].world.commands]
-    # identification and the snapshot's read-back queries: no setting, no output command
-    assert commands and all(c == "*CLS" or "?" in c for c in commands)
-    assert not any("OUTP" in c and "?" not in c for c in commands)
+    # identification (connect) and the snapshot's read-back queries: no output, no level
+    assert commands.count("*IDN?") == len(stations[0].instruments)
+    assert not any(("OUTP" in c or ":SOURce" in c or ":VOLTage" in c) and "?" not in c
+                   for c in commands)
 
 
 @pytest.mark.parametrize(("sample", "message"), [
