@@ -212,20 +212,19 @@ class SourceGuard(_Guard):
             self._set(_on=False)
 
     def _stuck(self, voltage, current, levels) -> np.ndarray:
-        """Elementwise: a current source pinned at its voltage limit while carrying less than
-        90 % of its level (a voltage source at its current limit is its compliance doing its
-        job, e.g. the top of a forward sweep: never stuck)."""
+        """Elementwise: a current source at its voltage limit (within 0.5 %), i.e. in compliance:
+        it no longer delivers its level. (A voltage source at its current limit is its
+        compliance doing its job, e.g. the top of a forward sweep: never stuck.)"""
         if self._mode != "CURR":
             return np.zeros(np.shape(levels), dtype=bool)
-        return np.atleast_1d((np.abs(voltage) >= 0.99 * self._compliance)
-                             & (np.abs(current) < 0.9 * np.abs(levels)))
+        return np.atleast_1d(np.abs(voltage) >= 0.995 * self._compliance)
 
     def _conducting(self, voltage, current, levels) -> np.ndarray:
         """Elementwise: a reading that carried its programmed (non-zero) current below the
         compliance: the chip conducts."""
         levels = np.atleast_1d(np.asarray(levels, dtype=float))
         return ((np.abs(levels) > 0) & (np.abs(current) >= 0.9 * np.abs(levels))
-                & (np.abs(voltage) < 0.99 * self._compliance))
+                & (np.abs(voltage) < 0.995 * self._compliance))
 
     def _compliance_error(self, voltage, current, level, reached: bool) -> ComplianceError:
         where = (f"{self._driver.name} reached its voltage limit {self._compliance:g} V at a "
