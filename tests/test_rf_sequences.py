@@ -360,3 +360,29 @@ def test_the_bias_tee_is_checked_with_the_station_and_defaults_to_50_ohm():
     good = builtin_station_config()
     good["setup"] = {}
     assert StationConfig.from_mapping(good).passive.bias_tee.modulation_impedance == 50.0
+
+
+# -- defaults that work ---------------------------------------------------------------------------
+DEFAULT_RUNS = [("liv", {}), ("iv", {}), ("bandwidth", {}), ("bandwidth", {"method": "vna"}),
+                ("bandwidth", {"method": "step"}), ("pulse-response", {}), ("eye", {})]
+
+
+@pytest.mark.parametrize(("name", "params"), DEFAULT_RUNS,
+                         ids=[f"{n}-{p.get('method', 'default')}" for n, p in DEFAULT_RUNS])
+def test_every_sequence_runs_with_its_defaults_on_the_builtin_bench(tmp_path, name, params):
+    from bench.recipe import default_sample
+    from bench.runner import Runner
+    from sequences import get_sequence
+
+    recipe = parse_recipe({"sample": default_sample(None),
+                           "steps": [{"sequence": name, "params": params}]})
+    runner = Runner(StationConfig.load(None), recipe, tmp_path / "run.h5")
+    outcome = runner.run()
+    step = outcome.steps[0]
+    assert outcome.status == "completed" and step.status == "completed", step.reason
+    declared = set(get_sequence(name).results) - {"reverse_leakage"}  # iv with source: voltage
+    assert declared <= set(step.results)
+    assert all(np.isfinite(r["value"]) for n, r in step.results.items()
+               if n in declared and not n.endswith("_std")), step.results
+    world = runner.station.world
+    assert world.drive_current == 0.0 and world.max_applied_current <= 10e-3
