@@ -388,3 +388,27 @@ def test_a_sequence_on_real_instruments_needs_the_sample(write_yaml, tmp_path, c
                  "-o", str(tmp_path / "sim.h5")]) == 0
     with h5py.File(tmp_path / "sim.h5", "r") as f:
         assert f.attrs["sample_id"] == "default-sample"
+
+
+def test_recoveries_are_stored_per_step(tmp_path):
+    from bench.recipe import parse_recipe
+    from bench.runner import Runner
+    from bench.station import StationConfig
+
+    station = StationConfig.load(None)
+    station.simulation = {**station.simulation, "faults": [
+        {"instrument": "smu", "kind": "garbled", "at_command": 2, "match": ":READ?"}]}
+    steps = [{"sequence": "liv", "name": f"liv{i}", "params": {"points": 4, "settle": 0.0}}
+             for i in (1, 2)]
+    recipe = parse_recipe({"sample": sample_of(ChipParameters(), LIMITS), "steps": steps})
+    events = []
+    outcome = Runner(station, recipe, tmp_path / "run.h5",
+                     subscribers=[lambda e, p: events.append((e, p))]).run()
+    assert outcome.status == "completed", outcome.reason
+    ends = [p for e, p in events if e == "step_end"]
+    # the second READ? of the first step came back garbled: asked again after a device clear
+    assert ends[0]["recoveries"] == {"smu": {"retries": 1, "device_clears": 1}}
+    assert ends[1]["recoveries"] == {}  # counts that did not change in a step are not its own
+    with h5py.File(tmp_path / "run.h5", "r") as f:
+        stored = [json.loads(g.attrs["recoveries"]) for g in f["steps"].values()]
+    assert stored == [{"smu": {"retries": 1, "device_clears": 1}}, {}]
