@@ -575,28 +575,37 @@ class Runner:
             reason = str(exc) or ("interrupted (Ctrl-C)" if interrupted else type(exc).__name__)
             raise
         finally:
-            if ctx is not None:
-                with contextlib.suppress(Exception):
-                    ctx.flush()
-            self._make_safe()
-            failures = self._switch_off_failures[failures_before:]
-            if failures:
-                status = "failed"
-                reason = "; ".join(filter(None, (reason, "switching off failed: "
-                                                 + "; ".join(failures))))
-            recoveries = self._recoveries_since(recoveries_before)
-            if self.writer.file.id.valid:
-                if self.transcript is not None:
-                    self.transcript.flush()
-                self.writer.step_json("recoveries", recoveries)
-                if failures:
-                    self.writer.step_json("switch_off_failures", failures)
-                self.writer.end_step(status, reason, results)
-            self.emit("step_end", name=step.name, status=status, reason=reason,
-                      results=results, recoveries=recoveries)
+            with self._signals_held():  # the step ends whole: safe, then written
+                status, reason = self._end_step(step, ctx, status, reason, results,
+                                                recoveries_before, failures_before)
         if self._held:
             raise RunAborted(f"{_signal_names(self._held)} while the outputs were made safe")
         return StepOutcome(step.name, step.sequence.name, status, reason, results)
+
+    def _end_step(self, step: Step, ctx: StepContext | None, status: str, reason: str,
+                  results: dict, recoveries_before: dict, failures_before: int
+                  ) -> tuple[str, str]:
+        """Safe state, then the step's record: status, reason, recoveries, switch-off failures."""
+        if ctx is not None:
+            with contextlib.suppress(Exception):
+                ctx.flush()
+        self._make_safe()
+        failures = self._switch_off_failures[failures_before:]
+        if failures:
+            status = "failed"
+            reason = "; ".join(filter(None, (reason, "switching off failed: "
+                                             + "; ".join(failures))))
+        recoveries = self._recoveries_since(recoveries_before)
+        if self.writer.file.id.valid:
+            if self.transcript is not None:
+                self.transcript.flush()
+            self.writer.step_json("recoveries", recoveries)
+            if failures:
+                self.writer.step_json("switch_off_failures", failures)
+            self.writer.end_step(status, reason, results)
+        self.emit("step_end", name=step.name, status=status, reason=reason, results=results,
+                  recoveries=recoveries)
+        return status, reason
 
     def _recoveries(self) -> dict[str, dict[str, int]]:
         instruments = self.station.instruments.values() if self.station else []

@@ -212,3 +212,35 @@ def test_a_second_signal_during_the_safe_state_waits_for_its_end(tmp_path, monke
             if isinstance(obj, h5py.Dataset):
                 obj[()]
         f[TRANSCRIPT].visititems(read_all)
+
+
+def test_ctrl_c_then_sigterm_leave_a_final_readable_file(tmp_path, write_yaml):
+    """A real process: Ctrl-C, then SIGTERM a moment later, at several points of a run. The file
+    always ends aborted (never 'running') and its I/O record reads whole."""
+    import subprocess
+    import sys
+    import time
+
+    recipe = write_yaml("recipe.yaml", json.dumps({"sample": SAMPLE, "steps": [
+        {"sequence": "liv", "name": "slow", "params": {"points": 200, "settle": 0.01}}]}))
+    command = [sys.executable, "-c", "import sys; from bench.cli import main; sys.exit(main())"]
+    for attempt, (first, second) in enumerate([(1.0, 0.0), (1.2, 0.01), (1.5, 0.05)]):
+        out = tmp_path / f"run{attempt}.h5"
+        process = subprocess.Popen(command + ["run", recipe, "-q", "-o", str(out)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while not out.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(first)
+        process.send_signal(signal.SIGINT)
+        time.sleep(second)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        assert process.returncode != 0
+        assert "Traceback" not in process.stderr.read().decode()
+        with h5py.File(out, "r") as f:
+            assert f.attrs["status"] == "aborted", (attempt, f.attrs["status_reason"])
+            def read_all(name, obj):
+                if isinstance(obj, h5py.Dataset):
+                    obj[()]
+            f[TRANSCRIPT].visititems(read_all)
