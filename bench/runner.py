@@ -239,6 +239,7 @@ class Runner:
         self._switch_off_failures: list[str] = []
         self._resumed = False  # the interrupted file has been reopened for writing
         self._commanded = False  # a command beyond identification was sent
+        self._stopping = False  # a first Ctrl-C or SIGTERM was received
         if resume:
             record = read_run(self.path, arrays=False)
             self._recorded = dict(record.station.get("instruments", {}))
@@ -338,7 +339,7 @@ class Runner:
             self.check()
         self.writer = RunWriter(self.path, self.flush_interval, append=self.resume)
         outcome = RunOutcome(self.path, self.run_id, "running", "", False)
-        previous = _install_sigterm()
+        previous = self._install_signals()
         try:
             station_kwargs = {"force_sim": self.force_sim}
             if self.warn is not None:
@@ -416,7 +417,7 @@ class Runner:
         failures_before = len(self._switch_off_failures)
         if self._commanded:  # a run refused before its first command leaves what it found
             self._make_safe()
-        _restore_sigterm(previous)
+        _restore_signals(previous)
         valid = self.writer.file.id.valid and (self._resumed or not self.resume)
         if self.transcript is not None and valid:
             self.transcript.finish()
@@ -441,6 +442,26 @@ class Runner:
             self.station.close()
         self.emit("run_end", status=outcome.status, reason=outcome.reason,
                   path=str(self.path))
+
+    def _install_signals(self) -> dict:
+        """For the run: the first Ctrl-C or SIGTERM stops it (KeyboardInterrupt, RunAborted);
+        any later one is held (the run is already on its way out through the safe state)."""
+        def stop(signum, frame):
+            if self._stopping:
+                self._held.append(signum)
+                return
+            self._stopping = True
+            if signum == signal.SIGTERM:
+                raise RunAborted("terminated (SIGTERM)")
+            raise KeyboardInterrupt
+
+        previous = {}
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, stop)
+        except ValueError:  # not the main thread: leave signals alone
+            pass
+        return previous
 
     @contextlib.contextmanager
     def _signals_held(self):
@@ -695,16 +716,7 @@ def _signal_names(signals: list[int]) -> str:
     return " and ".join(dict.fromkeys(names.get(s, f"signal {s}") for s in signals))
 
 
-def _install_sigterm():
-    def handler(signum, frame):
-        raise RunAborted("terminated (SIGTERM)")
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        return None
-
-
-def _restore_sigterm(previous) -> None:
-    if previous is not None:
-        with contextlib.suppress(ValueError):
-            signal.signal(signal.SIGTERM, previous)
+def _restore_signals(previous: dict) -> None:
+    for sig, handler in previous.items():
+        with contextlib.suppress(ValueError, TypeError):
+            signal.signal(sig, handler)
