@@ -154,6 +154,7 @@ class StepContext:
         if now - self._last_write >= self.runner.flush_interval:
             self.flush()
         self.runner.emit("progress", step=self.step.name, done=self.count)
+        self.runner.raise_pending_stop()
 
     def flush(self) -> None:
         if any(self._pending.values()):
@@ -175,6 +176,7 @@ class StepContext:
 
     def sleep(self, seconds: float) -> None:
         """Wait; skipped when replaying a record (the record already holds the answers)."""
+        self.runner.raise_pending_stop()
         if seconds > 0 and self.runner.replay is None:
             time.sleep(seconds)
 
@@ -240,6 +242,7 @@ class Runner:
         self._resumed = False  # the interrupted file has been reopened for writing
         self._commanded = False  # a command beyond identification was sent
         self._stopping = False  # a first Ctrl-C or SIGTERM was received
+        self._pending_stop: int | None = None  # ... and its exception not raised yet
         if resume:
             record = read_run(self.path, arrays=False)
             self._recorded = dict(record.station.get("instruments", {}))
@@ -377,6 +380,7 @@ class Runner:
                     continue
                 result = self._run_step(index, step)
                 outcome.steps.append(result)
+                self.raise_pending_stop()
                 if self._switch_off_failures:  # never go on with an output that stayed on
                     outcome.status, outcome.reason = "failed", \
                         f"step {step.name}: {result.reason}"
@@ -411,13 +415,13 @@ class Runner:
         Ctrl-C or SIGTERM meanwhile is held until the file is closed, and makes the run
         aborted."""
         with self._signals_held():
-            self._finish_held(outcome, previous)
+            self._finish_held(outcome)
+        _restore_signals(previous)
 
-    def _finish_held(self, outcome: RunOutcome, previous) -> None:
+    def _finish_held(self, outcome: RunOutcome) -> None:
         failures_before = len(self._switch_off_failures)
         if self._commanded:  # a run refused before its first command leaves what it found
             self._make_safe()
-        _restore_signals(previous)
         valid = self.writer.file.id.valid and (self._resumed or not self.resume)
         if self.transcript is not None and valid:
             self.transcript.finish()
@@ -445,15 +449,18 @@ class Runner:
 
     def _install_signals(self) -> dict:
         """For the run: the first Ctrl-C or SIGTERM stops it (KeyboardInterrupt, RunAborted);
-        any later one is held (the run is already on its way out through the safe state)."""
+        any later one is held (the run is already on its way out through the safe state). A
+        signal landing in a finaliser (where an exception would be swallowed) is kept pending
+        and raised at the step's next point (:meth:`raise_pending_stop`)."""
         def stop(signum, frame):
             if self._stopping:
                 self._held.append(signum)
                 return
-            self._stopping = True
-            if signum == signal.SIGTERM:
-                raise RunAborted("terminated (SIGTERM)")
-            raise KeyboardInterrupt
+            self._stopping, self._pending_stop = True, signum
+            if frame is not None and (frame.f_code.co_name == "__del__"
+                                      or frame.f_code.co_filename.endswith("weakref.py")):
+                return
+            self.raise_pending_stop()
 
         previous = {}
         try:
@@ -462,6 +469,14 @@ class Runner:
         except ValueError:  # not the main thread: leave signals alone
             pass
         return previous
+
+    def raise_pending_stop(self) -> None:
+        """Raise the stop a first Ctrl-C or SIGTERM asked for, if not raised yet."""
+        signum, self._pending_stop = self._pending_stop, None
+        if signum == signal.SIGTERM:
+            raise RunAborted("terminated (SIGTERM)")
+        if signum is not None:
+            raise KeyboardInterrupt
 
     @contextlib.contextmanager
     def _signals_held(self):

@@ -224,12 +224,18 @@ def test_ctrl_c_then_sigterm_leave_a_final_readable_file(tmp_path, write_yaml):
     recipe = write_yaml("recipe.yaml", json.dumps({"sample": SAMPLE, "steps": [
         {"sequence": "liv", "name": "slow", "params": {"points": 200, "settle": 0.01}}]}))
     command = [sys.executable, "-c", "import sys; from bench.cli import main; sys.exit(main())"]
-    for attempt, (first, second) in enumerate([(1.0, 0.0), (1.2, 0.01), (1.5, 0.05)]):
+    for attempt, (first, second) in enumerate([(0.2, 0.0), (0.5, 0.01), (0.8, 0.05)]):
         out = tmp_path / f"run{attempt}.h5"
         process = subprocess.Popen(command + ["run", recipe, "-q", "-o", str(out)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while not out.exists() and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the step is running
+            try:
+                with h5py.File(out, "r", locking=False) as f:
+                    if len(f.get("steps", ())):
+                        break
+            except OSError:
+                pass
             time.sleep(0.02)
         time.sleep(first)
         process.send_signal(signal.SIGINT)
@@ -237,7 +243,8 @@ def test_ctrl_c_then_sigterm_leave_a_final_readable_file(tmp_path, write_yaml):
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
         assert process.returncode != 0
-        assert "Traceback" not in process.stderr.read().decode()
+        err = process.stderr.read().decode()
+        assert "Traceback" not in err, err
         with h5py.File(out, "r") as f:
             assert f.attrs["status"] == "aborted", (attempt, f.attrs["status_reason"])
             def read_all(name, obj):
