@@ -266,10 +266,15 @@ class SourceGuard(_Guard):
         level = float(levels[kept]) if kept < levels.size else float(levels[-1])
         conducted = self._mode != "CURR" or bool(np.any(self._conducting(
             readings.voltage[:kept], readings.current[:kept], readings.source[:kept])))
+        if self._mode == "VOLT" and kept < 2:
+            raise ComplianceError(f"{self._driver.name} reached its current limit "
+                                  f"{self._compliance:g} A within the sweep's first levels "
+                                  f"(from {levels[0]:g} V): a short?")
         if not conducted or kept < 2:
             i = min(kept, readings.source.size - 1)
-            raise self._compliance_error(float(readings.voltage[i]), float(readings.current[i]),
-                                         level, False)
+            measured = (float(readings.voltage[i]), float(readings.current[i])) if i >= 0 \
+                else (self._compliance, 0.0)  # aborted before its first reading
+            raise self._compliance_error(*measured, level, False)
         return SweepReadings(readings.source[:kept], readings.voltage[:kept],
                              readings.current[:kept], stopped_at_compliance=True)
 

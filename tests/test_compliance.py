@@ -97,3 +97,65 @@ def test_a_dropped_figure_is_stored_with_its_reason(tmp_path, monkeypatch):
     with h5py.File(tmp_path / "run.h5", "r") as f:
         dropped = json.loads(next(iter(f["steps"].values())).attrs["dropped_figures"])
     assert dropped["series_resistance"] == "no diode behaviour"
+
+
+class AbortingSweep:
+    """An SMU whose instrument-side sweep aborts on compliance after ``measured`` points, as the
+    2450 with failAbort ON does (drivers.roles.SweepReadings contract)."""
+
+    name = "smu"
+
+    def __init__(self, voltage, current):
+        self.voltage, self.current = np.asarray(voltage), np.asarray(current)
+
+    def __getattr__(self, attr):
+        return lambda *args, **kwargs: None
+
+    def _readings(self, levels, **_):
+        from drivers.roles import SweepReadings
+
+        n = self.voltage.size
+        return SweepReadings(np.asarray(levels)[:n], self.voltage, self.current,
+                             stopped_at_compliance=n < len(levels))
+
+    sweep_current = sweep_voltage = _readings
+
+
+def guard_for(driver):
+    from bench.safety import SafeLimits, SourceGuard
+
+    return SourceGuard(driver, SafeLimits(max_current=10e-3, max_voltage=6.0))
+
+
+def test_a_sweep_the_smu_aborted_after_turn_on_keeps_its_points():
+    levels = [1e-3, 2e-3, 3e-3, 4e-3]
+    guard = guard_for(AbortingSweep([2.8, 2.9], [1e-3, 2e-3]))  # aborted at the 3rd level
+    guard.configure_current_source(voltage_limit=3.0)
+    readings = guard.sweep_current(levels)
+    assert readings.stopped_at_compliance and readings.source.tolist() == [1e-3, 2e-3]
+    guard = guard_for(AbortingSweep([-5.0, -4.0, -3.0], [-1e-8, -1e-8, -1e-8]))
+    guard.configure_voltage_source(current_limit=1e-3)
+    readings = guard.sweep_voltage([-5.0, -4.0, -3.0, 2.0, 3.0])  # stopped at the forward end
+    assert readings.stopped_at_compliance and readings.voltage.size == 3
+
+
+def test_a_sweep_aborted_at_once_is_an_open_contact_or_a_short():
+    from common.errors import ComplianceError
+
+    guard = guard_for(AbortingSweep([3.0], [1e-9]))  # at the limit from the first point
+    guard.configure_current_source(voltage_limit=3.0)
+    with pytest.raises(ComplianceError, match="before the chip conducted: open contact"):
+        guard.sweep_current([1e-3, 2e-3, 3e-3])
+    guard = guard_for(AbortingSweep([], []))
+    guard.configure_voltage_source(current_limit=1e-3)
+    with pytest.raises(ComplianceError, match="current limit 0.001 A within the sweep's first"):
+        guard.sweep_voltage([0.5, 1.0, 2.0])
+
+
+def test_a_current_sweep_aborted_before_any_reading_is_an_open_contact():
+    from common.errors import ComplianceError
+
+    guard = guard_for(AbortingSweep([], []))
+    guard.configure_current_source(voltage_limit=3.0)
+    with pytest.raises(ComplianceError, match="at a programmed 0.001 A .* open contact"):
+        guard.sweep_current([1e-3, 2e-3, 3e-3])
