@@ -722,8 +722,8 @@ def _answer(driver: Any) -> str:
 
 
 def _was(found: str) -> str:
-    """"output ON at 5 mA" -> "output was ON at 5 mA"."""
-    return found.replace("output ", "output was ", 1) if found.startswith("output ") else found
+    """"output ON at 5 mA" -> "output was ON at 5 mA" (the driver's words, in the past)."""
+    return found.replace("output ", "output was ", 1)
 
 
 def _signal_names(signals: list[int]) -> str:

@@ -87,7 +87,7 @@ def test_the_connected_instrument_is_asked_after_identification(tmp_path, monkey
 @pytest.mark.parametrize(("sample", "message"), [
     ({"diameter": 20e-3}, "diameter 0.02 m is outside"),          # mm read as m
     ({"diameter": 0.2e-6}, "diameter 2e-07 m is outside"),
-    ({"wavelength": 450.0}, "wavelength 450 m is outside"),      # nm read as m
+    ({"wavelength": 4.5e-6}, "wavelength 4.5e-06 m is outside"),  # nm read as 10 nm
     ({"wavelength": 100e-9}, "wavelength 1e-07 m is outside"),
     ({"limits": {"max_current": 1.0, "max_voltage": 6.0}}, "more than 10 kA/cm^2"),
 ])
@@ -101,18 +101,25 @@ def test_implausible_samples_need_force(write_yaml, capsys, sample, message):
 
 def test_check_lists_every_problem_one_line_each(write_yaml, capsys):
     log_from_zero = {"sequence": "liv", "name": "zero", "params": {"start": 0.0}}
-    bad_limits = {"sequence": "iv", "name": "limits", "params": {"points": 4},
-                  "limits": {"forward_voltage": [3.5, 2.5]}}
+    fast_eye = {"sequence": "eye", "name": "fast", "params": {"bit_rate": 5e9}}
     loud_vna = {"sequence": "bandwidth", "name": "loud", "params": {"power": 0.0}}
-    code = main(["check", recipe_file(write_yaml, log_from_zero, bad_limits, loud_vna)])
+    code = main(["check", recipe_file(write_yaml, log_from_zero, fast_eye, loud_vna)])
     assert code == 2
     lines = [line for line in capsys.readouterr().err.splitlines()
              if line.startswith("bench: refused: ")]
     assert len(lines) == 3
     assert "step zero: a log sweep needs start and stop non-zero" in lines[0]
-    assert "step limits: result limit forward_voltage: min 3.5 > max 2.5" in lines[1]
+    assert "step fast: bit rate 5e+09 b/s is above" in lines[1]
     assert "step loud: VNA power 0 dBm gives a modulation" in lines[2]
     assert "not small-signal" in lines[2]
+
+
+def test_result_limits_need_min_below_max(write_yaml, capsys):
+    bad_limits = {"sequence": "iv", "name": "limits", "params": {"points": 4},
+                  "limits": {"forward_voltage": [3.5, 2.5]}}
+    assert main(["check", recipe_file(write_yaml, bad_limits)]) == 2
+    err = capsys.readouterr().err
+    assert "forward_voltage" in err and "3.5" in err and "2.5" in err
 
 
 def test_check_prints_each_steps_plan(write_yaml, capsys):
