@@ -189,20 +189,27 @@ def check_connected(plan: Plan, drivers: dict[str, Any]) -> list[str]:
     return problems
 
 
+# units of the check_plan request keys (drivers.roles), for the printed plan
+_UNITS = {"current": "A", "voltage": "V", "wavelength": "m", "power": "dBm", "start": "Hz",
+          "stop": "Hz", "if_bandwidth": "Hz", "high": "V", "low": "V", "bit_rate": "b/s",
+          "frequency": "Hz", "width": "s", "period": "s", "sample_rate": "Sa/s", "scale": "V"}
+
+
 def format_plan(plan: Plan) -> str:
-    """Each step's plan, one line per role: its instrument and settings (SI units)."""
+    """Each step's plan, one line per role: its instrument and settings."""
+    from .display import format_quantity
+
+    def shown(key: str, value: Any) -> str:
+        if isinstance(value, (list, tuple)):
+            return "[" + ", ".join(str(v) for v in value) + "]"
+        if key in _UNITS and isinstance(value, (int, float)):
+            return format_quantity(float(value), _UNITS[key])
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
     lines = []
     for step_plan in plan.steps:
         lines.append(f"step {step_plan.name} ({step_plan.sequence})")
         for role, request in step_plan.requests.items():
-            settings = ", ".join(f"{key} {_text(value)}" for key, value in request.items())
+            settings = ", ".join(f"{key} {shown(key, value)}" for key, value in request.items())
             lines.append(f"  {role:<18} {step_plan.instruments.get(role, '-'):<12} {settings}")
     return "\n".join(lines)
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_text(v) for v in value) + "]"
-    return str(value)

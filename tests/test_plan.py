@@ -127,9 +127,10 @@ def test_check_prints_each_steps_plan(write_yaml, capsys):
     assert main(["check", recipe_file(write_yaml, LIV, pulse)]) == 0
     out = capsys.readouterr().out
     assert "step liv (liv)" in out and "step pulse (pulse-response)" in out
-    assert "smu" in out and "current 0.005" in out and "voltage 5" in out
-    assert "pattern_generator  generator    high 0.025, low -0.025" in out  # 1 mA, 100 ohm
-    assert "oscilloscope" in out and "sample_rate 1e+10" in out
+    assert "smu" in out and "current 5 mA" in out and "voltage 5 V" in out
+    # 1 mA through 50 + 50 ohm: EMF 0.1 V, programmed 50 mV, centred
+    assert "pattern_generator  generator    high 25 mV, low -25 mV" in out
+    assert "oscilloscope" in out and "sample_rate 10 GSa/s" in out
 
 
 def test_a_simulated_chip_other_than_the_sample_is_said_once(write_yaml, capsys):
