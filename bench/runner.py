@@ -370,6 +370,7 @@ class Runner:
                 elif identified:  # a refused resume leaves the interrupted file as it was
                     self.writer.resume_run(self.first_step, set_aside=(TRANSCRIPT,))
                     self._resumed = True
+                    self._record_resumed_safe_state()
                     if self.transcript is not None:
                         self.transcript.writer = self.writer
             self.emit("run_start", run_id=self.run_id, path=str(self.path),
@@ -519,6 +520,14 @@ class Runner:
                                + "; ".join(problems))
         if self._held:
             raise RunAborted(f"{_signal_names(self._held)} while the outputs were made safe")
+
+    def _record_resumed_safe_state(self) -> None:
+        """A resume's own safe state (what this session found and did) replaces the
+        interrupted session's in the snapshot of each instrument."""
+        group = self.writer.file.get("station/instruments")
+        for name, inst in self.station.instruments.items():
+            if group is not None and name in group and inst.safe_state:
+                group[name].attrs["safe_state"] = to_json(inst.safe_state)
 
     def _bring_to_safe_state(self, inst) -> dict[str, Any]:
         driver, name = inst.driver, inst.config.name

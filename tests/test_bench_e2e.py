@@ -335,6 +335,9 @@ def test_a_simulated_run_resumes_simulated_without_sim(tmp_path, write_yaml, mon
     with h5py.File(out, "r") as f:
         assert f.attrs["status"] == "completed" and bool(f.attrs["simulated"])
         assert [f["steps"][k].attrs["status"] for k in f["steps"]] == ["completed"] * 2
+        # the resumed session's own safe state: it found the SMU off and confirmed it
+        found = json.loads(f["station/instruments/smu"].attrs["safe_state"])
+        assert found["done"] == "switched off again (read back OFF)"
 
 
 def test_a_resume_on_other_instruments_is_refused_with_the_differences(
