@@ -28,8 +28,8 @@ class PlanError(ConfigError):
     """The recipe was refused before anything moved; one line per problem."""
 
     def __init__(self, problems: list[str]):
-        super().__init__("the recipe was refused before anything was sent:\n  "
-                         + "\n  ".join(problems))
+        super().__init__("the recipe was refused before anything was sent: "
+                         + "; ".join(problems))  # one line, as every refusal
         self.problems = problems
 
 

@@ -276,9 +276,9 @@ class Runner:
         """The whole recipe against the station's driver classes, nothing opened: PlanError
         with one line per problem (implausible sample values count unless ``force``)."""
         plan = check_recipe(self.recipe, self.station_config, force_sim=self.force_sim)
-        for notice in plan.notices:
-            self.say(f"note: {notice}")
         plan.raise_problems(self.force)
+        for notice in plan.notices:  # said once, for a plan that will run
+            self.say(f"note: {notice}")
         self.plan = plan
         return plan
 
