@@ -519,6 +519,7 @@ class Runner:
             raise StationError("the outputs could not be brought to a safe state: "
                                + "; ".join(problems))
         if self._held:
+            self._stopping = True  # any later signal is held on the way out
             raise RunAborted(f"{_signal_names(self._held)} while the outputs were made safe")
 
     def _record_resumed_safe_state(self) -> None:
@@ -624,6 +625,7 @@ class Runner:
                 status, reason = self._end_step(step, ctx, status, reason, results,
                                                 recoveries_before, failures_before)
         if self._held:
+            self._stopping = True  # any later signal is held on the way out
             raise RunAborted(f"{_signal_names(self._held)} while the outputs were made safe")
         return StepOutcome(step.name, step.sequence.name, status, reason, results)
 
