@@ -42,6 +42,40 @@ def _resume_plan(args) -> tuple[StationConfig, Recipe]:
     return station, parse_recipe(record.recipe)
 
 
+_SAMPLE_FLAGS = {"sample_id": "--sample-id", "diameter": "--diameter",
+                 "wavelength": "--wavelength", "max_current": "--max-current",
+                 "max_voltage": "--max-voltage"}
+
+
+def _is_recipe_file(target: str) -> bool:
+    return Path(target).suffix in (".yaml", ".yml") or Path(target).exists()
+
+
+def _sample_from_flags(args, station: StationConfig) -> dict[str, Any] | None:
+    """The sample of ``bench run SEQUENCE`` (None for a recipe file, which gives its own): the
+    built-in default sample only on a fully simulated bench; with any real instrument every
+    sample flag must be given."""
+    given = {key: getattr(args, key) for key in _SAMPLE_FLAGS
+             if getattr(args, key, None) is not None}
+    if _is_recipe_file(args.target):
+        if given:
+            raise BenchError(f"{', '.join(_SAMPLE_FLAGS[k] for k in given)}: the recipe file "
+                             f"gives the sample; these flags are for bench run SEQUENCE")
+        return None
+    simulated = args.sim or all(i.simulated for i in station.instruments.values())
+    missing = [flag for key, flag in _SAMPLE_FLAGS.items() if key not in given]
+    if missing and not simulated:
+        raise BenchError(f"{args.target} on real instruments needs the sample: give a recipe "
+                         f"file, or {' '.join(f'{f} ...' for f in _SAMPLE_FLAGS.values())} "
+                         f"(missing {' '.join(missing)})")
+    sample = default_sample(station.simulation)
+    sample["id"] = given.get("sample_id", sample["id"])
+    sample.update({key: given[key] for key in ("diameter", "wavelength") if key in given})
+    sample["limits"].update({key: given[key] for key in ("max_current", "max_voltage")
+                             if key in given})
+    return sample
+
+
 def cmd_run(args) -> int:
     if args.resume:
         station, recipe = _resume_plan(args)
@@ -49,14 +83,15 @@ def cmd_run(args) -> int:
         raise BenchError("bench run needs a recipe file or a sequence name (or --resume RUN.h5)")
     else:
         station = StationConfig.load(args.station)
-        recipe = load_recipe(args.target, sample=default_sample(station.simulation))
+        recipe = load_recipe(args.target, sample=_sample_from_flags(args, station))
     if not args.resume and args.output and Path(args.output).exists():
         raise BenchError(f"{args.output} already exists; a run never overwrites a file")
     subscribers = [] if args.quiet else [Progress()]
     runner = Runner(station, recipe, args.resume or args.output, force_sim=args.sim,
                     subscribers=subscribers, resume=bool(args.resume),
-                    record_io=False if args.no_record_io else None)
-    simulated = args.sim or all(i.simulated for i in station.instruments.values())
+                    record_io=False if args.no_record_io else None, force=args.force)
+    runner.check()  # the whole plan, before anything is written or opened
+    simulated = runner.force_sim or all(i.simulated for i in station.instruments.values())
     if simulated:
         print(f"SIMULATED bench ({station.source}): no hardware is driven", file=sys.stderr)
     outcome = runner.run()
@@ -103,6 +138,25 @@ def run_summary(path) -> dict[str, Any]:
                                for n, r in s.results.items()}}
                   for s in record.steps],
     }
+
+
+def cmd_check(args) -> int:
+    """``bench check RECIPE``: the whole plan checked, nothing opened; exit 0, or 2 with one
+    line per problem."""
+    from .plan import check_recipe, format_plan
+
+    station = StationConfig.load(args.station)
+    flags = argparse.Namespace(target=args.recipe, sim=args.sim,
+                               **{key: None for key in _SAMPLE_FLAGS})
+    recipe = load_recipe(args.recipe, sample=_sample_from_flags(flags, station))
+    plan = check_recipe(recipe, station, force_sim=args.sim)
+    for notice in plan.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    print(format_plan(plan))
+    problems = plan.all_problems(args.force)
+    for problem in problems:
+        print(f"bench: refused: {problem}", file=sys.stderr)
+    return EXIT_USAGE if problems else EXIT_OK
 
 
 def cmd_show(args) -> int:
@@ -211,7 +265,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write the plots and HTML page next to the run file when it ends")
     run.add_argument("--no-record-io", action="store_true",
                      help="do not keep the instrument I/O record (the station's record_io: false)")
+    _add_sample_flags(run)
     run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check", help="check a whole recipe against the station before "
+                           "anything moves; print each step's plan (exit 2 on any problem)")
+    check.add_argument("recipe", help="recipe YAML, or a sequence name with its defaults")
+    check.add_argument("--station", help="station YAML (default: the built-in simulated bench)")
+    check.add_argument("--sim", action="store_true", help="as if every instrument were simulated")
+    check.add_argument("--force", action="store_true",
+                       help="accept implausible sample values (almost certainly unit mistakes)")
+    check.set_defaults(func=cmd_check)
 
     show = sub.add_parser("show", help="summarise a run file")
     show.add_argument("run", help="run file (.h5)")
@@ -244,6 +308,17 @@ def build_parser() -> argparse.ArgumentParser:
     station.add_argument("--sim", action="store_true", help="simulate every instrument")
     station.set_defaults(func=cmd_station)
     return parser
+
+
+def _add_sample_flags(run: argparse.ArgumentParser) -> None:
+    """``bench run SEQUENCE`` on real instruments: the sample, SI units; and --force."""
+    run.add_argument("--sample-id", help="sample id (bench run SEQUENCE)")
+    run.add_argument("--diameter", type=float, help="sample diameter, m")
+    run.add_argument("--wavelength", type=float, help="sample emission wavelength, m")
+    run.add_argument("--max-current", type=float, help="sample limit max_current, A")
+    run.add_argument("--max-voltage", type=float, help="sample limit max_voltage, V")
+    run.add_argument("--force", action="store_true",
+                     help="run despite implausible sample values (almost certainly unit mistakes)")
 
 
 def main(argv: list[str] | None = None) -> int:

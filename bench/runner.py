@@ -1,9 +1,16 @@
 """The runner owns a run: opens the station, guards the roles, runs the steps, records, cleans up.
 
 Everything a run produces goes out as one stream of events (bluesky's single document stream):
-the run-file writer, the progress bar and any user callback subscribe to the same calls. Whatever
-ends the run (completion, an exception, Ctrl-C, SIGTERM) the sources are ramped down and switched
-off, and the file is closed with its status and reason.
+the run-file writer, the progress bar and any user callback subscribe to the same calls.
+
+Before anything moves the whole recipe is checked (:mod:`bench.plan`: against the driver classes
+before the station opens, against the connected instruments after identification); then every
+output the station can switch is read, brought to its safe state (an SMU found on is ramped down
+in the sample's ramp steps) and read back, and the snapshot says what was found and done.
+Whatever ends the run (completion, an exception, Ctrl-C, SIGTERM) the sources are ramped down
+and switched off, a second Ctrl-C or SIGTERM being held until that sequence has ended (as
+OpenHTF protects its teardown); a failure to switch off is shown and stored; the file is closed
+with its final status and reason.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,20 +27,22 @@ from typing import Any
 
 import numpy as np
 
-from common.errors import BenchError, ConfigError
+from common.errors import BenchError, ConfigError, StationError
 from drivers.base import InstrumentError
 from drivers.roles import (
     CurrentSource,
     NetworkAnalyzer,
     Oscilloscope,
+    Output,
     PatternGenerator,
     PowerMeter,
     SourceMeter,
     VoltageSource,
 )
-from sequences.base import Sequence, split_figures
+from sequences.base import Sequence, dropped_figures, split_figures
 
 from . import __version__
+from .plan import Plan, PlanError, check_connected, check_recipe, resolve_roles
 from .recipe import Recipe, Step
 from .safety import DriveMonitor, NetworkAnalyzerGuard, PassiveGuard, PatternGuard, SourceGuard
 from .station import Station, StationConfig
@@ -103,6 +113,12 @@ class StepContext:
         self._pending: dict[str, list[np.ndarray]] = {name: [] for name in self.units}
         self._last_write = time.monotonic()
         self.count = 0
+        self.notes: list[str] = []
+
+    def note(self, message: str) -> None:
+        """Something the step's outcome should say (its reason when it completes), shown now."""
+        self.notes.append(message)
+        self.runner.say(f"{self.step.name}: {message}")
 
     def role(self, name: str) -> Any:
         try:
@@ -138,6 +154,7 @@ class StepContext:
         if now - self._last_write >= self.runner.flush_interval:
             self.flush()
         self.runner.emit("progress", step=self.step.name, done=self.count)
+        self.runner.raise_pending_stop()
 
     def flush(self) -> None:
         if any(self._pending.values()):
@@ -159,6 +176,7 @@ class StepContext:
 
     def sleep(self, seconds: float) -> None:
         """Wait; skipped when replaying a record (the record already holds the answers)."""
+        self.runner.raise_pending_stop()
         if seconds > 0 and self.runner.replay is None:
             time.sleep(seconds)
 
@@ -198,12 +216,15 @@ class Runner:
     def __init__(self, station_config: StationConfig, recipe: Recipe, output: str | Path | None,
                  *, force_sim: bool = False, subscribers: list[Subscriber] | None = None,
                  flush_interval: float = 0.5, warn: Callable[[str], None] | None = None,
-                 record_io: bool | None = None, replay: Any = None, resume: bool = False):
+                 record_io: bool | None = None, replay: Any = None, resume: bool = False,
+                 force: bool = False):
         """``record_io``: keep the instrument I/O record in the file (default: the station's
         ``record_io``). ``replay``: a :class:`bench.replay.InstrumentPlayback`; its station
         answers from a recorded run, waits are skipped and the file names the source run.
         ``resume``: ``output`` is an interrupted run file; its finished steps are kept and the
-        run goes on from the first unfinished one, in the same file."""
+        run goes on from the first unfinished one, in the same file, on the same instruments
+        (resources and IDNs as recorded, simulated as recorded: a simulated run resumes
+        simulated without ``force_sim``). ``force``: run despite implausible sample values."""
         self.station_config, self.recipe = station_config, recipe
         self.run_id = new_run_id()
         self.path = Path(output) if output else Path("runs") / f"{self.run_id}.h5"
@@ -212,10 +233,20 @@ class Runner:
         self.warn = warn
         self.record_io = station_config.record_io if record_io is None else record_io
         self.replay = replay
-        self.resume = resume
+        self.resume, self.force = resume, force
         self.first_step = 0
+        self.plan: Plan | None = None
+        self._recorded: dict[str, dict] = {}
+        self._held: list[int] = []  # signals held while the outputs were being made safe
+        self._switch_off_failures: list[str] = []
+        self._resumed = False  # the interrupted file has been reopened for writing
+        self._commanded = False  # a command beyond identification was sent
+        self._stopping = False  # a first Ctrl-C or SIGTERM was received
+        self._pending_stop: int | None = None  # ... and its exception not raised yet
         if resume:
             record = read_run(self.path, arrays=False)
+            self._recorded = dict(record.station.get("instruments", {}))
+            self._resume_provenance(bool(record.attrs.get("simulated", False)))
             self.run_id = record.run_id
             for step in record.steps:
                 if step.status != "completed":
@@ -231,30 +262,117 @@ class Runner:
         for subscriber in self.subscribers:
             subscriber(event, payload)
 
+    def say(self, message: str) -> None:
+        """A message for the person at the bench (stderr by default, or ``warn``), also sent to
+        the subscribers as a ``message`` event."""
+        if self.warn is not None:
+            self.warn(message)
+        else:
+            print(message, file=sys.stderr)
+        self.emit("message", text=message)
+
+    # -- checks before anything moves ----------------------------------------------------------
+    def check(self) -> Plan:
+        """The whole recipe against the station's driver classes, nothing opened: PlanError
+        with one line per problem (implausible sample values count unless ``force``)."""
+        plan = check_recipe(self.recipe, self.station_config, force_sim=self.force_sim)
+        plan.raise_problems(self.force)
+        for notice in plan.notices:  # said once, for a plan that will run
+            self.say(f"note: {notice}")
+        self.plan = plan
+        return plan
+
+    def _resume_provenance(self, was_simulated: bool) -> None:
+        """Before anything opens: a resume uses the run's own instruments (names, drivers,
+        resources), simulated as they were. A run whose every instrument was simulated resumes
+        simulated; a real one is never resumed on simulated instruments."""
+        recorded, config = self._recorded, self.station_config.instruments
+        if was_simulated and recorded and all(i.get("simulated") for i in recorded.values()):
+            self.force_sim = True
+        differences = []
+        for name in sorted(set(recorded) | set(config)):
+            if name not in config:
+                differences.append(f"{name}: used by the run, not on the station")
+                continue
+            if name not in recorded:
+                differences.append(f"{name}: on the station, not used by the run")
+                continue
+            was, now = recorded[name], config[name]
+            for key, value in (("driver", now.driver), ("resource", now.resource)):
+                if was.get(key) != value:
+                    differences.append(f"{name}: {key} {value} (the run used {was.get(key)})")
+            simulated = self.force_sim or now.simulated
+            if bool(was.get("simulated")) != simulated and not now.fallback:
+                differences.append(f"{name}: {'simulated' if simulated else 'real'} now, "
+                                   f"{'simulated' if was.get('simulated') else 'real'} in the "
+                                   f"run")
+        if differences:
+            raise ConfigError("refusing to resume on other instruments than the run used: "
+                              + "; ".join(differences))
+
+    def _check_identity(self) -> None:
+        """Right after identification, before any output command: a resume finds the
+        instruments it recorded (IDN, simulated or real); every step's plan suits the
+        connected instruments (ranges they reported)."""
+        differences = []
+        for name, was in self._recorded.items():
+            inst = self.station.instruments.get(name)
+            if inst is None:
+                continue
+            if was.get("idn") != inst.driver.idn:
+                differences.append(f"{name}: *IDN? {inst.driver.idn!r} (the run had "
+                                   f"{was.get('idn')!r})")
+            if bool(was.get("simulated")) != inst.simulated:
+                differences.append(f"{name}: {'simulated' if inst.simulated else 'real'} now, "
+                                   f"{'simulated' if was.get('simulated') else 'real'} in the "
+                                   f"run")
+        if differences:
+            raise StationError("refusing to resume on other instruments than the run used: "
+                               + "; ".join(differences))
+        if self.plan is not None:
+            problems = check_connected(self.plan, {name: inst.driver for name, inst
+                                                   in self.station.instruments.items()})
+            if problems:
+                raise PlanError(problems)
+
     # -- the run -------------------------------------------------------------------------------
     def run(self) -> RunOutcome:
+        """Check the plan (PlanError before anything is written or opened), then run it."""
+        if self.plan is None:
+            self.check()
         self.writer = RunWriter(self.path, self.flush_interval, append=self.resume)
         outcome = RunOutcome(self.path, self.run_id, "running", "", False)
-        previous = _install_sigterm()
+        previous = self._install_signals()
         try:
             station_kwargs = {"force_sim": self.force_sim}
             if self.warn is not None:
                 station_kwargs["warn"] = self.warn
             if self.record_io:
-                self.transcript = Transcript(self.writer, self.flush_interval)
+                # a resume writes its record only once the file is reopened (never into the
+                # interrupted session's record, never into a file whose resume is refused)
+                self.transcript = Transcript(None if self.resume else self.writer,
+                                             self.flush_interval)
                 station_kwargs["wrap"] = self.transcript.wrap
             self.station = (Station if self.replay is None else self.replay.station)(
                 self.station_config, **station_kwargs)
+            identified = False
             try:
                 self.station.open()
+                self._check_identity()
+                identified = True
+                self._initial_safe_state()
             finally:
-                snapshot = self.station.snapshot() if self.station.instruments else \
-                    {"name": self.station_config.name, "instruments": {}}
                 outcome.simulated = self.station.simulated or self.force_sim
-                if self.resume:
-                    self.writer.resume_run(self.first_step, set_aside=(TRANSCRIPT,))
-                else:
+                if not self.resume:
+                    snapshot = self.station.snapshot() if self.station.instruments else \
+                        {"name": self.station_config.name, "instruments": {}}
                     self._start_file(snapshot, outcome.simulated)
+                elif identified:  # a refused resume leaves the interrupted file as it was
+                    self.writer.resume_run(self.first_step, set_aside=(TRANSCRIPT,))
+                    self._resumed = True
+                    self._record_resumed_safe_state()
+                    if self.transcript is not None:
+                        self.transcript.writer = self.writer
             self.emit("run_start", run_id=self.run_id, path=str(self.path),
                       simulated=outcome.simulated, steps=len(self.recipe.steps))
             outcome.status = "completed"
@@ -263,6 +381,11 @@ class Runner:
                     continue
                 result = self._run_step(index, step)
                 outcome.steps.append(result)
+                self.raise_pending_stop()
+                if self._switch_off_failures:  # never go on with an output that stayed on
+                    outcome.status, outcome.reason = "failed", \
+                        f"step {step.name}: {result.reason}"
+                    break
                 if result.status == "failed" and step.on_error == "abort":
                     outcome.status, outcome.reason = "failed", \
                         f"step {step.name}: {result.reason}"
@@ -289,14 +412,34 @@ class Runner:
         self.writer.file["station"].attrs["config"] = to_json(self.station_config.mapping)
 
     def _finish(self, outcome: RunOutcome, previous) -> None:
-        """Safe state, then the file closed with its status, then the station closed."""
-        self._make_safe()
-        _restore_sigterm(previous)
-        if self.transcript is not None and self.writer.file.id.valid:
+        """Safe state, then the file closed with its final status, then the station closed; a
+        Ctrl-C or SIGTERM meanwhile is held until the file is closed, and makes the run
+        aborted."""
+        with self._signals_held():
+            self._finish_held(outcome)
+        _restore_signals(previous)
+
+    def _finish_held(self, outcome: RunOutcome) -> None:
+        failures_before = len(self._switch_off_failures)
+        if self._commanded:  # a run refused before its first command leaves what it found
+            self._make_safe()
+        valid = self.writer.file.id.valid and (self._resumed or not self.resume)
+        if self.transcript is not None and valid:
             self.transcript.finish()
-        if self.writer.file.id.valid and "steps" in self.writer.file:
+        if self._held and outcome.status != "aborted":
+            outcome.status = "aborted"
+            outcome.reason = "; ".join(filter(None, (
+                outcome.reason, f"{_signal_names(self._held)} during clean-up (held until the "
+                "outputs were safe)")))
+        if len(self._switch_off_failures) > failures_before and outcome.status == "completed":
+            outcome.status = "failed"
+            outcome.reason = "switching off failed: " + "; ".join(
+                self._switch_off_failures[failures_before:])
+        if valid and self._switch_off_failures:
+            self.writer.file.attrs["switch_off_failures"] = to_json(self._switch_off_failures)
+        if valid and "steps" in self.writer.file:
             self.writer.end_run(outcome.status, outcome.reason)
-        elif self.writer.file.id.valid:  # failed before the run started: say so in the file
+        elif valid:  # failed before the run started: say so in the file
             self.writer.file.attrs.update({"status": outcome.status,
                                            "status_reason": outcome.reason})
         self.writer.close()
@@ -305,29 +448,135 @@ class Runner:
         self.emit("run_end", status=outcome.status, reason=outcome.reason,
                   path=str(self.path))
 
+    def _install_signals(self) -> dict:
+        """For the run: the first Ctrl-C or SIGTERM stops it (KeyboardInterrupt, RunAborted);
+        any later one is held (the run is already on its way out through the safe state). A
+        signal landing in a finaliser (where an exception would be swallowed) is kept pending
+        and raised at the step's next point (:meth:`raise_pending_stop`)."""
+        def stop(signum, frame):
+            if self._stopping:
+                self._held.append(signum)
+                return
+            self._stopping, self._pending_stop = True, signum
+            if frame is not None and (frame.f_code.co_name == "__del__"
+                                      or frame.f_code.co_filename.endswith("weakref.py")):
+                return
+            self.raise_pending_stop()
+
+        previous = {}
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, stop)
+        except ValueError:  # not the main thread: leave signals alone
+            pass
+        return previous
+
+    def raise_pending_stop(self) -> None:
+        """Raise the stop a first Ctrl-C or SIGTERM asked for, if not raised yet."""
+        signum, self._pending_stop = self._pending_stop, None
+        if signum == signal.SIGTERM:
+            raise RunAborted("terminated (SIGTERM)")
+        if signum is not None:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def _signals_held(self):
+        """Ctrl-C and SIGTERM are recorded, not raised, until the block ends."""
+        def hold(signum, frame):
+            self._held.append(signum)
+
+        previous = {}
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, hold)
+        except ValueError:  # not the main thread: signals are not ours to hold
+            pass
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    # -- safe state ------------------------------------------------------------------------
+    def _initial_safe_state(self) -> None:
+        """Every output the station can switch is read, brought to its safe state and read
+        back before the first step, modulation first, sources last; what was found and done is
+        kept per instrument for the snapshot. StationError when an output stays on."""
+        self._commanded = True
+        outputs = [i for i in self.station.instruments.values() if isinstance(i.driver, Output)]
+        sources = [i for i in outputs if isinstance(i.driver, (CurrentSource, VoltageSource))]
+        problems = []
+        with self._signals_held():
+            for inst in [i for i in outputs if i not in sources] + sources:
+                inst.safe_state = self._bring_to_safe_state(inst)
+                if inst.safe_state.get("problem"):
+                    problems.append(f"{inst.config.name}: {inst.safe_state['problem']}")
+        for inst in outputs:
+            if inst.safe_state.get("was_on"):
+                self.say(f"safe state: {inst.safe_state['summary']}")
+        if problems:
+            self._switch_off_failures += problems
+            raise StationError("the outputs could not be brought to a safe state: "
+                               + "; ".join(problems))
+        if self._held:
+            self._stopping = True  # any later signal is held on the way out
+            raise RunAborted(f"{_signal_names(self._held)} while the outputs were made safe")
+
+    def _record_resumed_safe_state(self) -> None:
+        """A resume's own safe state (what this session found and did) replaces the
+        interrupted session's in the snapshot of each instrument."""
+        group = self.writer.file.get("station/instruments")
+        for name, inst in self.station.instruments.items():
+            if group is not None and name in group and inst.safe_state:
+                group[name].attrs["safe_state"] = to_json(inst.safe_state)
+
+    def _bring_to_safe_state(self, inst) -> dict[str, Any]:
+        driver, name = inst.driver, inst.config.name
+        try:
+            found = driver.describe_output()
+            was_on = bool(driver.output_enabled())
+        except Exception as exc:  # unreadable: switch it off all the same
+            found, was_on = f"output state unreadable ({exc})", True
+        done = "switched off"
+        try:
+            if isinstance(driver, (CurrentSource, VoltageSource)):
+                function, level = driver.read_source()
+                if was_on and level != 0:
+                    guard = SourceGuard(driver, self.recipe.limits)
+                    guard.adopt(function, level)
+                    guard.output_off()
+                    done = (f"ramped from {level:g} {'A' if function == 'CURR' else 'V'} to 0 "
+                            f"in the sample's ramp steps and switched off")
+                else:
+                    driver.output_off()
+            else:
+                driver.output_off()
+            still_on = driver.output_enabled()
+        except Exception as exc:
+            problem = (_switch_off(driver.output_off, driver)
+                       or f"bringing it to a safe state failed ({exc})")
+            return {"found": found, "done": "failed", "was_on": was_on, "problem": problem,
+                    "summary": f"{name} {_was(found)}: switching off FAILED ({problem})"}
+        if still_on:
+            problem = f"output still ON after switching off{_answer(driver)}"
+            return {"found": found, "done": "failed", "was_on": was_on, "problem": problem,
+                    "summary": f"{name} {_was(found)}: {problem}"}
+        if not was_on:
+            done = "switched off again (read back OFF)"
+        return {"found": found, "done": done, "was_on": was_on,
+                "summary": f"{name} {_was(found)}: {done}"}
+
     def _roles_for(self, sequence: type[Sequence]) -> dict[str, Any]:
         roles = {}
         self._step_drivers = []
         drive = DriveMonitor(self.station_config.passive.bias_tee.modulation_impedance)
-        wanted = [(role, protocol, False) for role, protocol in sequence.roles.items()] + \
-            [(role, protocol, True) for role, protocol in sequence.optional_roles.items()]
-        for role, protocol, optional in wanted:
-            inst = self.station.instruments.get(role)
-            if inst is None:
-                matches = [i for i in self.station.instruments.values()
-                           if isinstance(i.driver, protocol)]
-                if optional and not matches:
-                    continue
-                if len(matches) != 1:
-                    raise ConfigError(f"sequence {sequence.name} needs a {protocol.__name__} as "
-                                      f"{role!r}; the station has "
-                                      f"{'none' if not matches else 'several'}")
-                inst = matches[0]
-            if not isinstance(inst.driver, protocol):
-                raise ConfigError(f"instrument {role!r} ({inst.config.driver}) cannot act as "
-                                  f"{protocol.__name__}")
-            self._step_drivers.append(inst.driver)
-            roles[role] = guard_for(protocol, inst.driver, self.recipe.limits, drive)
+        instruments = self.station.instruments
+        chosen = resolve_roles(sequence, {name: inst.driver for name, inst in instruments.items()})
+        protocols = {**sequence.optional_roles, **sequence.roles}
+        for role, name in chosen.items():
+            driver = instruments[name].driver
+            self._step_drivers.append(driver)
+            roles[role] = guard_for(protocols[role], driver, self.recipe.limits, drive)
             if isinstance(roles[role], SourceGuard):
                 self._sources.append(roles[role])
         return roles
@@ -338,6 +587,8 @@ class Runner:
                   total=step.sequence.planned_points(step.params))
         status, reason, results = "completed", "", {}
         ctx = None
+        recoveries_before = self._recoveries()
+        failures_before = len(self._switch_off_failures)
         try:
             ctx = StepContext(self, step, self._roles_for(step.sequence))
             step.sequence().acquire(ctx, step.params)
@@ -353,6 +604,13 @@ class Runner:
             for name, (values, units) in derived.items():
                 self.writer.write_array(name, values, units, group="analysis")
             results = judge(scalars, step.limits)
+            dropped = dropped_figures(figures)
+            if dropped:
+                self.writer.step_json("dropped_figures", dropped)
+                ctx.notes.append("figures left out: " + "; ".join(
+                    f"{name} ({why})" for name, why in dropped.items()))
+            if status == "completed":
+                reason = "; ".join(ctx.notes)
         except (InstrumentError, BenchError) as exc:
             status, reason = "failed", str(exc)
         except ValueError as exc:  # a driver refused a value outside its instrument's range
@@ -363,17 +621,52 @@ class Runner:
             reason = str(exc) or ("interrupted (Ctrl-C)" if interrupted else type(exc).__name__)
             raise
         finally:
-            if ctx is not None:
-                with contextlib.suppress(Exception):
-                    ctx.flush()
-            self._make_safe()
-            if self.writer.file.id.valid:
-                if self.transcript is not None:
-                    self.transcript.flush()
-                self.writer.end_step(status, reason, results)
-            self.emit("step_end", name=step.name, status=status, reason=reason,
-                      results=results)
+            with self._signals_held():  # the step ends whole: safe, then written
+                status, reason = self._end_step(step, ctx, status, reason, results,
+                                                recoveries_before, failures_before)
+        if self._held:
+            self._stopping = True  # any later signal is held on the way out
+            raise RunAborted(f"{_signal_names(self._held)} while the outputs were made safe")
         return StepOutcome(step.name, step.sequence.name, status, reason, results)
+
+    def _end_step(self, step: Step, ctx: StepContext | None, status: str, reason: str,
+                  results: dict, recoveries_before: dict, failures_before: int
+                  ) -> tuple[str, str]:
+        """Safe state, then the step's record: status, reason, recoveries, switch-off failures."""
+        if ctx is not None:
+            with contextlib.suppress(Exception):
+                ctx.flush()
+        self._make_safe()
+        failures = self._switch_off_failures[failures_before:]
+        if failures:
+            status = "failed"
+            reason = "; ".join(filter(None, (reason, "switching off failed: "
+                                             + "; ".join(failures))))
+        recoveries = self._recoveries_since(recoveries_before)
+        if self.writer.file.id.valid:
+            if self.transcript is not None:
+                self.transcript.flush()
+            self.writer.step_json("recoveries", recoveries)
+            if failures:
+                self.writer.step_json("switch_off_failures", failures)
+            self.writer.end_step(status, reason, results)
+        self.emit("step_end", name=step.name, status=status, reason=reason, results=results,
+                  recoveries=recoveries)
+        return status, reason
+
+    def _recoveries(self) -> dict[str, dict[str, int]]:
+        instruments = self.station.instruments.values() if self.station else []
+        return {i.config.name: dict(getattr(i.driver, "recoveries", {})) for i in instruments}
+
+    def _recoveries_since(self, before: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        """What the fault policy did during the step, per instrument: only non-zero counts."""
+        changed = {}
+        for name, now in self._recoveries().items():
+            counts = {key: value - before.get(name, {}).get(key, 0) for key, value in now.items()}
+            counts = {key: value for key, value in counts.items() if value}
+            if counts:
+                changed[name] = counts
+        return changed
 
     def _check_error_queues(self) -> None:
         """An error an instrument queued during the step (and nobody read) fails the step."""
@@ -383,42 +676,73 @@ class Runner:
                 raise InstrumentError(driver.name, "(during the step)", "; ".join(errors))
 
     def _make_safe(self) -> None:
-        """Safe state in a safe order: modulation off, bias ramped down, source outputs off.
-        A failure here never hides another: every step is attempted."""
+        """Safe state in a safe order: modulation off, bias ramped down, source outputs off,
+        each read back. Signals are held meanwhile; a failure never hides another (every step
+        is attempted) and is shown and kept (``_switch_off_failures``) with the instrument's
+        answer."""
         instruments = list(self.station.instruments.values()) if self.station else []
         sources = [i.driver for i in instruments
                    if isinstance(i.driver, (CurrentSource, VoltageSource))]
-        for inst in instruments:
-            if inst.driver not in sources and hasattr(inst.driver, "output_off"):
-                _switch_off(inst.driver.output_off, inst.driver)
-        for guard in self._sources:
-            _switch_off(guard.output_off, guard._driver)
-        self._sources.clear()
-        for driver in sources:
-            _switch_off(driver.output_off, driver)
+        problems = []
+        with self._signals_held():
+            for inst in instruments:
+                if inst.driver not in sources and hasattr(inst.driver, "output_off"):
+                    problems.append(_switch_off(inst.driver.output_off, inst.driver))
+            for guard in self._sources:
+                problems.append(_switch_off(guard.output_off, guard._driver, check=False))
+            self._sources.clear()
+            for driver in sources:
+                problems.append(_switch_off(driver.output_off, driver))
+        for problem in filter(None, problems):
+            self._switch_off_failures.append(problem)
+            if self.replay is None:  # a replay drives nothing: its divergences are reported
+                self.say(f"WARNING: {problem}")
 
 
-def _switch_off(output_off: Callable[[], None], driver: Any) -> None:
-    """Switch an output off; if the link is gone, open it again (beyond the fault policy's one
-    re-open: the safe state matters more) and try once more. Never raises."""
+def _switch_off(output_off: Callable[[], None], driver: Any, check: bool = True) -> str | None:
+    """Switch an output off and read it back; if the link is gone, open it again (beyond the
+    fault policy's one re-open: the safe state matters more) and try once more. Never raises:
+    a failure comes back as one line with the instrument's answer, None when it is off."""
+    name = getattr(driver, "name", type(driver).__name__)
     try:
         output_off()
-    except Exception:
-        with contextlib.suppress(Exception):
+    except Exception as first:
+        try:
             driver.resource.reopen()
             output_off()
-
-
-def _install_sigterm():
-    def handler(signum, frame):
-        raise RunAborted("terminated (SIGTERM)")
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
+        except Exception as again:
+            return f"{name}: switching off failed ({first}; after re-opening: {again})" \
+                f"{_answer(driver)}"
+    if not check or not hasattr(driver, "output_enabled"):
         return None
+    try:
+        if driver.output_enabled():
+            return f"{name}: output still ON after switching off{_answer(driver)}"
+    except Exception as exc:
+        return f"{name}: switched off, but its state could not be read back ({exc})"
+    return None
 
 
-def _restore_sigterm(previous) -> None:
-    if previous is not None:
-        with contextlib.suppress(ValueError):
-            signal.signal(signal.SIGTERM, previous)
+def _answer(driver: Any) -> str:
+    """The instrument's error queue, as its answer to what just failed ("" when empty)."""
+    try:
+        errors = driver.errors()
+    except Exception as exc:
+        return f"; its error queue could not be read ({exc})"
+    return f"; the instrument answered: {'; '.join(errors)}" if errors else ""
+
+
+def _was(found: str) -> str:
+    """"output ON at 5 mA" -> "output was ON at 5 mA" (the driver's words, in the past)."""
+    return found.replace("output ", "output was ", 1)
+
+
+def _signal_names(signals: list[int]) -> str:
+    names = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+    return " and ".join(dict.fromkeys(names.get(s, f"signal {s}") for s in signals))
+
+
+def _restore_signals(previous: dict) -> None:
+    for sig, handler in previous.items():
+        with contextlib.suppress(ValueError, TypeError):
+            signal.signal(sig, handler)

@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from common.errors import ComplianceError, ConfigError, LimitError
+from common.errors import ComplianceError, ComplianceReached, ConfigError, LimitError
+from common.passive import DriveCircuit
+from drivers.roles import SweepReadings
 
 
 @dataclass(frozen=True)
@@ -115,17 +117,27 @@ class SourceGuard(_Guard):
         object.__setattr__(self, "_level", 0.0)
         object.__setattr__(self, "_compliance", None)
         object.__setattr__(self, "_on", False)
+        object.__setattr__(self, "_conducted", False)  # a reading carried its programmed current
 
     def _set(self, **state):
         for key, value in state.items():
             object.__setattr__(self, key, value)
+
+    def adopt(self, function: str, level: float) -> None:
+        """Take over a source found with its output on at ``level`` (``function`` "CURR" or
+        "VOLT", as ``read_source`` gives it), so that ``output_off`` ramps it down in the
+        sample's steps."""
+        if function not in ("CURR", "VOLT"):
+            raise LimitError(f"{self._driver.name}: unknown source function {function!r}")
+        self._set(_mode=function, _level=float(level), _on=True,
+                  _compliance=float("inf"))
 
     def configure_current_source(self, *, voltage_limit: float, **options) -> None:
         self._limits.check_voltage(voltage_limit, "voltage_limit")
         if self._on:
             raise LimitError("refusing to change the source mode with the output on")
         self._driver.configure_current_source(voltage_limit=voltage_limit, **options)
-        self._set(_mode="CURR", _level=0.0, _compliance=voltage_limit)
+        self._set(_mode="CURR", _level=0.0, _compliance=voltage_limit, _conducted=False)
         self._driver.set_current(0.0)
 
     def configure_voltage_source(self, *, current_limit: float, **options) -> None:
@@ -199,30 +211,45 @@ class SourceGuard(_Guard):
             self._driver.output_off()
             self._set(_on=False)
 
-    def _check_compliance(self, voltage, current, levels) -> None:
-        """A current source pinned at its voltage limit while carrying less than 90 % of its
-        level is the signature of an open contact (or a chip gone open): stop. (A voltage source
-        at its current limit is the compliance doing its job, e.g. the top of a forward sweep.)"""
+    def _stuck(self, voltage, current, levels) -> np.ndarray:
+        """Elementwise: a current source at its voltage limit (within 0.5 %), i.e. in compliance:
+        it no longer delivers its level. (A voltage source at its current limit is its
+        compliance doing its job, e.g. the top of a forward sweep: never stuck.)"""
         if self._mode != "CURR":
-            return
-        stuck = (np.abs(voltage) >= 0.99 * self._compliance) & \
-            (np.abs(current) < 0.9 * np.abs(levels))  # elementwise: floats or sweep arrays
-        if np.any(stuck):
-            voltage, current, levels, stuck = (
-                np.atleast_1d(x) for x in np.broadcast_arrays(voltage, current, levels, stuck))
-            i = int(np.argmax(stuck))
-            raise ComplianceError(f"{self._driver.name} reached its voltage limit "
-                                  f"{self._compliance:g} V at a programmed {levels[i]:g} A "
-                                  f"(measured {voltage[i]:g} V, {current[i]:g} A): open contact "
-                                  f"or damaged chip?")
+            return np.zeros(np.shape(levels), dtype=bool)
+        return np.atleast_1d(np.abs(voltage) >= 0.995 * self._compliance)
+
+    def _conducting(self, voltage, current, levels) -> np.ndarray:
+        """Elementwise: a reading that carried its programmed (non-zero) current below the
+        compliance: the chip conducts."""
+        levels = np.atleast_1d(np.asarray(levels, dtype=float))
+        return ((np.abs(levels) > 0) & (np.abs(current) >= 0.9 * np.abs(levels))
+                & (np.abs(voltage) < 0.995 * self._compliance))
+
+    def _compliance_error(self, voltage, current, level, reached: bool) -> ComplianceError:
+        where = (f"{self._driver.name} reached its voltage limit {self._compliance:g} V at a "
+                 f"programmed {level:g} A (measured {voltage:g} V, {current:g} A)")
+        if reached:
+            return ComplianceReached(f"{where}, after the chip had conducted: compliance", level)
+        return ComplianceError(f"{where} before the chip conducted: open contact or damaged "
+                               f"chip?")
 
     def measure(self) -> tuple[float, float]:
+        """One reading. A current source pinned at its compliance raises ComplianceReached when
+        the chip had conducted before (the sequence may end its sweep there), ComplianceError
+        (open contact) when it never had."""
         voltage, current = self._driver.measure()
-        if self._on:
-            self._check_compliance(voltage, current, self._level)
+        if self._on and self._mode == "CURR":
+            if self._stuck(voltage, current, self._level)[0]:
+                raise self._compliance_error(voltage, current, self._level, self._conducted)
+            if self._conducting(voltage, current, self._level)[0]:
+                self._set(_conducted=True)
         return voltage, current
 
-    def _sweep(self, mode: str, levels, delay: float):
+    def _sweep(self, mode: str, levels, delay: float) -> SweepReadings:
+        """An instrument-side sweep. Compliance after the chip conducted ends it: the points
+        before it are returned with ``stopped_at_compliance`` (the 2450 aborts there itself);
+        compliance before any point conducted is an open contact (ComplianceError)."""
         levels = np.asarray(levels, dtype=float)
         if levels.ndim != 1 or levels.size == 0:
             raise LimitError("a sweep needs a non-empty 1-D list of levels")
@@ -232,8 +259,24 @@ class SourceGuard(_Guard):
             self._move(mode, 0.0)
         sweep = self._driver.sweep_current if mode == "CURR" else self._driver.sweep_voltage
         readings = sweep(levels, delay=delay)
-        self._check_compliance(readings.voltage, readings.current, readings.source)
-        return readings
+        stuck = self._stuck(readings.voltage, readings.current, readings.source)
+        if not (stuck.any() or readings.stopped_at_compliance):
+            return readings
+        kept = int(np.argmax(stuck)) if stuck.any() else readings.source.size
+        level = float(levels[kept]) if kept < levels.size else float(levels[-1])
+        conducted = self._mode != "CURR" or bool(np.any(self._conducting(
+            readings.voltage[:kept], readings.current[:kept], readings.source[:kept])))
+        if self._mode == "VOLT" and kept < 2:
+            raise ComplianceError(f"{self._driver.name} reached its current limit "
+                                  f"{self._compliance:g} A within the sweep's first levels "
+                                  f"(from {levels[0]:g} V): a short?")
+        if not conducted or kept < 2:
+            i = min(kept, readings.source.size - 1)
+            measured = (float(readings.voltage[i]), float(readings.current[i])) if i >= 0 \
+                else (self._compliance, 0.0)  # aborted before its first reading
+            raise self._compliance_error(*measured, level, False)
+        return SweepReadings(readings.source[:kept], readings.voltage[:kept],
+                             readings.current[:kept], stopped_at_compliance=True)
 
     def sweep_current(self, levels, *, delay: float = 0.0):
         return self._sweep("CURR", levels, delay)
@@ -261,15 +304,21 @@ class DriveMonitor:
     """What the modulation guards of one step share: the DC bias now, and the bias tee.
 
     The modulation (pattern generator or VNA source) reaches the chip through the bias tee's
-    modulation port, adding (AC voltage) / ``modulation_impedance`` to the SMU's DC bias. The bias
-    now is the level of every current-mode source whose output is on; a voltage-mode source counts
-    with its current compliance (the most it can drive).
+    modulation path Z (``modulation_impedance``), on top of the SMU's DC bias; its current is
+    bounded with the real drive circuit, :class:`common.passive.DriveCircuit` (the source's own
+    ``source_impedance``, EMF twice the level programmed into 50 ohm, the chip taken as a short).
+    The bias now is the level of every current-mode source whose output is on; a voltage-mode
+    source counts with its current compliance (the most it can drive).
     """
 
     def __init__(self, modulation_impedance: float):
-        self.modulation_impedance = modulation_impedance  # ohm, the bias tee's modulation port
+        self.modulation_impedance = modulation_impedance  # ohm, the bias tee's modulation path
         self.sources: list[SourceGuard] = []
         self.modulations: list[PatternGuard | NetworkAnalyzerGuard] = []
+
+    def circuit(self, driver) -> DriveCircuit:
+        """The drive circuit of a modulation source (its ``source_impedance``) into the tee."""
+        return DriveCircuit(float(driver.source_impedance), self.modulation_impedance)
 
     def bias_current(self) -> float:
         return sum(source.bias_current for source in self.sources)
@@ -296,15 +345,18 @@ class DriveMonitor:
 class PatternGuard(_Guard):
     """Guards a pattern generator driving the chip through the bias tee.
 
-    The peak chip current is taken as bias + (high - low) / Z_mod: the full swing, which bounds the
-    peak for any pattern's mark density. It must stay within ``max_pulse_current`` (``max_current``
+    The peak chip current is taken as bias + 2 (high - low) / (R_source + Z): the full swing of
+    the generator's EMF into the tee path with the chip as a short
+    (:meth:`common.passive.DriveCircuit.swing_current`), which bounds the peak for any pattern's
+    mark density and any chip resistance. It must stay within ``max_pulse_current`` (``max_current``
     when unset), checked when the levels are set and again when the output goes on (the bias may
     have changed in between); the output cannot go on before levels are set through the guard.
     A peak above ``max_current`` is pulsed drive: the pattern's share of ones (its duty cycle)
     must then stay within ``max_duty_cycle``; a pattern not set through the guard counts as 1.
     """
 
-    _passthrough = ("set_bit_rate", "min_bit_rate", "max_bit_rate")
+    _passthrough = ("set_bit_rate", "min_bit_rate", "max_bit_rate", "source_impedance",
+                    "level_resolution")
 
     def __init__(self, driver, limits: SafeLimits, drive: DriveMonitor):
         super().__init__(driver, limits)
@@ -354,7 +406,7 @@ class PatternGuard(_Guard):
         if not high > low:
             raise LimitError(f"pattern levels need high > low, got high {high:g} V, "
                              f"low {low:g} V")
-        swing = (high - low) / self._drive.modulation_impedance
+        swing = self._drive.circuit(self._driver).swing_current(high, low)
         self._check(swing)
         self._driver.set_levels(high=high, low=low)
         object.__setattr__(self, "_swing_current", swing)
@@ -370,13 +422,15 @@ class PatternGuard(_Guard):
 class NetworkAnalyzerGuard(_Guard):
     """Guards a VNA whose source drives the chip through the bias tee.
 
-    A source power P (dBm) gives the chip a sine of current amplitude at most sqrt(2 P / Z_mod)
-    (exact for a 50 ohm modulation port, an upper bound for a series resistor above 50 ohm);
-    bias + amplitude must stay within ``max_current`` (a continuous modulation), checked at
-    configuration and again when the RF output goes on.
+    A port power P (dBm into 50 ohm) is an incident amplitude a = sqrt(2 P 50) V, an EMF 2 a
+    behind the port's ``source_impedance``; into the tee path Z with the chip as a short the
+    current amplitude is at most 2 a / (R_source + Z)
+    (:meth:`common.passive.DriveCircuit.sine_amplitude`); bias + amplitude must stay within
+    ``max_current`` (a continuous modulation), checked at configuration and again when the RF
+    output goes on.
     """
 
-    _passthrough = ("measure_s21",)
+    _passthrough = ("measure_s21", "source_impedance")
 
     def __init__(self, driver, limits: SafeLimits, drive: DriveMonitor):
         super().__init__(driver, limits)
@@ -403,8 +457,10 @@ class NetworkAnalyzerGuard(_Guard):
                           "VNA modulation amplitude")
 
     def configure_s21(self, *, power: float, **options) -> None:
-        watts = 1e-3 * 10 ** (float(power) / 10)
-        amplitude = float(np.sqrt(2 * watts / self._drive.modulation_impedance))
+        power = float(power)
+        if not np.isfinite(power):
+            raise LimitError(f"VNA power {power!r} dBm is not a number")
+        amplitude = self._drive.circuit(self._driver).sine_amplitude(power)
         self._check(amplitude)
         self._driver.configure_s21(power=power, **options)
         object.__setattr__(self, "_amplitude", amplitude)

@@ -128,10 +128,16 @@ class OpenInstrument:
     driver: Any
     simulated: bool
     note: str = ""
+    # what the runner found on this output before the first step and what it did:
+    # {"found": ..., "done": ..., "summary": "smu output was ON at ...: ramped to 0 ..."}
+    safe_state: dict[str, Any] = field(default_factory=dict)
 
     def snapshot(self) -> dict[str, Any]:
-        return {"driver": self.config.driver, "resource": self.config.resource,
+        info = {"driver": self.config.driver, "resource": self.config.resource,
                 "idn": self.driver.idn, "simulated": self.simulated, "note": self.note}
+        if self.safe_state:
+            info["safe_state"] = dict(self.safe_state)
+        return info
 
 
 class ReopenableResource:

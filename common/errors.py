@@ -24,3 +24,14 @@ class RunFileError(BenchError):
 class ComplianceError(BenchError):
     """A source reached its compliance where the chip should not have let it (open contact,
     damaged chip): the step stops."""
+
+
+class ComplianceReached(ComplianceError):
+    """A current source reached its voltage compliance after the chip had conducted: the top of
+    the chip's safe range for this compliance, not a fault. A sweep ends there and keeps its
+    points (unless the step asks ``on_compliance: fail``). ``level``: the programmed current at
+    which compliance was reached (A)."""
+
+    def __init__(self, message: str, level: float):
+        super().__init__(message)
+        self.level = level

@@ -11,8 +11,11 @@ it, with defaults, for the simulator and the sequences alike::
       cables: {drive_delay: 1.0e-9, monitor_delay: 0.5e-9, receiver_delay: 2.0e-9}   # s
       oscilloscope: {optical_channel: 1, drive_channel: 2}
 
-Signal path: the generator (or VNA port 1) drives the chip's modulation input through the bias tee;
-the modulation current is the AC part of that voltage over ``modulation_impedance``. A fraction
+Signal path: the generator (or VNA port 1) drives the chip's modulation input through the bias tee.
+The drive circuit (:class:`DriveCircuit`) is a 50 ohm source whose levels are programmed as volts
+into 50 ohm, so its open-circuit EMF is twice the programmed level; through the tee's modulation
+path Z (``modulation_impedance``: a series resistor, or the 50 ohm termination) into the chip
+(small-signal resistance r_d) the AC current is 2 V / (R_source + Z + r_d). A fraction
 ``coupling`` of the chip's light reaches the photoreceiver (responsivity x transimpedance, one
 first-order pole at ``bandwidth``), whose output goes to the scope or VNA port 2.
 """
@@ -72,7 +75,7 @@ class BiasTee:
     """Bias tee: DC bias from the SMU, modulation through its capacitor."""
 
     SECTION = "bias_tee"
-    modulation_impedance: float = 50.0  # ohm: i_mod = AC part of the drive voltage / this
+    modulation_impedance: float = 50.0  # ohm: modulation path Z (series resistor or termination)
 
     def __post_init__(self):
         _check_fields(self, {"modulation_impedance": "positive"})
@@ -179,11 +182,77 @@ class Setup:
         optical_delay - monitor_delay. The chip's own latency is the measured delay minus this."""
         return self.optical_delay - self.cables.monitor_delay
 
-    def link_response(self, frequency) -> np.ndarray:
+    def link_response(self, frequency, source_impedance: float = 50.0) -> np.ndarray:
         """Set-up part of the VNA's S21 per unit chip response, per W/A of differential
-        efficiency: gain / modulation_impedance x receiver pole x exp(-j 2 pi f optical_delay).
+        efficiency: 2 x gain / (R_source + Z) x receiver pole x exp(-j 2 pi f optical_delay).
 
-        S21(f) = dP/dI x H_chip(f) x link_response(f) (both ports 50 ohm, i_mod = V / Z_mod)."""
+        S21(f) = b2 / a1 = dP/dI x H_chip(f) x link_response(f): an incident wave a1 (V into
+        50 ohm) has the EMF 2 a1 behind the port's ``source_impedance``, so the chip's current is
+        2 a1 / (R_source + Z) (r_d = 0, :class:`DriveCircuit`); the receiver's output into port 2
+        is gain x dP/dI x H x that current."""
         f = np.asarray(frequency, dtype=float)
-        return (self.photoreceiver.gain / self.bias_tee.modulation_impedance
+        circuit = DriveCircuit(source_impedance, self.bias_tee.modulation_impedance)
+        return (self.photoreceiver.gain * circuit.current(1.0)
                 * self.photoreceiver.response(f) * np.exp(-2j * np.pi * f * self.optical_delay))
+
+
+@dataclass(frozen=True)
+class DriveCircuit:
+    """The modulation drive as the chip sees it: a source of ``source_impedance`` (ohm) whose
+    levels are programmed as volts into 50 ohm (open-circuit EMF = 2 x the level), through the
+    bias tee's modulation path ``path_impedance`` (ohm) into the chip.
+
+    The current for a programmed voltage V is 2 V / (R_source + Z + r_d); with the chip's own
+    resistance r_d taken as 0 it is the largest the chip can get, 2 V / (R_source + Z): the
+    bound the drive guards use, and the current the sequences program for (so that the chip
+    gets at most what was asked). The same circuit, written independently, drives the
+    simulated chip."""
+
+    source_impedance: float
+    path_impedance: float
+
+    def __post_init__(self):
+        for name in ("source_impedance", "path_impedance"):
+            value = getattr(self, name)
+            if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
+                raise ValueError(f"drive circuit {name} must be a finite number > 0 ohm, "
+                                 f"got {value!r}")
+
+    @property
+    def loop_impedance(self) -> float:
+        """R_source + Z (ohm), the chip taken as a short."""
+        return self.source_impedance + self.path_impedance
+
+    def current(self, volts: float) -> float:
+        """Largest chip current (A) for a programmed voltage (V): 2 V / (R_source + Z)."""
+        return 2.0 * volts / self.loop_impedance
+
+    def volts(self, current: float) -> float:
+        """Programmed voltage (V into 50 ohm) that gives ``current`` (A): I (R_source + Z) / 2."""
+        return current * self.loop_impedance / 2.0
+
+    def swing_current(self, high: float, low: float) -> float:
+        """Peak-to-peak chip current (A) of a generator swinging between two programmed levels."""
+        return self.current(high - low)
+
+    def levels(self, modulation_current: float, resolution: float) -> tuple[float, float]:
+        """Generator (high, low) levels (V) for a peak-to-peak chip current, centred on 0 V (the
+        tee passes only the AC part), each a multiple of the generator's ``resolution``; the
+        swing is the largest such that gives at most ``modulation_current``, never more."""
+        if not (math.isfinite(resolution) and resolution > 0):
+            raise ValueError(f"level resolution must be > 0 V, got {resolution!r}")
+        steps = math.floor(self.volts(modulation_current) / resolution * (1 + 1e-12))
+        high_steps = steps - steps // 2
+        return high_steps * resolution, (high_steps - steps) * resolution
+
+    def sine_amplitude(self, power_dbm: float) -> float:
+        """Largest chip current amplitude (A) of a source of port power ``power_dbm`` (dBm into
+        50 ohm): incident amplitude a = sqrt(2 P 50) V, EMF 2 a, current 2 a / (R_source + Z)."""
+        watts = 1e-3 * 10 ** (power_dbm / 10)
+        return self.current(math.sqrt(2 * watts * 50.0))
+
+    def power_for_amplitude(self, amplitude: float) -> float:
+        """Port power (dBm into 50 ohm) whose chip current amplitude is ``amplitude`` (A):
+        the inverse of :meth:`sine_amplitude`."""
+        incident = self.volts(amplitude)
+        return 10 * math.log10(incident**2 / (2 * 50.0) / 1e-3)

@@ -3,9 +3,11 @@
 With a network analyser (roles smu + network_analyzer) S21 is swept at each bias: the VNA's port 1
 modulates the chip through the bias tee, the photoreceiver feeds port 2. Without one (roles smu +
 pattern_generator + oscilloscope) the response comes from the step response: a square pattern of
-long runs, ``modulation_depth`` x bias peak to peak, recorded on the scope (drive and optical
-channels, averaged), turned into H(f) by the derivative-and-FFT of every settled edge
-(:func:`dynamic_analysis.edge_frequency_response`) and smoothed onto a log grid.
+long runs, ``modulation_depth`` x bias peak to peak (at least the smallest step a pattern
+generator makes: ``MIN_STEP_VOLTS`` programmed into 50 ohm, through the drive circuit), recorded
+on the scope (drive and optical channels, averaged), turned into H(f) by the derivative-and-FFT
+of every settled edge (:func:`dynamic_analysis.edge_frequency_response`) and smoothed onto a log
+grid.
 
 Both paths remove the photoreceiver's pole, fit |H|^2 = G / ((1 + (w tau)^2)(1 + (w RC)^2)) with
 one differential lifetime tau per bias and one RC pole for all [Coldren ch. 5], normalise each bias
@@ -18,13 +20,16 @@ at the highest bias; the per-bias figures are derived arrays (``<figure>_per_bia
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from common.errors import ConfigError
+from common.errors import ComplianceReached, ConfigError
+from common.passive import DriveCircuit
 from drivers.roles import CurrentSource, NetworkAnalyzer, Oscilloscope, PatternGenerator
 
 from . import dynamic_analysis as da
-from .base import Parameter, Sequence, smu_parameters
+from .base import Parameter, Sequence, compliance_figure, smu_parameters, stop_at_compliance
 from .dc_analysis import current_density
 from .pulse_response import (
     RECORD_RUNS,
@@ -32,9 +37,13 @@ from .pulse_response import (
     check_bit_rate,
     check_modulation,
     configure_capture,
+    generator_request,
+    modulation_circuit,
     on_common_time,
     record_volts,
+    scope_request,
     set_modulation,
+    smu_request,
     square_pattern,
     step_parameters,
     store_records,
@@ -42,6 +51,10 @@ from .pulse_response import (
 )
 
 SMALL_SIGNAL = 0.25  # largest VNA modulation amplitude, as a fraction of the lowest bias
+AUTO_AMPLITUDE = 0.1  # the default VNA power's modulation amplitude, as a fraction of it
+# the step path's smallest step, programmed volts into 50 ohm: above the 50 mV minimum amplitude
+# of the 81134A class of pattern generators, so that the defaults run on a 50 ohm bias tee
+MIN_STEP_VOLTS = 0.06
 
 
 class Bandwidth(Sequence):
@@ -62,7 +75,8 @@ class Bandwidth(Sequence):
         "points": Parameter(201, "", "VNA points (log sweep)", kind=int, minimum=11,
                             maximum=20001),
         "if_bandwidth": Parameter(1e3, "Hz", "VNA IF bandwidth", minimum=0.0),
-        "power": Parameter(-30.0, "dBm", "VNA source power"),
+        "power": Parameter(None, "dBm", "VNA source power; default (null): the whole dBm "
+                           f"giving at most {AUTO_AMPLITUDE:g} x the lowest bias in amplitude"),
         "vna_averaging": Parameter(1, "", "VNA sweeps averaged", kind=int, minimum=1),
         "modulation_depth": Parameter(0.2, "", "step path: peak-to-peak step / bias",
                                       minimum=0.0, maximum=1.0),
@@ -83,12 +97,34 @@ class Bandwidth(Sequence):
             limits.check_current(bias, "bias current")
         limits.check_voltage(params["voltage_limit"], "voltage_limit")
         if params["method"] == "step":  # "auto" may use the VNA: its guard checks the power
-            for bias in params["bias_currents"]:
+            for bias in params["bias_currents"]:  # the step at least its minimum (below)
                 check_modulation(bias, params["modulation_depth"] * bias, limits)
 
     @classmethod
     def planned_points(cls, params):
         return len(params["bias_currents"])
+
+    @classmethod
+    def plan(cls, params, sample, setup, models):
+        requests = {"smu": smu_request(max(params["bias_currents"]), params)}
+        if cls.uses_vna(params["method"], set(models)):
+            vna = models["network_analyzer"]
+            power, _ = cls.vna_power(params, setup, vna.source_impedance)
+            requests["network_analyzer"] = {
+                "start": params["start"], "stop": params["stop"], "points": params["points"],
+                "if_bandwidth": params["if_bandwidth"], "power": power,
+                "averaging": params["vna_averaging"]}
+            return requests
+        run_time = params["run_bits"] / params["bit_rate"]
+        top = max(params["bias_currents"])
+        requests["pattern_generator"] = generator_request(
+            models["pattern_generator"], setup,
+            cls.step_current(params, top, modulation_circuit(models["pattern_generator"], setup)),
+            params["bit_rate"], 2 * params["run_bits"])
+        requests["oscilloscope"] = scope_request(setup, span=RECORD_RUNS * run_time,
+                                                 sample_rate=params["sample_rate"],
+                                                 averaging=params["averaging"])
+        return requests
 
     # -- acquisition ---------------------------------------------------------------------------
     def acquire(self, ctx, params):
@@ -108,11 +144,13 @@ class Bandwidth(Sequence):
             smu.output_off()
 
     @staticmethod
-    def _use_vna(ctx, method: str) -> bool:
-        has_vna = ctx.has_role("network_analyzer")
-        has_scope = ctx.has_role("pattern_generator") and ctx.has_role("oscilloscope")
-        if method == "vna" or (method == "auto" and has_vna):
-            ctx.role("network_analyzer")  # a clear error when it is absent
+    def uses_vna(method: str, roles: set[str]) -> bool:
+        """Whether the VNA path runs, given the roles the station fills; ConfigError when the
+        chosen path lacks its instruments."""
+        has_scope = {"pattern_generator", "oscilloscope"} <= roles
+        if method == "vna" or (method == "auto" and "network_analyzer" in roles):
+            if "network_analyzer" not in roles:
+                raise ConfigError("bandwidth method vna needs a network_analyzer")
             return True
         if not has_scope:
             raise ConfigError(
@@ -121,19 +159,45 @@ class Bandwidth(Sequence):
                 "pattern_generator and an oscilloscope (step response); the station has neither")
         return False
 
-    def _sweep_vna(self, ctx, params, smu, setup) -> None:
-        vna = ctx.role("network_analyzer")
-        amplitude = np.sqrt(2 * 1e-3 * 10 ** (params["power"] / 10)
-                            / setup.bias_tee.modulation_impedance)
+    @classmethod
+    def _use_vna(cls, ctx, method: str) -> bool:
+        roles = {role for role in cls.optional_roles if ctx.has_role(role)}
+        return cls.uses_vna(method, roles)
+
+    @staticmethod
+    def step_current(params, bias: float, circuit: DriveCircuit) -> float:
+        """The step path's peak-to-peak step at a bias (A): ``modulation_depth`` x bias, at least
+        what ``MIN_STEP_VOLTS`` drives through the circuit."""
+        return max(params["modulation_depth"] * bias, circuit.current(MIN_STEP_VOLTS))
+
+    @staticmethod
+    def vna_power(params, setup, source_impedance: float) -> tuple[float, float]:
+        """(port power dBm, chip current amplitude A) of the VNA path: the given ``power``, or
+        the default one (the whole dBm below ``AUTO_AMPLITUDE`` x the lowest bias) through the
+        real drive circuit (:class:`common.passive.DriveCircuit`). ConfigError when the
+        amplitude is more than ``SMALL_SIGNAL`` of the lowest bias (not small-signal)."""
+        circuit = DriveCircuit(source_impedance, setup.bias_tee.modulation_impedance)
         lowest = min(params["bias_currents"])
+        if lowest <= 0:
+            raise ConfigError("bandwidth with a VNA needs every bias current > 0 (small-signal "
+                              "modulation around a bias)")
+        power = params["power"]
+        if power is None:
+            power = float(math.floor(circuit.power_for_amplitude(AUTO_AMPLITUDE * lowest)))
+        amplitude = circuit.sine_amplitude(power)
         if amplitude > SMALL_SIGNAL * lowest:
-            raise ConfigError(f"VNA power {params['power']:g} dBm gives a modulation of "
+            raise ConfigError(f"VNA power {power:g} dBm gives a modulation of "
                               f"{amplitude:.3g} A amplitude, more than {SMALL_SIGNAL:g} of the "
                               f"lowest bias {lowest:g} A (not small-signal); lower the power")
+        return power, amplitude
+
+    def _sweep_vna(self, ctx, params, smu, setup) -> None:
+        vna = ctx.role("network_analyzer")
+        power, _ = self.vna_power(params, setup, vna.source_impedance)
         try:
             vna.configure_s21(start=params["start"], stop=params["stop"],
                               points=params["points"], if_bandwidth=params["if_bandwidth"],
-                              power=params["power"], averaging=params["vna_averaging"],
+                              power=power, averaging=params["vna_averaging"],
                               log_sweep=True)
         except ValueError as exc:
             raise ConfigError(f"the network analyser refuses the sweep: {exc}") from None
@@ -146,8 +210,12 @@ class Bandwidth(Sequence):
                 vna.output_on()
                 frequency, s21 = vna.measure_s21()
                 vna.output_off()
+                try:
+                    voltage, current = smu.measure()
+                except ComplianceReached as exc:
+                    stop_at_compliance(ctx, params, exc.level, "bias current")
+                    break
                 traces.append(s21)
-                voltage, current = smu.measure()
                 ctx.points(bias_current=bias, current=current, voltage=voltage)
         finally:
             vna.output_off()
@@ -168,8 +236,8 @@ class Bandwidth(Sequence):
                 generator.output_off()
                 smu.set_current(bias)
                 ctx.sleep(params["settle"])
-                high, low = set_modulation(generator, params["modulation_depth"] * bias,
-                                           setup.bias_tee.modulation_impedance)
+                step = self.step_current(params, bias, modulation_circuit(generator, setup))
+                high, low = set_modulation(generator, step, setup)
                 generator.output_on()
                 configure_capture(scope, setup, high=high, low=low,
                                   span=RECORD_RUNS * run_time, before=0.15 * run_time,
@@ -178,9 +246,15 @@ class Bandwidth(Sequence):
                 autoscale(scope, wiring.optical_channel)
                 scope.set_averaging(params["averaging"])
                 scope.acquire()
-                drive.append(scope.fetch_waveform(wiring.drive_channel))
-                optical.append(scope.fetch_waveform(wiring.optical_channel))
-                voltage, current = smu.measure()
+                records = (scope.fetch_waveform(wiring.drive_channel),
+                           scope.fetch_waveform(wiring.optical_channel))
+                try:
+                    voltage, current = smu.measure()
+                except ComplianceReached as exc:
+                    stop_at_compliance(ctx, params, exc.level, "bias current")
+                    break
+                drive.append(records[0])
+                optical.append(records[1])
                 ctx.points(bias_current=bias, current=current, voltage=voltage)
         finally:
             generator.output_off()
@@ -229,4 +303,5 @@ class Bandwidth(Sequence):
         figures["current_density"] = (current_density(current, sample.diameter), "A/m^2")
         figures["response_frequency"] = (np.asarray(frequency, dtype=float), "Hz")
         figures["normalised_power_gain"] = (result.normalised, "")
+        compliance_figure(data, figures)
         return figures

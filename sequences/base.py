@@ -14,12 +14,13 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from common.errors import ConfigError
+from common.errors import ComplianceError, ConfigError
 
 
 @dataclass(frozen=True)
 class Parameter:
-    """One parameter of a sequence: default, SI units, accepted kind and bounds."""
+    """One parameter of a sequence: default, SI units, accepted kind and bounds. A default of
+    None makes the parameter optional: left out (or null), the sequence chooses it."""
 
     default: Any
     units: str = ""
@@ -30,6 +31,8 @@ class Parameter:
     maximum: float | None = None
 
     def coerce(self, name: str, value: Any) -> Any:
+        if value is None and self.default is None:  # optional: the sequence picks the value
+            return None
         if self.kind is list:
             items = value if isinstance(value, (list, tuple)) else None
             if items is None or not items or not all(_is_number(v) for v in items):
@@ -91,20 +94,46 @@ class StepContext(Protocol):
 
     def array(self, name: str, values: np.ndarray, units: str, **attrs: Any) -> None: ...
     def sleep(self, seconds: float) -> None: ...
+    def note(self, message: str) -> None:
+        """Something the step's outcome should say (stored as its reason, shown)."""
+        ...
 
 
-Figures = dict[str, tuple[float | np.ndarray, str]]
+class Dropped(str):
+    """The value of a figure the analysis could not give: the reason, in words."""
+
+
+Figures = dict[str, tuple[float | np.ndarray | Dropped, str]]
 """What ``analyse`` returns: name -> (value, SI units). A scalar value is a result (judged against
 the step's limits, stored in the step's ``results``); a numpy array with at least one dimension is
 a derived array (e.g. EQE against current density), stored in the step's ``analysis`` group with
-its units and rewritten when the run is re-analysed."""
+its units and rewritten when the run is re-analysed; a :class:`Dropped` value is a figure that
+could not be given, with its reason (every other figure is kept)."""
+
+
+def figure(figures: Figures, name: str, units: str, compute) -> None:
+    """``figures[name] = (compute(), units)``, or the figure dropped with the reason when the
+    data cannot give it (ValueError, ArithmeticError)."""
+    try:
+        figures[name] = (compute(), units)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        figures[name] = (Dropped(str(exc) or type(exc).__name__), units)
+
+
+def dropped_figures(figures: Figures) -> dict[str, str]:
+    """name -> reason of every figure the analysis dropped."""
+    return {name: str(value) for name, (value, _) in figures.items()
+            if isinstance(value, Dropped)}
 
 
 def split_figures(figures: Figures) -> tuple[dict[str, tuple[float, str]],
                                              dict[str, tuple[np.ndarray, str]]]:
-    """(scalar results, derived arrays) of what ``analyse`` returned (see :data:`Figures`)."""
+    """(scalar results, derived arrays) of what ``analyse`` returned (see :data:`Figures`);
+    dropped figures are in neither (:func:`dropped_figures`)."""
     scalars, arrays = {}, {}
     for name, (value, units) in figures.items():
+        if isinstance(value, Dropped):
+            continue
         if np.ndim(value) >= 1:
             arrays[name] = (np.asarray(value), units)
         else:
@@ -152,6 +181,16 @@ class Sequence:
     def planned_points(cls, params: dict[str, Any]) -> int:
         return 1
 
+    @classmethod
+    def plan(cls, params: dict[str, Any], sample: Sample, setup: Any,
+             models: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """What each role will be asked to do, as ``check_plan`` requests (role -> settings, keys
+        in ``drivers.roles``), for ``bench check`` and the runner's check before step 1.
+        ``models``: role -> the driver class (or connected driver) that will fill it, for the
+        model attributes the levels depend on (a generator's source impedance). ConfigError for
+        what the sequence can already tell is impossible."""
+        return {}
+
     def acquire(self, ctx: StepContext, params: dict[str, Any]) -> None:
         raise NotImplementedError
 
@@ -163,13 +202,40 @@ class Sequence:
         raise NotImplementedError
 
 
+ON_COMPLIANCE = Parameter("stop", "", "compliance reached after the chip conducted: end the "
+                          "sweep there and analyse the points (stop), or fail the step (fail)",
+                          kind=str, choices=("stop", "fail"))
+
+
 def smu_parameters(settle: str) -> dict[str, Parameter]:
     """The SMU settings of every sequence that biases the chip point by point; ``settle`` says
     what the wait follows."""
     return {"voltage_limit": Parameter(5.0, "V", "SMU voltage compliance", minimum=0.02),
             "nplc": Parameter(1.0, "", "SMU integration time in power-line cycles",
                               minimum=0.01, maximum=10),
-            "settle": Parameter(1e-3, "s", settle, minimum=0.0)}
+            "settle": Parameter(1e-3, "s", settle, minimum=0.0),
+            "on_compliance": ON_COMPLIANCE}
+
+
+def stop_at_compliance(ctx: StepContext, params: dict[str, Any], current: float,
+                       where: str) -> None:
+    """A sweep ended at the SMU's compliance after the chip conducted, at ``current`` (A; the
+    programmed current of a current source, the current limit of a voltage source), ``where``
+    saying at which level: said in the step's outcome and stored as ``compliance_current`` for
+    the analysis; with ``on_compliance: fail`` the step fails instead."""
+    message = f"compliance reached at {current:g} A ({where}): the sweep ended there"
+    if params.get("on_compliance") == "fail":
+        raise ComplianceError(f"{message} (on_compliance: fail)")
+    ctx.note(message)
+    ctx.array("compliance_current", np.float64(current), "A",
+              note="current at which the SMU reached its compliance; the sweep ended there")
+
+
+def compliance_figure(data: dict[str, np.ndarray], figures: Figures) -> None:
+    """The ``compliance_current`` result (A) when the sweep ended at compliance
+    (:func:`stop_at_compliance`)."""
+    if "compliance_current" in data:
+        figures["compliance_current"] = (float(data["compliance_current"]), "A")
 
 
 def sweep_levels(start: float, stop: float, points: int, spacing: str) -> np.ndarray:

@@ -16,6 +16,8 @@ Sources for the formulas:
 Input validation: arrays must be 1-D, of equal length and finite (the functions that are fed
 EQE/WPE arrays, ``peak`` and ``droop``, accept NaN in their value argument and skip it);
 too few usable points, or a reference point outside the measured range, raise ValueError
+(the summaries :func:`iv_figures` and :func:`liv_figures` drop such a figure with its reason,
+:class:`sequences.base.Dropped`, and keep every other; bad arguments still raise)
 with a message naming the argument.
 """
 
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import constants as _const
+
+from .base import Dropped, figure
 
 __all__ = [
     "DiodeFit",
@@ -412,14 +416,17 @@ def iv_figures(
     i = _array("current", current)
     v = _array("voltage", voltage)
     _same_length(current=i, voltage=v)
-    fit = diode_fit(i, v, temperature, i_min=i_min, i_max=i_max)
-    return {
-        "forward_voltage": (forward_voltage(i, v, reference_current), "V"),
-        "turn_on_voltage": (turn_on_voltage(i, v), "V"),
-        "series_resistance": (fit.series_resistance, "ohm"),
-        "ideality_factor": (fit.ideality_factor, "1"),
-        "saturation_current": (fit.saturation_current, "A"),
-    }
+    _positive("temperature", temperature, "K")
+    figures: dict = {}
+    figure(figures, "forward_voltage", "V", lambda: forward_voltage(i, v, reference_current))
+    figure(figures, "turn_on_voltage", "V", lambda: turn_on_voltage(i, v))
+    fit = {}
+    figure(fit, "fit", "", lambda: diode_fit(i, v, temperature, i_min=i_min, i_max=i_max))
+    for name, units in (("series_resistance", "ohm"), ("ideality_factor", "1"),
+                        ("saturation_current", "A")):
+        value = fit["fit"][0]
+        figures[name] = (value if isinstance(value, Dropped) else getattr(value, name), units)
+    return figures
 
 
 def liv_figures(
@@ -450,15 +457,13 @@ def liv_figures(
         i_min=i_min, i_max=i_max,
     )
     e = eqe(i, p, wavelength)
-    eqe_peak, i_at_peak = peak(i, e)
-    wpe_peak, _ = peak(i, wpe(i, v, p))
-    figures.update(
-        {
-            "peak_eqe": (eqe_peak, "1"),
-            "current_density_at_peak_eqe": (current_density(i_at_peak, diameter), "A/m^2"),
-            "peak_wpe": (wpe_peak, "1"),
-            "droop": (droop(i, e), "1"),
-            "max_optical_power": (max_optical_power(p), "W"),
-        }
-    )
+    peak_eqe = {}
+    figure(peak_eqe, "peak", "", lambda: peak(i, e))
+    eqe_peak = peak_eqe["peak"][0]
+    figures["peak_eqe"] = (eqe_peak if isinstance(eqe_peak, Dropped) else eqe_peak[0], "1")
+    figure(figures, "current_density_at_peak_eqe", "A/m^2",
+           lambda: current_density(peak(i, e)[1], diameter))
+    figure(figures, "peak_wpe", "1", lambda: peak(i, wpe(i, v, p))[0])
+    figure(figures, "droop", "1", lambda: droop(i, e))
+    figure(figures, "max_optical_power", "W", lambda: max_optical_power(p))
     return figures

@@ -29,8 +29,11 @@ from .pulse_response import (
     check_bit_rate,
     check_modulation,
     configure_capture,
+    generator_request,
     record_volts,
+    scope_request,
     set_modulation,
+    smu_request,
     store_records,
     store_setup,
 )
@@ -74,6 +77,16 @@ class Eye(Sequence):
         limits.check_voltage(params["voltage_limit"], "voltage_limit")
         check_modulation(params["bias_current"], params["modulation_current"], limits)
 
+    @classmethod
+    def plan(cls, params, sample, setup, models):
+        return {"smu": smu_request(params["bias_current"], params),
+                "pattern_generator": generator_request(
+                    models["pattern_generator"], setup, params["modulation_current"],
+                    params["bit_rate"], 2 ** params["prbs_order"] - 1),
+                "oscilloscope": scope_request(
+                    setup, span=params["record_bits"] / params["bit_rate"],
+                    sample_rate=params["sample_rate"], averaging=1)}
+
     @staticmethod
     def resistance_currents(params, max_current: float) -> tuple[float, float]:
         """The two DC currents of the R_d secant: bias -/+ dI/2, within [bias/2, max_current]."""
@@ -99,8 +112,7 @@ class Eye(Sequence):
             ctx.sleep(params["settle"])
             generator.set_bit_rate(params["bit_rate"])
             generator.set_prbs(params["prbs_order"])
-            high, low = set_modulation(generator, params["modulation_current"],
-                                       setup.bias_tee.modulation_impedance)
+            high, low = set_modulation(generator, params["modulation_current"], setup)
             generator.output_on()
             configure_capture(scope, setup, high=high, low=low,
                               span=params["record_bits"] / params["bit_rate"], before=0.0,

@@ -3,7 +3,8 @@
 ``source: current`` (default) sweeps forward current and gives the diode figures;
 ``source: voltage`` sweeps voltage, e.g. 0 to -5 V as a pre-screen, and gives ``reverse_leakage``
 at ``reverse_voltage`` when the sweep reaches it (and the diode figures when it covers forward
-bias).
+bias). A sweep the SMU ends at its compliance after the chip conducted (the 2450's
+``failAbort``) keeps its points and is analysed; ``compliance_current`` says where it stopped.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ import numpy as np
 from drivers.roles import CurrentSource
 
 from . import dc_analysis
-from .base import Parameter, Sequence, sweep_levels
+from .base import (
+    ON_COMPLIANCE,
+    Parameter,
+    Sequence,
+    compliance_figure,
+    stop_at_compliance,
+    sweep_levels,
+)
 
 
 class IV(Sequence):
@@ -36,6 +44,7 @@ class IV(Sequence):
         "delay": Parameter(0.0, "s", "source delay per point", minimum=0.0),
         "reference_current": Parameter(1e-3, "A", "current for forward_voltage", minimum=0.0),
         "reverse_voltage": Parameter(-5.0, "V", "voltage for reverse_leakage", maximum=0.0),
+        "on_compliance": ON_COMPLIANCE,
     }
 
     @classmethod
@@ -63,6 +72,15 @@ class IV(Sequence):
     def planned_points(cls, params):
         return params["points"]
 
+    @classmethod
+    def plan(cls, params, sample, setup, models):
+        levels = cls.levels(params)
+        top = float(max(abs(levels.min()), abs(levels.max())))
+        current, voltage = ((top, params["voltage_limit"]) if params["source"] == "current"
+                            else (params["current_limit"], top))
+        return {"smu": {"current": current, "voltage": voltage, "nplc": params["nplc"],
+                        "sweep_points": params["points"]}}
+
     def acquire(self, ctx, params):
         smu = ctx.role("smu")
         levels = self.levels(params)
@@ -76,6 +94,13 @@ class IV(Sequence):
             readings = smu.sweep_voltage(levels, delay=params["delay"])
         smu.output_off()
         ctx.points(set_level=readings.source, current=readings.current, voltage=readings.voltage)
+        if readings.stopped_at_compliance:
+            measured = readings.source.size
+            where = (f"{levels[measured]:g} {'A' if params['source'] == 'current' else 'V'} "
+                     "programmed" if measured < levels.size else "the last level")
+            stop_at_compliance(ctx, params, float(levels[min(measured, levels.size - 1)])
+                               if params["source"] == "current" else params["current_limit"],
+                               where)
 
     @classmethod
     def analyse(cls, data, params, sample):
@@ -89,4 +114,5 @@ class IV(Sequence):
         if params["source"] == "voltage" and voltage.min() <= params["reverse_voltage"]:
             figures["reverse_leakage"] = (dc_analysis.reverse_leakage(
                 voltage, current, params["reverse_voltage"]), "A")
+        compliance_figure(data, figures)
         return figures

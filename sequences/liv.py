@@ -1,7 +1,9 @@
 """``liv``: light-current-voltage sweep, point by point (SMU + optical power meter).
 
 The PM100D has no trigger link to the SMU, so each point is: set current, settle, read V and I on
-the SMU, read P on the power meter. Scalar figures come from
+the SMU, read P on the power meter. Compliance reached after the chip conducted ends the sweep
+there (``on_compliance: stop``, the default): the points measured are analysed and the current at
+compliance is the ``compliance_current`` result. Scalar figures come from
 :func:`sequences.dc_analysis.liv_figures`; the derived arrays are ``eqe``
 (:func:`~sequences.dc_analysis.eqe`) and ``wpe`` (:func:`~sequences.dc_analysis.wpe`) at every
 point, against ``current_density`` (:func:`~sequences.dc_analysis.current_density`).
@@ -9,10 +11,18 @@ point, against ``current_density`` (:func:`~sequences.dc_analysis.current_densit
 
 from __future__ import annotations
 
+from common.errors import ComplianceReached
 from drivers.roles import CurrentSource, PowerMeter
 
 from . import dc_analysis
-from .base import Parameter, Sequence, smu_parameters, sweep_levels
+from .base import (
+    Parameter,
+    Sequence,
+    compliance_figure,
+    smu_parameters,
+    stop_at_compliance,
+    sweep_levels,
+)
 
 
 class LIV(Sequence):
@@ -49,6 +59,14 @@ class LIV(Sequence):
     def planned_points(cls, params):
         return params["points"]
 
+    @classmethod
+    def plan(cls, params, sample, setup, models):
+        levels = cls.levels(params)
+        return {"smu": {"current": float(max(abs(levels.min()), abs(levels.max()))),
+                        "voltage": params["voltage_limit"], "nplc": params["nplc"]},
+                "power_meter": {"wavelength": sample.wavelength,
+                                "averaging": params["averaging"]}}
+
     def acquire(self, ctx, params):
         smu, meter = ctx.role("smu"), ctx.role("power_meter")
         meter.configure(wavelength=ctx.sample.wavelength, averaging=params["averaging"])
@@ -58,7 +76,11 @@ class LIV(Sequence):
             for level in self.levels(params):
                 smu.set_current(float(level))
                 ctx.sleep(params["settle"])
-                voltage, current = smu.measure()
+                try:
+                    voltage, current = smu.measure()
+                except ComplianceReached as exc:
+                    stop_at_compliance(ctx, params, exc.level, f"{exc.level:g} A programmed")
+                    break
                 ctx.points(set_current=level, current=current, voltage=voltage,
                            optical_power=meter.read_power())
         finally:
@@ -74,4 +96,5 @@ class LIV(Sequence):
                                       "A/m^2")
         figures["eqe"] = (dc_analysis.eqe(current, power, sample.wavelength), "1")
         figures["wpe"] = (dc_analysis.wpe(current, voltage, power), "1")
+        compliance_figure(data, figures)
         return figures

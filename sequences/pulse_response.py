@@ -18,11 +18,12 @@ scope-based sequences too (``bandwidth`` on the step path, ``eye``).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from common.errors import ConfigError
-from common.passive import Setup
+from common.passive import DriveCircuit, Setup
 from drivers.roles import CurrentSource, Oscilloscope, PatternGenerator, Waveform
 
 from . import dynamic_analysis as da
@@ -43,26 +44,56 @@ def check_bit_rate(generator, bit_rate: float) -> None:
                           f"min_bit_rate {generator.min_bit_rate:g} b/s")
 
 
-def modulation_levels(modulation_current: float, impedance: float) -> tuple[float, float]:
-    """Generator (high, low) in V for a peak-to-peak chip current: swing = dI x Z_mod, centred
-    on 0 V (the bias tee passes only the AC part)."""
-    swing = modulation_current * impedance
-    return swing / 2, -swing / 2
+def modulation_circuit(generator, setup: Setup) -> DriveCircuit:
+    """The generator's drive circuit into the bias tee (its source impedance, the tee's path)."""
+    return DriveCircuit(generator.source_impedance, setup.bias_tee.modulation_impedance)
 
 
-def set_modulation(generator, modulation_current: float, impedance: float
-                   ) -> tuple[float, float]:
+def set_modulation(generator, modulation_current: float, setup: Setup) -> tuple[float, float]:
     """Program the generator for a peak-to-peak chip current; returns its (high, low) levels.
-    The guard refuses a peak beyond the sample's limits (LimitError); a swing outside the
-    generator's own range is refused as a ConfigError naming both."""
-    high, low = modulation_levels(modulation_current, impedance)
+
+    The levels come from the real drive circuit (:meth:`common.passive.DriveCircuit.levels`:
+    EMF twice the level into R_source + Z), quantised down to the generator's level resolution,
+    so the chip gets the current asked for, never more. The guard refuses a peak beyond the
+    sample's limits (LimitError); a swing outside the generator's own range is refused as a
+    ConfigError naming both."""
+    circuit = modulation_circuit(generator, setup)
+    high, low = circuit.levels(modulation_current, generator.level_resolution)
+    if not high > low:
+        raise ConfigError(f"a modulation of {modulation_current:g} A peak to peak is below the "
+                          f"generator's level resolution {generator.level_resolution:g} V "
+                          f"through {circuit.loop_impedance:g} ohm")
     try:
         generator.set_levels(high=high, low=low)
     except ValueError as exc:
         raise ConfigError(f"a modulation of {modulation_current:g} A peak to peak needs a "
-                          f"{high - low:g} V swing into the bias tee's {impedance:g} ohm; the "
-                          f"generator refuses it: {exc}") from None
+                          f"{high - low:g} V swing into {circuit.loop_impedance:g} ohm "
+                          f"(source + bias tee); the generator refuses it: {exc}") from None
     return high, low
+
+
+def generator_request(generator, setup: Setup, modulation_current: float, bit_rate: float,
+                      pattern_bits: int) -> dict[str, Any]:
+    """The pattern generator's ``check_plan`` request for a modulation (levels as
+    :func:`set_modulation` will program them); ConfigError for a bit rate outside the model's
+    range."""
+    check_bit_rate(generator, bit_rate)
+    high, low = modulation_circuit(generator, setup).levels(modulation_current,
+                                                            generator.level_resolution)
+    return {"high": high, "low": low, "bit_rate": bit_rate, "pattern_bits": pattern_bits}
+
+
+def scope_request(setup: Setup, *, span: float, sample_rate: float,
+                  averaging: int) -> dict[str, Any]:
+    """The oscilloscope's ``check_plan`` request for a capture of ``span`` seconds."""
+    wiring = setup.oscilloscope
+    return {"sample_rate": sample_rate, "points": int(math.ceil(span * sample_rate)),
+            "averaging": averaging, "channels": [wiring.optical_channel, wiring.drive_channel]}
+
+
+def smu_request(bias: float, params: dict[str, Any]) -> dict[str, Any]:
+    """The SMU's ``check_plan`` request of a biasing sequence."""
+    return {"current": bias, "voltage": params["voltage_limit"], "nplc": params["nplc"]}
 
 
 def check_modulation(bias: float, modulation_current: float, limits) -> None:
@@ -203,6 +234,17 @@ class PulseResponse(Sequence):
     def planned_points(cls, params):
         return 1
 
+    @classmethod
+    def plan(cls, params, sample, setup, models):
+        run_time = params["run_bits"] / params["bit_rate"]
+        return {"smu": smu_request(params["bias_current"], params),
+                "pattern_generator": generator_request(
+                    models["pattern_generator"], setup, params["modulation_current"],
+                    params["bit_rate"], 2 * params["run_bits"]),
+                "oscilloscope": scope_request(setup, span=RECORD_RUNS * run_time,
+                                              sample_rate=params["sample_rate"],
+                                              averaging=params["averaging"])}
+
     def acquire(self, ctx, params):
         smu, generator = ctx.role("smu"), ctx.role("pattern_generator")
         scope = ctx.role("oscilloscope")
@@ -217,8 +259,7 @@ class PulseResponse(Sequence):
             ctx.sleep(params["settle"])
             generator.set_bit_rate(params["bit_rate"])
             generator.set_pattern(square_pattern(params["run_bits"]))
-            high, low = set_modulation(generator, params["modulation_current"],
-                                       setup.bias_tee.modulation_impedance)
+            high, low = set_modulation(generator, params["modulation_current"], setup)
             generator.output_on()
             configure_capture(scope, setup, high=high, low=low, span=RECORD_RUNS * run_time,
                               before=0.15 * run_time, sample_rate=params["sample_rate"])

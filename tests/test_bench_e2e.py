@@ -16,6 +16,7 @@ import pytest
 from conftest import record_stations
 
 import bench
+import bench.display
 import bench.runner
 from bench.cli import main
 from bench.storage import FORMAT_NAME, FORMAT_VERSION
@@ -263,7 +264,10 @@ def test_fallback_to_simulation_is_loud_and_recorded(tmp_path, write_yaml, capsy
                         "resource": "USB0::0x1313::0x8078::P0012345::INSTR",
                         "simulated": True}}})
     out = tmp_path / "fallback.h5"
-    assert main(["run", "iv", "--station", station, "-o", str(out), "-q"]) == 0
+    # a station with a real instrument: the sample is given (no default sample, issue 8)
+    assert main(["run", "iv", "--station", station, "-o", str(out), "-q", "--sample-id", "d1",
+                 "--diameter", "20e-6", "--wavelength", "450e-9", "--max-current", "10e-3",
+                 "--max-voltage", "6"]) == 0
     err = capsys.readouterr().err
     warning = [line for line in err.splitlines() if "FALLBACK" in line]
     assert len(warning) == 1 and "smu" in warning[0] and "192.0.2.1" in warning[0]
@@ -288,3 +292,128 @@ def test_sim_flag_simulates_a_real_station(tmp_path, write_yaml, capsys):
         for name in ("smu", "power_meter"):
             attrs = f[f"station/instruments/{name}"].attrs
             assert bool(attrs["simulated"]) and attrs["note"] == "simulated (--sim)"
+
+
+# -- resume keeps its provenance; no made-up sample on real hardware -------------------------------
+REAL_STATION = {"instruments": {
+    "smu": {"driver": "keithley2450", "resource": "TCPIP0::192.0.2.1::inst0::INSTR"},
+    "power_meter": {"driver": "thorlabs_pm100d",
+                    "resource": "USB0::0x1313::0x8078::P0012345::INSTR"}}}
+TWO_STEPS = {"sample": {"id": "chip", "diameter": 20e-6, "wavelength": 450e-9,
+                        "limits": {"max_current": 10e-3, "max_voltage": 6.0}},
+             "steps": [{"sequence": "liv", "name": "first", "params": {"points": 5,
+                                                                      "settle": 0.0}},
+                       {"sequence": "liv", "name": "second", "params": {"points": 8,
+                                                                       "settle": 0.0}}]}
+
+
+def interrupted_sim_run(tmp_path, write_yaml, monkeypatch):
+    """A real station run with --sim, interrupted (Ctrl-C) in its second step."""
+    station = write_yaml("station.yaml", REAL_STATION)
+    recipe = write_yaml("recipe.yaml", TWO_STEPS)
+    out = tmp_path / "run.h5"
+
+    def interrupt(event, payload):
+        if event == "progress" and payload["step"] == "second" and payload["done"] == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench.display, "Progress", lambda: interrupt)
+    monkeypatch.setattr(bench.cli, "Progress", lambda: interrupt, raising=False)
+    assert main(["run", recipe, "--station", station, "--sim", "-o", str(out)]) in (1, 130)
+    monkeypatch.undo()
+    with h5py.File(out, "r") as f:
+        assert f.attrs["status"] == "aborted" and bool(f.attrs["simulated"])
+    return station, out
+
+
+def test_a_simulated_run_resumes_simulated_without_sim(tmp_path, write_yaml, monkeypatch):
+    _, out = interrupted_sim_run(tmp_path, write_yaml, monkeypatch)
+    stations = record_stations(monkeypatch)
+    assert main(["run", "--resume", str(out), "-q"]) == 0  # no --sim: the run's own choice
+    assert stations[0].world is not None  # simulated: the real 192.0.2.1 was never tried
+    assert all(inst.simulated for inst in stations[0].instruments.values())
+    with h5py.File(out, "r") as f:
+        assert f.attrs["status"] == "completed" and bool(f.attrs["simulated"])
+        assert [f["steps"][k].attrs["status"] for k in f["steps"]] == ["completed"] * 2
+        # the resumed session's own safe state: it found the SMU off and confirmed it
+        found = json.loads(f["station/instruments/smu"].attrs["safe_state"])
+        assert found["done"] == "switched off again (read back OFF)"
+
+
+def test_a_resume_on_other_instruments_is_refused_with_the_differences(
+        tmp_path, write_yaml, monkeypatch, capsys):
+    _, out = interrupted_sim_run(tmp_path, write_yaml, monkeypatch)
+    other = json.loads(json.dumps(REAL_STATION))
+    other["instruments"]["smu"]["resource"] = "TCPIP0::192.0.2.9::inst0::INSTR"
+    stations = record_stations(monkeypatch)
+    before = out.read_bytes()
+    code = main(["run", "--resume", str(out), "--station", write_yaml("other.yaml", other),
+                 "-q"])
+    assert code == 2 and not stations  # refused before anything was opened
+    err = capsys.readouterr().err
+    assert "smu: resource TCPIP0::192.0.2.9::inst0::INSTR (the run used " \
+        "TCPIP0::192.0.2.1::inst0::INSTR)" in err
+    assert out.read_bytes() == before  # the interrupted file is untouched
+
+
+def test_a_resume_finding_another_idn_is_refused_before_any_output_command(
+        tmp_path, write_yaml, monkeypatch, capsys):
+    _, out = interrupted_sim_run(tmp_path, write_yaml, monkeypatch)
+    with h5py.File(out, "r+") as f:  # the run was made with another SMU (serial number)
+        f["station/instruments/smu"].attrs["idn"] = "KEITHLEY INSTRUMENTS,MODEL 2450,0000001,1"
+    stations = record_stations(monkeypatch)
+    assert main(["run", "--resume", str(out), "-q"]) == 2
+    assert "smu: *IDN?" in capsys.readouterr().err
+    commands = [c for _, c in stations[0].world.commands]
+    assert commands and all(c in ("*IDN?", "*CLS") for c in commands)  # identification only
+    with h5py.File(out, "r") as f:
+        assert f.attrs["status"] == "aborted"  # still resumable once the right SMU is back
+
+
+def test_a_real_run_is_never_resumed_simulated(tmp_path, write_yaml, monkeypatch, capsys):
+    _, out = interrupted_sim_run(tmp_path, write_yaml, monkeypatch)
+    with h5py.File(out, "r+") as f:  # as if the run had been on the real instruments
+        f.attrs["simulated"] = False
+        for name in f["station/instruments"]:
+            f[f"station/instruments/{name}"].attrs["simulated"] = False
+    assert main(["run", "--resume", str(out), "--sim", "-q"]) == 2
+    assert "smu: simulated now, real in the run" in capsys.readouterr().err
+
+
+def test_a_sequence_on_real_instruments_needs_the_sample(write_yaml, tmp_path, capsys,
+                                                         monkeypatch):
+    station = write_yaml("station.yaml", REAL_STATION)
+    stations = record_stations(monkeypatch)
+    assert main(["run", "liv", "--station", station, "-o", str(tmp_path / "x.h5")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--sample-id" in err[0] and "--max-voltage" in err[0]
+    assert not stations and not (tmp_path / "x.h5").exists()
+    # a fully simulated bench keeps its default sample
+    assert main(["run", "liv", "--station", station, "--sim", "-q",
+                 "-o", str(tmp_path / "sim.h5")]) == 0
+    with h5py.File(tmp_path / "sim.h5", "r") as f:
+        assert f.attrs["sample_id"] == "default-sample"
+
+
+def test_recoveries_are_stored_per_step(tmp_path):
+    from bench.recipe import parse_recipe
+    from bench.runner import Runner
+    from bench.station import StationConfig
+
+    station = StationConfig.load(None)
+    station.simulation = {**station.simulation, "faults": [
+        {"instrument": "smu", "kind": "garbled", "at_command": 2, "match": ":READ?"}]}
+    steps = [{"sequence": "liv", "name": f"liv{i}", "params": {"points": 4, "settle": 0.0}}
+             for i in (1, 2)]
+    recipe = parse_recipe({"sample": sample_of(ChipParameters(), LIMITS), "steps": steps})
+    events = []
+    outcome = Runner(station, recipe, tmp_path / "run.h5",
+                     subscribers=[lambda e, p: events.append((e, p))]).run()
+    assert outcome.status == "completed", outcome.reason
+    ends = [p for e, p in events if e == "step_end"]
+    # the second READ? of the first step came back garbled: asked again after a device clear
+    assert ends[0]["recoveries"] == {"smu": {"retries": 1, "device_clears": 1}}
+    assert ends[1]["recoveries"] == {}  # counts that did not change in a step are not its own
+    with h5py.File(tmp_path / "run.h5", "r") as f:
+        stored = [json.loads(g.attrs["recoveries"]) for g in f["steps"].values()]
+    assert stored == [{"smu": {"retries": 1, "device_clears": 1}}, {}]

@@ -113,7 +113,10 @@ def test_unreachable_resource_without_fallback(write_yaml, tmp_path, capsys, smu
     station = write_yaml("station.yaml", "instruments:\n" + (smu + meter if smu_first
                                                               else meter + smu))
     out = tmp_path / "run.h5"
-    code = main(["run", "liv", "--station", station, "-o", str(out)])
+    # a real instrument: the sample comes from the flags (no default sample on hardware)
+    code = main(["run", "liv", "--station", station, "-o", str(out), "--sample-id", "d1",
+                 "--diameter", "20e-6", "--wavelength", "450e-9", "--max-current", "10e-3",
+                 "--max-voltage", "6"])
     line = assert_one_line_error(capsys, code, "smu", UNREACHABLE)
     assert "SIMULATED" not in line
     with h5py.File(out, "r") as f:  # the attempt is on record
