@@ -257,7 +257,6 @@ def test_eye_energy_per_bit_of_a_20um_chip(tmp_path):
     assert run.step.analysis_units == {"eye_time": "s", "eye_voltage": "V", "eye_histogram": ""}
 
 
-@pytest.mark.xfail(strict=False, reason="needs the simulator's real drive circuit")
 def test_open_eye_levels_match_the_chip(tmp_path):
     bias, requested, rate = 5e-3, 4e-3, 500e6
     run = bench_run(tmp_path, [{"sequence": "eye", "params": {

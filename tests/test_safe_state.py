@@ -15,7 +15,6 @@ import signal
 
 import h5py
 import numpy as np
-import pytest
 
 import bench.runner
 from bench.recipe import parse_recipe
@@ -28,7 +27,6 @@ from drivers.keithley2450 import Keithley2450
 LIMITS = {"max_current": 10e-3, "max_voltage": 6.0, "ramp_step": 1e-3}
 SAMPLE = {"id": "chip", "diameter": 20e-6, "wavelength": 450e-9, "limits": LIMITS}
 LIV = {"sequence": "liv", "params": {"start": 1e-4, "stop": 2e-3, "points": 4, "settle": 0.0}}
-NEEDS_INITIAL_STATE = pytest.mark.xfail(strict=False, reason="needs simulation initial_state")
 LEVEL = re.compile(r":SOURce:CURRent ([-+0-9.eE]+)$")
 
 
@@ -68,7 +66,6 @@ def check_ramped_down_before_step_1(world, start: float):
                    for _, command in before)  # no output switched on
 
 
-@NEEDS_INITIAL_STATE
 def test_outputs_found_on_are_made_safe_before_step_1(tmp_path):
     station = builtin_station_config()
     station["simulation"]["initial_state"] = {
