@@ -312,8 +312,7 @@ class Runner:
 
     def _check_identity(self) -> None:
         """Right after identification, before any output command: a resume finds the
-        instruments it recorded (IDN, simulated or real); every step's plan suits the
-        connected instruments (ranges they reported)."""
+        instruments it recorded (IDN, simulated or real); other instruments are left as found."""
         differences = []
         for name, was in self._recorded.items():
             inst = self.station.instruments.get(name)
@@ -329,6 +328,11 @@ class Runner:
         if differences:
             raise StationError("refusing to resume on other instruments than the run used: "
                                + "; ".join(differences))
+
+    def _check_connected_plan(self) -> None:
+        """Every step's plan suits the connected instruments (ranges they reported, e.g. a VNA's
+        frequency option); asked after the safe state, so that a refused run never leaves an
+        output live that it found live."""
         if self.plan is not None:
             problems = check_connected(self.plan, {name: inst.driver for name, inst
                                                    in self.station.instruments.items()})
@@ -361,6 +365,7 @@ class Runner:
                 self._check_identity()
                 identified = True
                 self._initial_safe_state()
+                self._check_connected_plan()
             finally:
                 outcome.simulated = self.station.simulated or self.force_sim
                 if not self.resume:

@@ -78,10 +78,12 @@ def test_the_connected_instrument_is_asked_after_identification(tmp_path, monkey
     assert outcome.status == "failed" and not outcome.steps
     assert "step bw: vna: stop 3e+09 Hz is beyond this unit's 1e+09 Hz option" in outcome.reason
     commands = [c for _, c in stations[0].world.commands]
-    # identification (connect) and the snapshot's read-back queries: no output, no level
+    # identification (connect), the safe state (outputs read and switched off, so that a
+    # refused run leaves nothing live) and read-back queries: no level, no output on
     assert commands.count("*IDN?") == len(stations[0].instruments)
-    assert not any(("OUTP" in c or ":SOURce" in c or ":VOLTage" in c) and "?" not in c
-                   for c in commands)
+    sent = [c for c in commands if "?" not in c and c not in ("*CLS",)]
+    assert sent and all(c.upper().endswith(" OFF") for c in sent), sent
+    assert max(abs(i) for i in stations[0].world.current_history or [0.0]) == 0.0
 
 
 @pytest.mark.parametrize(("sample", "message"), [

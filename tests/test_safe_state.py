@@ -247,3 +247,27 @@ def test_ctrl_c_then_sigterm_leave_a_final_readable_file(tmp_path, write_yaml):
                 if isinstance(obj, h5py.Dataset):
                     obj[()]
             f[TRANSCRIPT].visititems(read_all)
+
+
+def test_a_plan_refused_by_a_connected_unit_still_leaves_nothing_live(tmp_path, monkeypatch):
+    """A run refused after identification (a VNA whose option does not reach the plan's stop
+    frequency) still switches off the outputs it found on: the SMU ramped to 0, nothing on."""
+    station = builtin_station_config()
+    station["simulation"]["initial_state"] = {
+        "smu": {"output": True, "function": "CURR", "level": 5e-3, "limit": 6.0},
+        "vna": {"output": True, "power": -10.0, "options": "240"}}  # a 4.5 GHz unit
+    bandwidth = {"sequence": "bandwidth", "params": {"stop": 6e9, "points": 51}}
+    runner = Runner(StationConfig.from_mapping(station), recipe(LIV, bandwidth),
+                    tmp_path / "run.h5")
+    outcome = runner.run()
+    assert outcome.status == "failed" and not outcome.steps
+    assert "6e+09" in outcome.reason
+    world = runner.station.world
+    smu = [command for name, command in world.commands if name == "smu"]
+    levels = [float(m.group(1)) for m in map(LEVEL.match, smu) if m]
+    assert levels and levels[-1] == 0.0 and np.all(np.diff([5e-3] + levels) < 0)
+    assert world.current_history[-1] == 0.0
+    for name in ("smu", "vna", "generator"):
+        switches = [c for n, c in world.commands if n == name and "OUTP" in c.upper()
+                    and "?" not in c]
+        assert switches and all(c.upper().endswith(" OFF") for c in switches), (name, switches)
