@@ -14,18 +14,20 @@ import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import pyvisa
+from typing import TYPE_CHECKING, Any
 
 from common.errors import ConfigError, StationError
 from common.passive import Setup
 from drivers import DRIVERS, driver_class
-from drivers.base import InstrumentError
-from sim_instruments.backend import SimulatedWorld, open_simulated_bench
-from sim_instruments.models import MODELS
 
 from .yamlio import load_yaml, parse_yaml
+
+# pyvisa and the simulator (sim_instruments, pyvisa-sim, scipy) are imported where a station is
+# opened or a simulation block checked, not with this module: `bench --help` must answer at once
+if TYPE_CHECKING:
+    import pyvisa
+
+    from sim_instruments.backend import SimulatedWorld
 
 _INSTRUMENT_KEYS = {"driver", "resource", "simulated", "fallback"}
 _STATION_KEYS = {"name", "instruments", "simulation", "setup", "fallback", "record_io"}
@@ -105,6 +107,8 @@ class StationConfig:
         except ValueError as exc:
             raise ConfigError(f"station: {exc}") from None
         try:
+            from sim_instruments.backend import SimulatedWorld
+
             SimulatedWorld.from_config(simulation)  # validate now, not mid-run
         except ValueError as exc:
             raise ConfigError(f"station: simulation block: {exc}") from None
@@ -188,6 +192,9 @@ class Station:
         return self
 
     def _sim_manager(self, cfg: InstrumentConfig) -> pyvisa.ResourceManager:
+        from sim_instruments.backend import SimulatedWorld, open_simulated_bench
+        from sim_instruments.models import MODELS
+
         if cfg.driver not in MODELS:
             raise StationError(f"{cfg.name}: no simulator for driver {cfg.driver!r}")
         if self.world is None:
@@ -198,6 +205,8 @@ class Station:
         return manager
 
     def _real_manager(self, cfg: InstrumentConfig) -> pyvisa.ResourceManager:
+        import pyvisa
+
         try:
             manager = pyvisa.ResourceManager()
             self._managers.append(manager)
@@ -210,6 +219,8 @@ class Station:
         resource, simulated, note = self.open_resource(cfg)
         if self._wrap is not None:
             resource = self._wrap(cfg.name, resource)
+        from drivers.base import InstrumentError
+
         driver = driver_class(cfg.driver)(resource, name=cfg.name)
         try:
             driver.connect()
@@ -238,6 +249,8 @@ class Station:
 
     def snapshot(self) -> dict[str, Any]:
         """Station metadata for the run file, settings read back from each instrument."""
+        from drivers.base import InstrumentError
+
         instruments = {}
         for name, inst in self.instruments.items():
             info = inst.snapshot()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from common.errors import RunFileError
+from common.errors import BenchError, RunFileError
 
 FORMAT_NAME = "microled-bench-run"
 FORMAT_VERSION = 1
@@ -36,6 +37,52 @@ def to_json(value: Any) -> str:
             return str(obj)
         raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
     return json.dumps(value, default=default)
+
+
+def check_new_file(path: str | Path, *, force: bool = False, what: str = "run file") -> Path:
+    """Refuse, before anything is opened, an output file that cannot be written or would
+    overwrite one (unless ``force``): a directory, a path under a file, an unwritable place.
+    Missing parent directories are created."""
+    path = Path(path)
+    if path.is_dir():
+        raise BenchError(f"{path} is a directory; give the {what}'s name (e.g. {path}/run.h5)")
+    if os.path.lexists(path):
+        if not force:
+            raise BenchError(f"{path} already exists; nothing is overwritten without --force")
+        if not path.is_file():
+            raise BenchError(f"{path} exists and is not a regular file; it is never replaced")
+    _check_writable_dir(path.parent, what)
+    return path
+
+
+def check_new_dir(path: str | Path, *, force: bool = False, what: str = "report") -> Path:
+    """The same check for an output directory: an existing file is refused, and so is a
+    directory that already holds ``report.html`` (unless ``force``)."""
+    path = Path(path)
+    if os.path.lexists(path) and not path.is_dir():
+        raise BenchError(f"{path} exists and is not a directory; give a directory for the "
+                         f"{what}")
+    if (path / "report.html").exists() and not force:
+        raise BenchError(f"{path} already holds a report; nothing is overwritten without "
+                         f"--force")
+    _check_writable_dir(path, what)
+    return path
+
+
+def _check_writable_dir(directory: Path, what: str) -> None:
+    for parent in (directory, *directory.parents):  # the nearest part that exists
+        if parent.exists():
+            if not parent.is_dir():
+                raise BenchError(f"cannot write the {what} under {directory}: {parent} is a "
+                                 f"file, not a directory")
+            break
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=directory, prefix=".bench-probe-")
+        probe.close()
+    except OSError as exc:
+        raise BenchError(f"cannot write the {what} in {directory}: "
+                         f"{exc.strerror or exc}") from None
 
 
 def now_iso() -> str:
@@ -269,6 +316,7 @@ class StepRecord:
     started: str = ""
     ended: str = ""
     instrument_settings: dict = field(default_factory=dict)  # read back after acquisition
+    recoveries: dict = field(default_factory=dict)  # {instrument: {retries, reopens, ...}}
 
 
 @dataclass
@@ -285,6 +333,20 @@ class RunRecord:
     @property
     def run_id(self) -> str:
         return self.attrs.get("run_id", "")
+
+    @property
+    def not_run(self) -> list[tuple[str, str]]:
+        """``(name, sequence)`` of the recipe's steps that have no group in the file: they never
+        started (an earlier step aborted the run, or it was interrupted)."""
+        raw = self.recipe.get("steps") if isinstance(self.recipe, dict) else None
+        stored = {step.name for step in self.steps}
+        planned = []
+        for item in raw if isinstance(raw, list) else ():
+            if isinstance(item, dict) and isinstance(item.get("sequence"), str):
+                name = str(item.get("name") or item["sequence"])
+                if name not in stored:
+                    planned.append((name, item["sequence"]))
+        return planned
 
     @property
     def status(self) -> str:
@@ -314,9 +376,7 @@ def read_run(path: str | Path, *, arrays: bool = True) -> RunRecord:
     """Open a run file read-only; any problem raises :class:`RunFileError` with one clear line.
     ``arrays=False`` reads metadata and results only (fast on large files; what ``bench show``
     needs)."""
-    path = Path(path)
-    if not path.exists():
-        raise RunFileError(f"{path}: no such file")
+    path = _existing_file(path)
     try:
         with h5py.File(path, "r", locking=False) as f:  # a live run may be read
             if f.attrs.get("format") != FORMAT_NAME:
@@ -333,9 +393,14 @@ def read_run(path: str | Path, *, arrays: bool = True) -> RunRecord:
             steps = [_read_step(group, arrays) for group in f["steps"].values()]
             record = RunRecord(path, attrs, station, json.loads(f["sample"].attrs["json"]),
                                json.loads(f["recipe"].attrs["json"]), steps)
+        for what, value in (("sample", record.sample), ("recipe", record.recipe)):
+            if not isinstance(value, dict):
+                raise RunFileError(f"{path}: damaged run file (its {what} is "
+                                   f"{type(value).__name__}, not a mapping)")
     except RunFileError:
         raise
-    except (OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, AttributeError, RuntimeError,
+            RecursionError) as exc:
         # h5py yields None for an object whose header is damaged (hence AttributeError/TypeError)
         raise RunFileError(f"{path}: not a readable run file ({exc})") from None
     if record.status == "interrupted":  # the step the writer was in when it died
@@ -345,13 +410,29 @@ def read_run(path: str | Path, *, arrays: bool = True) -> RunRecord:
     return record
 
 
+def _existing_file(path: str | Path) -> Path:
+    """A run file to read: a regular file (a FIFO or device would block the open)."""
+    path = Path(path)
+    try:
+        if not path.exists():
+            if os.path.lexists(path):
+                raise RunFileError(f"{path}: a symbolic link that leads nowhere (or in a loop)")
+            raise RunFileError(f"{path}: no such file")
+        if not path.is_file():
+            raise RunFileError(f"{path}: not a regular file")
+    except OSError as exc:  # e.g. a symbolic-link loop
+        raise RunFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return path
+
+
 def _read_step(group: h5py.Group, arrays: bool = True) -> StepRecord:
     a = group.attrs
     step = StepRecord(name=str(a["name"]), sequence=str(a["sequence"]), status=str(a["status"]),
                       reason=str(a["status_reason"]), params=json.loads(a["params"]),
                       limits=json.loads(a["limits"]), index=int(a.get("index", -1)),
                       started=str(a.get("started", "")), ended=str(a.get("ended", "")),
-                      instrument_settings=json.loads(a.get("instrument_settings", "{}")))
+                      instrument_settings=json.loads(a.get("instrument_settings", "{}")),
+                      recoveries=json.loads(a.get("recoveries", "{}")))
     for name, ds in group["data"].items() if arrays else ():
         step.data[name] = ds[()]
         step.units[name] = str(ds.attrs.get("units", ""))
@@ -389,7 +470,7 @@ def read_records(path: str | Path, group: str) -> dict[str, ByteRecords]:
     A file cut short may hold columns of different lengths; the shortest one counts.
     Any problem raises :class:`RunFileError` with one clear line.
     """
-    path = Path(path)
+    path = _existing_file(path)
     try:
         with h5py.File(path, "r", locking=False) as f:  # a live run may be read
             if group not in f:
@@ -414,5 +495,5 @@ def read_records(path: str | Path, group: str) -> dict[str, ByteRecords]:
             return streams
     except RunFileError:
         raise
-    except (OSError, KeyError, ValueError, TypeError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, AttributeError, RuntimeError) as exc:
         raise RunFileError(f"{path}: not a readable run file ({exc})") from None
