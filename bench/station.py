@@ -76,9 +76,13 @@ class StationConfig:
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], source: str = "") -> StationConfig:
+        """Check a station mapping whole (types, names, flags, the simulation and set-up
+        blocks) before anything is opened; any problem is one ConfigError."""
+        if not isinstance(data, dict):
+            raise ConfigError("station: must be a mapping")
         unknown = set(data) - _STATION_KEYS
         if unknown:
-            raise ConfigError(f"station: unknown key(s) {sorted(unknown)}; "
+            raise ConfigError(f"station: unknown key(s) {sorted(map(str, unknown))}; "
                               f"known: {sorted(_STATION_KEYS)}")
         raw = data.get("instruments")
         if not isinstance(raw, dict) or not raw:
@@ -86,40 +90,56 @@ class StationConfig:
         all_fallback = _fallback(data.get("fallback"), "station")
         instruments = {}
         for name, spec in raw.items():
+            if not isinstance(name, str) or not name:
+                raise ConfigError(f"station: instrument name {name!r} must be text")
             if not isinstance(spec, dict):
                 raise ConfigError(f"station: instrument {name!r} must be a mapping")
             bad = set(spec) - _INSTRUMENT_KEYS
             if bad:
                 raise ConfigError(f"station: instrument {name!r} has unknown key(s) "
-                                  f"{sorted(bad)}; known: {sorted(_INSTRUMENT_KEYS)}")
+                                  f"{sorted(map(str, bad))}; known: {sorted(_INSTRUMENT_KEYS)}")
             driver = spec.get("driver")
-            if driver not in DRIVERS:
+            if not isinstance(driver, str) or driver not in DRIVERS:
                 raise ConfigError(f"station: instrument {name!r} has unknown driver {driver!r}; "
                                   f"known: {', '.join(sorted(DRIVERS))}")
-            if not isinstance(spec.get("resource"), str):
+            if not isinstance(spec.get("resource"), str) or not spec["resource"]:
                 raise ConfigError(f"station: instrument {name!r} needs a VISA 'resource' string")
             instruments[name] = InstrumentConfig(
-                name, driver, spec["resource"], simulated=bool(spec.get("simulated", False)),
+                name, driver, spec["resource"],
+                simulated=_flag(spec.get("simulated", False), f"instrument {name!r} simulated"),
                 fallback=all_fallback or _fallback(spec.get("fallback"), f"instrument {name!r}"))
-        simulation = data.get("simulation") or {}
+        station_name = data.get("name", "station")
+        if not isinstance(station_name, str):
+            raise ConfigError(f"station: name {station_name!r} must be text")
+        record_io = _flag(data.get("record_io", True), "record_io")
+        simulation, setup = data.get("simulation") or {}, data.get("setup") or {}
+        for key, block in (("simulation", simulation), ("setup", setup)):
+            if not isinstance(block, dict):
+                raise ConfigError(f"station: '{key}' must be a mapping, not "
+                                  f"{type(block).__name__}")
         try:
-            Setup.from_mapping(data.get("setup") or None)
-        except ValueError as exc:
+            Setup.from_mapping(setup or None)
+        except (ValueError, TypeError, OverflowError) as exc:
             raise ConfigError(f"station: {exc}") from None
         try:
             from sim_instruments.backend import SimulatedWorld
 
             SimulatedWorld.from_config(simulation)  # validate now, not mid-run
-        except ValueError as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise ConfigError(f"station: simulation block: {exc}") from None
-        return cls(name=str(data.get("name", "station")), instruments=instruments,
-                   simulation=simulation, setup=dict(data.get("setup") or {}),
-                   record_io=bool(data.get("record_io", True)), source=source,
-                   mapping=dict(data))
+        return cls(name=station_name, instruments=instruments, simulation=simulation,
+                   setup=dict(setup), record_io=record_io, source=source, mapping=dict(data))
+
+
+def _flag(value: Any, where: str) -> bool:
+    """A yes/no setting: a YAML boolean only ('false' in quotes is text, not False)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"station: {where} must be true or false, not {value!r}")
+    return value
 
 
 def _fallback(value: Any, where: str) -> bool:
-    if value in (None, False):
+    if value is None or value is False:
         return False
     if value == "sim":
         return True
