@@ -363,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _fail(line: str, code: int) -> int:
     """Print the one closing line, deaf to a second Ctrl-C or a closed stderr."""
+    line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)  # one line, always
     with _quiet_signals():
         try:
             print(line, file=sys.stderr)

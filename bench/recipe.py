@@ -62,12 +62,16 @@ class Recipe:
                 "limits": self.limits.to_dict()}
 
 
-def _positive(where: str, value: Any) -> float:
+def _positive(where: str, value: Any, at_most: float) -> float:
+    """A finite positive number up to ``at_most`` (a bound no chip or stage reaches: 1 m, 1000 K;
+    plausibility of the value is the plan check's)."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1e18:
         value = math.inf  # beyond a float: refused below like inf
     if isinstance(value, bool) or not isinstance(value, (int, float)) or \
             not math.isfinite(value) or value <= 0:
         raise ConfigError(f"{where}={value!r} must be a finite positive number (SI units)")
+    if value > at_most:
+        raise ConfigError(f"{where}={value!r} is beyond {at_most:g} (SI units: m, K)")
     return float(value)
 
 
@@ -95,9 +99,10 @@ def parse_sample(data: Any) -> tuple[Sample, SafeLimits]:
         if key not in data:
             raise ConfigError(f"recipe: sample must give {key}")
     sample = Sample(id=_sample_id(data["id"]),
-                    diameter=_positive("sample diameter", data["diameter"]),
-                    wavelength=_positive("sample wavelength", data["wavelength"]),
-                    temperature=_positive("sample temperature", data.get("temperature", 298.15)))
+                    diameter=_positive("sample diameter", data["diameter"], at_most=1.0),
+                    wavelength=_positive("sample wavelength", data["wavelength"], at_most=1.0),
+                    temperature=_positive("sample temperature", data.get("temperature", 298.15),
+                                          at_most=1000.0))
     try:
         return sample, SafeLimits.from_mapping(data["limits"])
     except ConfigError as exc:

@@ -102,21 +102,21 @@ class StationConfig:
             if not isinstance(driver, str) or driver not in DRIVERS:
                 raise ConfigError(f"station: instrument {name!r} has unknown driver {driver!r}; "
                                   f"known: {', '.join(sorted(DRIVERS))}")
-            if not isinstance(spec.get("resource"), str) or not spec["resource"]:
+            resource = spec.get("resource")
+            if not isinstance(resource, str) or not resource or not resource.isprintable() \
+                    or any(c.isspace() for c in resource):
                 raise ConfigError(f"station: instrument {name!r} needs a VISA 'resource' string")
             instruments[name] = InstrumentConfig(
                 name, driver, spec["resource"],
                 simulated=_flag(spec.get("simulated", False), f"instrument {name!r} simulated"),
                 fallback=all_fallback or _fallback(spec.get("fallback"), f"instrument {name!r}"))
         station_name = data.get("name", "station")
-        if not isinstance(station_name, str):
-            raise ConfigError(f"station: name {station_name!r} must be text")
+        if not isinstance(station_name, str) or not station_name.isprintable():
+            raise ConfigError(f"station: name {station_name!r:.60} must be printable text")
         record_io = _flag(data.get("record_io", True), "record_io")
-        simulation, setup = data.get("simulation") or {}, data.get("setup") or {}
-        for key, block in (("simulation", simulation), ("setup", setup)):
-            if not isinstance(block, dict):
-                raise ConfigError(f"station: '{key}' must be a mapping, not "
-                                  f"{type(block).__name__}")
+        simulation, setup = _block(data, "simulation"), _block(data, "setup")
+        for key in ("chip", "initial_state"):
+            _block(simulation, key, "simulation: ")
         try:
             Setup.from_mapping(setup or None)
         except (ValueError, TypeError, OverflowError) as exc:
@@ -129,6 +129,17 @@ class StationConfig:
             raise ConfigError(f"station: simulation block: {exc}") from None
         return cls(name=station_name, instruments=instruments, simulation=simulation,
                    setup=dict(setup), record_io=record_io, source=source, mapping=dict(data))
+
+
+def _block(data: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
+    """An optional sub-mapping: absent or null is empty; anything but a mapping is refused."""
+    block = data.get(key)
+    if block is None:
+        return {}
+    if not isinstance(block, dict):
+        raise ConfigError(f"station: {where}'{key}' must be a mapping, not "
+                          f"{type(block).__name__}")
+    return block
 
 
 def _flag(value: Any, where: str) -> bool:

@@ -393,6 +393,10 @@ def read_run(path: str | Path, *, arrays: bool = True) -> RunRecord:
             steps = [_read_step(group, arrays) for group in f["steps"].values()]
             record = RunRecord(path, attrs, station, json.loads(f["sample"].attrs["json"]),
                                json.loads(f["recipe"].attrs["json"]), steps)
+        for key in ("status", "run_id"):
+            if not isinstance(attrs.get(key), str):
+                raise RunFileError(f"{path}: damaged run file (its {key} is "
+                                   f"{attrs.get(key)!r:.40})")
         for what, value in (("sample", record.sample), ("recipe", record.recipe)):
             if not isinstance(value, dict):
                 raise RunFileError(f"{path}: damaged run file (its {what} is "
