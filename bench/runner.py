@@ -36,7 +36,7 @@ from . import __version__
 from .recipe import Recipe, Step
 from .safety import DriveMonitor, NetworkAnalyzerGuard, PassiveGuard, PatternGuard, SourceGuard
 from .station import Station, StationConfig
-from .storage import RunWriter, read_run, to_json
+from .storage import RunWriter, StorageFull, read_run, to_json
 from .transcript import GROUP as TRANSCRIPT
 from .transcript import Transcript
 
@@ -269,7 +269,7 @@ class Runner:
                     break
                 if result.status == "failed" and outcome.status == "completed":
                     outcome.reason = f"step {step.name} failed; continued (on_error: continue)"
-        except RunAborted as exc:
+        except (RunAborted, StorageFull) as exc:  # StorageFull: the disk watch (storage.py)
             outcome.status, outcome.reason = "aborted", str(exc) or "aborted"
         except KeyboardInterrupt:
             outcome.status, outcome.reason = "aborted", "interrupted (Ctrl-C)"
@@ -358,7 +358,7 @@ class Runner:
         except ValueError as exc:  # a driver refused a value outside its instrument's range
             status, reason = "failed", f"refused: {exc}"
         except BaseException as exc:
-            interrupted = isinstance(exc, (RunAborted, KeyboardInterrupt))
+            interrupted = isinstance(exc, (RunAborted, KeyboardInterrupt, StorageFull))
             status = "aborted" if interrupted else "failed"
             reason = str(exc) or ("interrupted (Ctrl-C)" if interrupted else type(exc).__name__)
             raise

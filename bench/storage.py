@@ -8,9 +8,13 @@ new data.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
+import re
 import socket
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -93,19 +97,108 @@ def step_key(index: int, name: str) -> str:
     return f"{index:02d}_{name}"
 
 
+MIN_FREE_BYTES = 256 * 1024  # the run stops when its file system has less free space
+
+
+class StorageFull(BaseException):
+    """The run file cannot take more: its file system is nearly full, or a write failed. Like
+    Ctrl-C it stops the run (the outputs are made safe, what was written is kept); raised once."""
+
+
+# what h5py raises when the disk refuses a write (a flush that fails says RuntimeError)
+_WRITE_ERRORS = (OSError, RuntimeError)
+
+
+def _writes(method):
+    """A write of data: skipped once writing has stopped; an OSError stops writing for good (an
+    HDF5 file that failed a write is not written again, only closed) and raises StorageFull."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        if self.stopped:
+            return None
+        try:
+            return method(self, *args, **kwargs)
+        except _WRITE_ERRORS as exc:
+            self._broke(exc)
+            raise StorageFull(self.stopped) from None
+    return guarded
+
+
+def _finishing(method):
+    """A write that closes a step or the run: still made when the space ran low (it is small),
+    never after a failed write; never raises."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        if self.broken:
+            return None
+        try:
+            return method(self, *args, **kwargs)
+        except _WRITE_ERRORS as exc:
+            self._broke(exc)
+            return None
+    return guarded
+
+
 class RunWriter:
-    """Writes one run file incrementally. Methods mirror the runner's event stream."""
+    """Writes one run file incrementally. Methods mirror the runner's event stream.
+
+    The free space of the file's file system is read at each flush and before each large
+    array: below ``MIN_FREE_BYTES`` the writer raises :class:`StorageFull` ("disk nearly full")
+    and writes no more data, so that every point already written stays readable."""
 
     def __init__(self, path: str | Path, flush_interval: float = 0.5, append: bool = False):
-        """``append``: continue an existing run file (see :meth:`resume_run`)."""
+        """``append``: continue an existing run file (see :meth:`resume_run`); the record
+        streams of the interrupted session are set aside at once, before anything is written
+        (a kill may have cut their last compressed chunk)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = h5py.File(self.path, "r+" if append else "w")
+        self.stopped: str = ""  # why writing stopped ("" while it goes on)
+        self.broken = False  # a write failed: the file is only closed
+        try:
+            self.file = h5py.File(self.path, "r+" if append else "w")
+        except OSError as exc:
+            raise RunFileError(f"{self.path}: cannot open for writing ({exc})") from None
         self.flush_interval = flush_interval
         self._last_flush = 0.0
         self._step: h5py.Group | None = None
+        if append:
+            self._set_aside_records()
+
+    def _set_aside_records(self) -> None:
+        moved = self.file.require_group("interrupted")
+        for name in list(self.file):
+            group = self.file[name]
+            if name != "interrupted" and isinstance(group, h5py.Group) and len(group) and all(
+                    "op_codes" in member.attrs for member in group.values()):
+                self.file.move(name, f"interrupted/{name}-{len(moved)}")
+
+    def _broke(self, exc: BaseException) -> None:
+        """A write failed: say why once, write no more, keep h5py's echoes of it quiet."""
+        said = re.search(r"error message = '([^']*)'", str(exc))
+        self.stopped = self.stopped or \
+            f"cannot write the run file: {said.group(1) if said else exc}"
+        self.broken = True
+        sys.unraisablehook, sys.excepthook = _quiet_hdf5_teardown, _quiet_hdf5_traceback
+
+    def check_space(self, needed: int = 0) -> None:
+        """Stop the run (StorageFull) if writing ``needed`` bytes would leave less than
+        MIN_FREE_BYTES free on the file's file system."""
+        if self.stopped:
+            return
+        try:
+            info = os.statvfs(self.path.parent)
+        except OSError:  # no statvfs here: the write errors still stop the run
+            return
+        free = info.f_bavail * info.f_frsize
+        if free - needed < MIN_FREE_BYTES:
+            self.stopped = (f"disk nearly full: {free // 1024} KiB free on the file system of "
+                            f"{self.path}; the run stopped, every point written is kept")
+            with contextlib.suppress(*_WRITE_ERRORS):
+                self.file.flush()
+            raise StorageFull(self.stopped)
 
     # -- run ---------------------------------------------------------------------------------
+    @_writes
     def start_run(self, *, run_id: str, software_version: str, simulated: bool,
                   station: dict, sample: dict, recipe: dict, source_run: str | None = None):
         attrs = self.file.attrs
@@ -122,6 +215,7 @@ class RunWriter:
         self.file.create_group("recipe").attrs["json"] = to_json(recipe)
         self.flush(force=True)
 
+    @_writes
     def resume_run(self, first_step: int, set_aside: tuple[str, ...] = ()) -> None:
         """Reopen an interrupted run at ``first_step``: later step groups (partial data) move to
         ``/interrupted/<step>-<n>``, and so do the ``set_aside`` groups (``<group>-<n>``: records
@@ -146,6 +240,7 @@ class RunWriter:
                       "writer_host": socket.gethostname()})
         self.flush(force=True)
 
+    @_writes
     def write_station(self, station: dict) -> None:
         group = self.file.require_group("station")
         group.attrs["json"] = to_json({k: v for k, v in station.items() if k != "instruments"})
@@ -156,11 +251,13 @@ class RunWriter:
                 inst.attrs[key] = value if isinstance(value, (str, bool, int, float)) \
                     else to_json(value)
 
+    @_finishing
     def end_run(self, status: str, reason: str = "") -> None:
         self.file.attrs.update({"status": status, "status_reason": reason, "ended": now_iso()})
-        self.flush(force=True)
+        self.file.flush()  # the last write: no space check (the run is over)
 
     # -- steps -------------------------------------------------------------------------------
+    @_writes
     def start_step(self, index: int, name: str, sequence: str, params: dict,
                    limits: dict) -> None:
         step = self.file["steps"].create_group(step_key(index, name), track_order=True)
@@ -172,10 +269,12 @@ class RunWriter:
         self._step = step
         self.flush(force=True)
 
+    @_finishing
     def step_json(self, key: str, value: Any) -> None:
         """A structured attribute of the current step, as JSON."""
         self._step.attrs[key] = to_json(value)
 
+    @_writes
     def append_points(self, columns: dict[str, tuple[np.ndarray, str]]) -> None:
         """Append rows to the current step's 1-D columns (created on first use, resizable)."""
         data = self._step["data"]
@@ -190,11 +289,13 @@ class RunWriter:
             ds[-values.size:] = values
         self.flush()
 
+    @_writes
     def write_array(self, name: str, values: np.ndarray, units: str,
                     attrs: dict[str, Any] | None = None, group: str = "data") -> None:
         """Store a whole array (waveform, trace) at once; large arrays are compressed."""
-        target = self._step.require_group(group)
         values = np.asarray(values)
+        self.check_space(values.nbytes)
+        target = self._step.require_group(group)
         options = {"compression": "gzip", "compression_opts": 1, "shuffle": True} \
             if values.size > 4096 and values.dtype.kind in "iuf" else {}
         ds = target.create_dataset(name, data=values, **options)
@@ -204,6 +305,7 @@ class RunWriter:
                 else to_json(value)
         self.flush()
 
+    @_finishing
     def end_step(self, status: str, reason: str, results: dict[str, dict]) -> None:
         """``results``: name -> {value, units, low, high, passed}."""
         group = self._step["results"]
@@ -220,6 +322,7 @@ class RunWriter:
         self.flush(force=True)
 
     # -- append-only byte records (e.g. an I/O transcript) ------------------------------------
+    @_writes
     def append_records(self, group: str, stream: str, times: np.ndarray, ops: np.ndarray,
                        payloads: list[bytes], op_codes: dict[str, int],
                        attrs: dict[str, Any] | None = None) -> None:
@@ -258,6 +361,7 @@ class RunWriter:
                 ds[-values.size:] = values
         self.flush()
 
+    @_writes
     def copy_from(self, source: str | Path, item: str, into: str, *, skip: tuple[str, ...] = (),
                   missing_ok: bool = False) -> None:
         """Copy the members of group ``item`` of another file (opened read-only), but ``skip``,
@@ -275,11 +379,45 @@ class RunWriter:
         if force or now - self._last_flush >= self.flush_interval:
             self.file.flush()
             self._last_flush = now
+            self.check_space()
 
     def close(self) -> None:
-        if self.file.id.valid:
-            self.file.flush()
-            self.file.close()
+        """Close the file; never raises. A file whose write failed is not touched again: HDF5
+        can neither flush nor close it (its metadata cache keeps failing, and tearing it down
+        crashes), so it is left as the disk holds it (see :func:`abandoned`)."""
+        if not self.file.id.valid:
+            return
+        if not self.broken:
+            try:
+                self.file.flush()
+                self.file.close()
+                return
+            except _WRITE_ERRORS:
+                self.broken = True
+        _ABANDONED.append((self.file, self._step))  # kept alive: no dealloc, no flush
+
+
+_ABANDONED: list = []
+
+
+def abandoned() -> bool:
+    """Whether a run file failed a write in this process; the process should then end with
+    ``os._exit`` after its last output, as HDF5's own clean-up at exit would crash on it."""
+    return bool(_ABANDONED)
+
+
+def _quiet_hdf5_traceback(kind, value, tb, _default=sys.excepthook) -> None:
+    """Cython prints the traceback of a failing h5py dealloc through sys.excepthook."""
+    if not isinstance(value, RuntimeError):
+        _default(kind, value, tb)
+
+
+def _quiet_hdf5_teardown(unraisable, _default=sys.unraisablehook) -> None:
+    """The errors h5py reports while objects of a failed file are released are that failure
+    again; the run already said it in one line."""
+    if "h5py" not in repr(getattr(unraisable, "object", "")) and \
+            not isinstance(unraisable.exc_value, RuntimeError):
+        _default(unraisable)
 
 
 def _merge(source: h5py.Group, target: h5py.Group, skip: tuple[str, ...] = ()) -> None:
