@@ -436,7 +436,7 @@ def _merge(source: h5py.Group, target: h5py.Group, skip: tuple[str, ...] = ()) -
 
 
 # -- reading ------------------------------------------------------------------------------------
-@dataclass
+@dataclass(repr=False)
 class StepRecord:
     """One step of a run file, read back: the raw data (``data``, with ``units`` and the other
     ``attrs`` of each array, what the sequence's ``analyse`` receives), the derived arrays
@@ -459,6 +459,19 @@ class StepRecord:
     ended: str = ""
     instrument_settings: dict = field(default_factory=dict)  # read back after acquisition
     recoveries: dict = field(default_factory=dict)  # {instrument: {retries, reopens, ...}}
+
+    def __repr__(self) -> str:
+        """Names, shapes and results, not the arrays (a notebook shows this)."""
+        def shapes(arrays: dict[str, np.ndarray]) -> str:
+            return "{" + ", ".join(f"{name}: {np.shape(values)}" for name, values
+                                   in arrays.items()) + "}"
+        results = ", ".join(f"{name}={r['value']:.4g}"
+                            f"{' ' + r['units'] if r['units'] not in ('', '1') else ''}"
+                            for name, r in self.results.items())
+        return (f"<Step {self.name} ({self.sequence}) {self.status}"
+                f"{': ' + self.reason if self.reason else ''} data={shapes(self.data)}"
+                f"{' analysis=' + shapes(self.analysis) if self.analysis else ''}"
+                f" results={{{results}}}>")
 
 
 @dataclass
