@@ -138,6 +138,8 @@ def test_resume_continues_from_the_first_unfinished_step(tmp_path, recipe_file, 
     assert "interrupted" in capsys.readouterr().out
 
     assert main(["run", "--resume", str(out), "-q"]) == 0
+    summary = capsys.readouterr().out  # every step, the one done before the kill included
+    assert all(f"\n{name} " in summary for name in ("pre", "liv1", "liv2"))
     with h5py.File(out, "r") as f:
         assert f.attrs["status"] == "completed"
         assert list(f["steps"]) == ["00_pre", "01_liv1", "02_liv2"]
