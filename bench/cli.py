@@ -339,19 +339,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one command; every way it can end is one exit code (module docstring)."""
-    code = _main(argv)
+def script() -> None:
+    """The console script (and ``python -m bench``): :func:`main`, then exit with its code."""
+    code = main()
     storage = sys.modules.get("bench.storage")
     if storage is not None and storage.abandoned():  # a run file failed a write (disk full)
         with contextlib.suppress(OSError, ValueError):
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)  # HDF5's clean-up at exit would crash on that file
-    return code
+    sys.exit(code)
 
 
-def _main(argv: list[str] | None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; every way it can end is one exit code (module docstring)."""
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
@@ -399,4 +400,4 @@ class _quiet_signals:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    script()

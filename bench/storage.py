@@ -152,6 +152,7 @@ class RunWriter:
         (a kill may have cut their last compressed chunk)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        sys.unraisablehook, sys.excepthook = _quiet_hdf5_teardown, _quiet_hdf5_traceback
         self.stopped: str = ""  # why writing stopped ("" while it goes on)
         self.broken = False  # a write failed: the file is only closed
         try:
@@ -173,12 +174,11 @@ class RunWriter:
                 self.file.move(name, f"interrupted/{name}-{len(moved)}")
 
     def _broke(self, exc: BaseException) -> None:
-        """A write failed: say why once, write no more, keep h5py's echoes of it quiet."""
+        """A write failed: say why once and write no more."""
         said = re.search(r"error message = '([^']*)'", str(exc))
         self.stopped = self.stopped or \
             f"cannot write the run file: {said.group(1) if said else exc}"
         self.broken = True
-        sys.unraisablehook, sys.excepthook = _quiet_hdf5_teardown, _quiet_hdf5_traceback
 
     def check_space(self, needed: int = 0) -> None:
         """Stop the run (StorageFull) if writing ``needed`` bytes would leave less than
@@ -344,9 +344,11 @@ class RunWriter:
             for key, value in (attrs or {}).items():
                 target.attrs[key] = value
             for name, dtype, chunk in (("time", "f8", 4096), ("op", "u1", 4096),
-                                       ("offsets", "u8", 4096), ("payload", "u1", 65536)):
+                                       ("offsets", "u8", 4096), ("payload", "u1", 16384)):
                 # payloads hold binary blocks (a 1M-point waveform): not compressed, as the
-                # waveforms themselves (see write_array); the small columns are
+                # waveforms themselves (see write_array), in 16 KiB chunks (a 2 MB block
+                # appends in ~2 ms; an uncompressed chunk takes its full size on disk at once,
+                # for each instrument); the small columns are compressed
                 packed = {} if name == "payload" else {
                     "compression": "gzip", "compression_opts": 1, "shuffle": dtype != "u1"}
                 ds = target.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype,
@@ -410,17 +412,25 @@ def abandoned() -> bool:
     return bool(_ABANDONED)
 
 
+def _from_h5py_dealloc(tb) -> bool:
+    while tb is not None:
+        if "h5py" in tb.tb_frame.f_code.co_filename and "dealloc" in tb.tb_frame.f_code.co_name:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _quiet_hdf5_traceback(kind, value, tb, _default=sys.excepthook) -> None:
-    """Cython prints the traceback of a failing h5py dealloc through sys.excepthook."""
-    if not isinstance(value, RuntimeError):
+    """Cython prints the traceback of a failing h5py dealloc through sys.excepthook: after a
+    write failure that is the same failure again, which the run already said in one line."""
+    if not _from_h5py_dealloc(tb):
         _default(kind, value, tb)
 
 
 def _quiet_hdf5_teardown(unraisable, _default=sys.unraisablehook) -> None:
-    """The errors h5py reports while objects of a failed file are released are that failure
-    again; the run already said it in one line."""
-    if "h5py" not in repr(getattr(unraisable, "object", "")) and \
-            not isinstance(unraisable.exc_value, RuntimeError):
+    """The same for the "Exception ignored in ... __dealloc__" report."""
+    if not _from_h5py_dealloc(unraisable.exc_traceback) and \
+            "dealloc" not in repr(getattr(unraisable, "object", "")):
         _default(unraisable)
 
 

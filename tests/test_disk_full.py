@@ -83,8 +83,8 @@ def test_a_failed_write_ends_the_run_in_one_piece(small_fs, tmp_path):
     recipe.write_text(yaml.safe_dump(RECIPE))
     run = small_fs.path / "run.h5"
     code = ("import sys, bench.storage; bench.storage.MIN_FREE_BYTES = 0; "
-            "from bench.cli import main; "
-            f"sys.exit(main(['run', {str(recipe)!r}, '-q', '-o', {str(run)!r}]))")
+            f"sys.argv = ['bench', 'run', {str(recipe)!r}, '-q', '-o', {str(run)!r}]; "
+            "from bench.cli import script; script()")  # the console script's entry point
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300, cwd=tmp_path)
     assert done.returncode == 1, done.stderr[-2000:]  # not a signal (a crash is negative)
