@@ -342,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
 def script() -> None:
     """The console script (and ``python -m bench``): :func:`main`, then exit with its code."""
     code = main()
+    if code == EXIT_INTERRUPTED:  # a second Ctrl-C does not stop the exit midway
+        with contextlib.suppress(ValueError):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     storage = sys.modules.get("bench.storage")
     if storage is not None and storage.abandoned():  # a run file failed a write (disk full)
         with contextlib.suppress(OSError, ValueError):
@@ -359,7 +362,6 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as exc:
         return _fail(f"bench: error: {exc}", EXIT_USAGE)
     except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: the exit goes on
         return _fail("bench: interrupted (Ctrl-C)", EXIT_INTERRUPTED)
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         with _quiet_signals():

@@ -312,6 +312,9 @@ def test_ctrl_c_while_reading_the_input_is_one_line_and_130(monkeypatch, capsys,
     out, err = capsys.readouterr()
     assert code == 130 and err.strip() == "bench: interrupted (Ctrl-C)"
     assert not (tmp_path / "run.h5").exists()  # nothing half-written
+    import signal
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # left as found
 
 
 def test_ctrl_c_while_the_station_opens_is_one_line_and_130(monkeypatch, capsys, tmp_path):
