@@ -121,12 +121,13 @@ class StationConfig:
             Setup.from_mapping(setup or None)
         except (ValueError, TypeError, OverflowError) as exc:
             raise ConfigError(f"station: {exc}") from None
-        try:
-            from sim_instruments.backend import SimulatedWorld
+        if simulation:  # validated now, not mid-run (an absent block is the default chip)
+            try:
+                from sim_instruments.backend import SimulatedWorld
 
-            SimulatedWorld.from_config(simulation)  # validate now, not mid-run
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise ConfigError(f"station: simulation block: {exc}") from None
+                SimulatedWorld.from_config(simulation)
+            except (ValueError, TypeError, OverflowError) as exc:
+                raise ConfigError(f"station: simulation block: {exc}") from None
         return cls(name=station_name, instruments=instruments, simulation=simulation,
                    setup=dict(setup), record_io=record_io, source=source, mapping=dict(data))
 

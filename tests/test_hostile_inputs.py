@@ -390,7 +390,7 @@ def dumpable(document) -> str | None:
         return None
 
 
-GENERATED = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+GENERATED = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                      suppress_health_check=[HealthCheck.function_scoped_fixture,
                                             HealthCheck.too_slow])
 
@@ -413,7 +413,7 @@ def test_generated_hostile_stations(tmp_path, path, value):
         assert ending.kind in ("clean", "accepted"), ending.err
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+@settings(max_examples=100, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(how=st.sampled_from(list(CORRUPTIONS)), command=st.sampled_from(list(COMMANDS)),
        cut=st.one_of(st.none(), st.floats(0.0, 1.0)))

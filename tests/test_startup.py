@@ -50,3 +50,14 @@ def test_importing_bench_loads_no_h5py():
                            "print('h5py' in sys.modules, 'scipy' in sys.modules)"],
                           capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_a_real_station_is_checked_without_the_simulator(tmp_path):
+    station = tmp_path / "lab.yaml"
+    station.write_text("instruments:\n  smu: {driver: keithley2450, "
+                       "resource: 'TCPIP0::192.0.2.1::inst0::INSTR'}\n")
+    done = subprocess.run([sys.executable, "-c", "import sys; from bench.station import "
+                           f"StationConfig; StationConfig.load({str(station)!r}); "
+                           "print(sorted(m for m in ('sim_instruments', 'scipy', 'pyvisa_sim') "
+                           "if m in sys.modules))"], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
