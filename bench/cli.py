@@ -80,7 +80,7 @@ def cmd_run(args) -> int:
         print(f"SIMULATED bench ({station.source}): no hardware is driven", file=sys.stderr)
     outcome = runner.run()
     interrupted = outcome.status == "aborted" and _by_signal(outcome.reason)
-    if not outcome.steps and (outcome.status == "failed" or interrupted):
+    if not _steps_started(runner, outcome) and (outcome.status == "failed" or interrupted):
         # nothing ran (an instrument could not be opened, or Ctrl-C while the station opened)
         kept = f"; {outcome.path} records it ({outcome.status}), no step ran" \
             if Path(outcome.path).exists() else ""
@@ -103,6 +103,20 @@ def cmd_run(args) -> int:
     if failed or any(s.status != "completed" for s in outcome.steps):
         return EXIT_FAIL
     return EXIT_OK
+
+
+def _steps_started(runner, outcome) -> bool:
+    """Whether a step started in this session (an interrupted one is not in the outcome; the
+    file has it); the steps a resumed run had finished before do not count."""
+    if outcome.steps:
+        return True
+    from .storage import RunFileError, read_run
+
+    try:
+        steps = read_run(outcome.path, arrays=False).steps
+    except RunFileError:
+        return False
+    return any(step.index >= runner.first_step for step in steps)
 
 
 def _by_signal(reason: str) -> bool:

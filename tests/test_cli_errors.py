@@ -389,3 +389,20 @@ def test_fault_policy_recoveries_are_shown_with_their_step(finished_run, tmp_pat
     assert run_summary(path)["steps"][0]["recoveries"] == {"smu": {"retries": 2, "reopens": 1}}
     assert main(["show", str(path)]) == 0
     assert "fault policy: smu: 2 retries, 1 re-open" in capsys.readouterr().out
+
+
+def test_ctrl_c_during_a_step_ends_130_with_the_resume_line(monkeypatch, write_yaml, tmp_path,
+                                                             capsys):
+    from sequences.iv import IV
+
+    def interrupted(self, ctx, params):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(IV, "acquire", interrupted)
+    recipe = write_yaml("recipe.yaml", {"sample": SAMPLE, "steps": [
+        {"sequence": "iv", "name": "first"}, {"sequence": "liv", "name": "second"}]})
+    out = tmp_path / "run.h5"
+    assert main(["run", recipe, "-q", "-o", str(out)]) == 130
+    printed = capsys.readouterr().out
+    assert "interrupted (Ctrl-C)" in printed and "(not run)" in printed
+    assert printed.strip().splitlines()[-1] == f"resume with: bench run --resume {out}"
