@@ -293,7 +293,7 @@ class RunWriter:
     def write_array(self, name: str, values: np.ndarray, units: str,
                     attrs: dict[str, Any] | None = None, group: str = "data") -> None:
         """Store a whole array (waveform, trace) at once, uncompressed and contiguous: measured
-        (benchmarks/waveform_throughput.py), gzip of a 1M-point record costs 4-6x its fetch for
+        (benchmarks/waveform_throughput.py), gzip of a 1M-point record costs 4-7x its fetch for
         a file 0.55-0.66 the size, a plain write 0.1x; any HDF5 tool reads it without plugins."""
         values = np.asarray(values)
         self.check_space(values.nbytes)

@@ -5,7 +5,7 @@ a WORD :WAVeform:DATA? block through pyvisa), scale (volts and time from the pre
 (bench.storage.RunWriter.write_array) - and, on the same int16 codes, a plain h5py write with each
 storage filter that plain h5py and h5dump read without plugins (none, gzip levels, shuffle, chunk
 sizes), each as a ratio to the fetch. Prints the medians. The run file's choice (uncompressed,
-contiguous) comes from these figures: compression costs 4-6x the fetch for a 0.55-0.66 size.
+contiguous) comes from these figures: compression costs 4-7x the fetch for a 0.55-0.66 size.
 
     python benchmarks/waveform_throughput.py [--points 1000000] [--repeats 7]
 """
