@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from common.errors import BenchError
 
-from . import __version__
-
 if TYPE_CHECKING:
     from .recipe import Recipe
     from .station import StationConfig
@@ -296,9 +294,19 @@ def cmd_sequences(args) -> int:
     return EXIT_OK
 
 
+class _Version(argparse.Action):
+    """``--version``, read from the installed metadata only when asked."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import __version__
+
+        print(f"microled-bench {__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench", description="Micro LED test bench controller")
-    parser.add_argument("--version", action="version", version=f"microled-bench {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a recipe file or one built-in sequence")
