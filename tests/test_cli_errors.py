@@ -406,3 +406,31 @@ def test_ctrl_c_during_a_step_ends_130_with_the_resume_line(monkeypatch, write_y
     printed = capsys.readouterr().out
     assert "interrupted (Ctrl-C)" in printed and "(not run)" in printed
     assert printed.strip().splitlines()[-1] == f"resume with: bench run --resume {out}"
+
+
+@pytest.mark.parametrize("delay", [0.15, 0.5, 1.0, 2.0])
+def test_ctrl_c_at_any_moment_of_the_console_script(delay, tmp_path):
+    """From just after the interpreter starts (imports, station opening, a step): exit 130,
+    one closing line (or the summary ending on the resume line), never a traceback."""
+    import signal
+    import time
+
+    script = shutil.which("bench") or str(Path(sys.executable).parent / "bench")
+    out = tmp_path / "run.h5"
+    process = subprocess.Popen([script, "run", "liv", "-q", "-o", str(out)], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert "Traceback" not in stdout + stderr
+    if process.returncode == 0:  # the run had finished before the signal
+        return
+    assert process.returncode == 130
+    said = [line for line in stderr.splitlines() if not line.startswith("SIMULATED")]
+    if said:
+        assert len(said) == 1 and said[0].startswith("bench: interrupted")
+    else:
+        assert stdout.strip().splitlines()[-1] == f"resume with: bench run --resume {out}"
+    if out.exists():
+        with h5py.File(out, "r") as f:
+            assert f.attrs["status"] == "aborted"
