@@ -230,24 +230,20 @@ def cmd_report(args) -> int:
 
 def cmd_replay(args) -> int:
     from .display import Progress
-    from .storage import check_new_file, read_run
+    from .storage import read_run
 
     if args.lenient and not args.instruments:
         raise BenchError("--lenient applies to replay --instruments only")
     read_run(args.run, arrays=False)  # refused here, before the output is looked at
-    if args.output is not None:
-        if Path(args.output).resolve() == Path(args.run).resolve():
-            raise BenchError(f"{args.output}: refusing to overwrite the run being replayed; "
-                             f"give another -o")
-        check_new_file(args.output, force=args.force)
     from .replay import format_report, reanalyse, replay_instruments
 
     if args.instruments:
         report = replay_instruments(args.run, args.output, strict=not args.lenient,
-                                    subscribers=[] if args.quiet else [Progress()])
+                                    subscribers=[] if args.quiet else [Progress()],
+                                    force=args.force)
         how = "re-executed against its instrument I/O record"
     else:
-        report = reanalyse(args.run, args.output)
+        report = reanalyse(args.run, args.output, force=args.force)
         how = "re-analysed from its raw data with the current code"
     print(f"run {report.source.run_id} {how}")
     print(format_report(report))
