@@ -215,15 +215,9 @@ def _number(value: Any) -> float | None:
 
 
 def cmd_report(args) -> int:
-    from .storage import check_new_dir, read_run
-
-    record = read_run(args.run, arrays=False)  # a bad file is refused before matplotlib loads
-    out = Path(args.output) if args.output else \
-        record.path.with_name(f"{record.path.stem}_report")
-    check_new_dir(out, force=args.force)
     from .report import write_report  # matplotlib loads only for reports
 
-    report = write_report(args.run, out)
+    report = write_report(args.run, args.output, force=args.force)
     print(f"report: {report.html} ({len(report.plots)} plots)")
     return EXIT_OK
 

@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 
 from . import __version__
 from .display import _CONVERSIONS, _PREFIXES, format_limits, format_quantity, verdict
-from .storage import RunRecord, StepRecord, now_iso, read_run
+from .storage import RunRecord, StepRecord, check_new_dir, now_iso, read_run
 
 FIGSIZE = (7.0, 4.4)  # inches; at DPI this is 770 x 484 px
 DPI = 110
@@ -636,12 +636,14 @@ def render_html(record: RunRecord, images: dict[str, list[tuple[str, bytes]]]) -
             + "\n".join(body) + "\n</body>\n</html>\n")
 
 
-def write_report(run_path: str | Path, out_dir: str | Path | None = None) -> Report:
+def write_report(run_path: str | Path, out_dir: str | Path | None = None, *,
+                 force: bool = False) -> Report:
     """Read a run file, write one PNG per plot and ``report.html`` into ``out_dir``
-    (default: ``<run file stem>_report/`` next to the run file)."""
+    (default: ``<run file stem>_report/`` next to the run file); a directory that already holds
+    a report is refused unless ``force``."""
     record = read_run(run_path)
     out = Path(out_dir) if out_dir else record.path.with_name(f"{record.path.stem}_report")
-    out.mkdir(parents=True, exist_ok=True)
+    check_new_dir(out, force=force)
     images: dict[str, list[tuple[str, bytes]]] = {}
     written: list[Path] = []
     for position, step in enumerate(record.steps):
