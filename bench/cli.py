@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from common.errors import BenchError
+from common.errors import BenchError, RunFileError
 
 if TYPE_CHECKING:
     from .recipe import Recipe
@@ -59,20 +59,15 @@ def cmd_run(args) -> int:
     else:
         station = StationConfig.load(args.station)
         recipe = load_recipe(args.target, sample=default_sample(station.simulation))
-    if not args.resume and args.output:  # before anything is opened
-        from .storage import check_new_file
-
-        check_new_file(args.output, force=args.force)
     from .runner import Runner
+    from .storage import check_new_file
 
     subscribers = [] if args.quiet else [Progress()]
     runner = Runner(station, recipe, args.resume or args.output, force_sim=args.sim,
                     subscribers=subscribers, resume=bool(args.resume),
                     record_io=False if args.no_record_io else None)
-    if not args.resume and not args.output:
-        from .storage import check_new_file
-
-        check_new_file(runner.path)  # the default runs/<run id>.h5
+    if not args.resume:  # -o or the default runs/<run id>.h5, before anything is opened
+        check_new_file(runner.path, force=args.force)
     simulated = args.sim or all(i.simulated for i in station.instruments.values())
     if simulated:
         print(f"SIMULATED bench ({station.source}): no hardware is driven", file=sys.stderr)
@@ -108,7 +103,7 @@ def _steps_started(runner, outcome) -> bool:
     file has it); the steps a resumed run had finished before do not count."""
     if outcome.steps:
         return True
-    from .storage import RunFileError, read_run
+    from .storage import read_run
 
     try:
         steps = read_run(outcome.path, arrays=False).steps
@@ -125,7 +120,6 @@ def _print_steps(outcome) -> None:
     """Every step of the run as its file holds it (after a resume the earlier ones too, and the
     steps that never ran); from the outcome if the file cannot be read."""
     from .display import results_table
-    from .storage import RunFileError
 
     try:
         summary = run_summary(outcome.path)
