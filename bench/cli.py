@@ -348,9 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
 def script() -> None:
     """The console script (and ``python -m bench``): :func:`main`, then exit with its code."""
     code = main()
-    if code == EXIT_INTERRUPTED:  # a second Ctrl-C does not stop the exit midway
-        with contextlib.suppress(ValueError):
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(ValueError):  # the command is over: a Ctrl-C now changes nothing
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     storage = sys.modules.get("bench.storage")
     if storage is not None and storage.abandoned():  # a run file failed a write (disk full)
         with contextlib.suppress(OSError, ValueError):
