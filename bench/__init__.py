@@ -1,12 +1,26 @@
 """microled-bench: hardware-in-the-loop test bench controller for Micro LED chips."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-from .api import open_run, summarize
-
-try:
-    __version__ = version("microled-bench")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+source"
-
 __all__ = ["__version__", "open_run", "summarize"]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("microled-bench")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0.0.0+source"
+
+
+def __getattr__(name: str):
+    """``bench.__version__``, ``bench.open_run`` and ``bench.summarize`` load on first use, not
+    with ``bench``: the command line answers ``bench --help`` at once (importlib.metadata and
+    h5py wait until they are needed)."""
+    if name == "__version__":
+        globals()["__version__"] = value = _version()
+        return value
+    if name in ("open_run", "summarize"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'bench' has no attribute {name!r}")

@@ -1,7 +1,5 @@
 """``python -m bench``: the same as the ``bench`` console script."""
 
-import sys
+from .cli import script
 
-from .cli import main
-
-sys.exit(main())
+script()

@@ -94,11 +94,12 @@ class Run:
         return {name: {result: r["value"] for result, r in step.results.items()}
                 for name, step in self.steps.items()}
 
-    def report(self, out_dir: str | Path | None = None):
-        """Write the PNG plots and HTML page of ``bench report``; returns the written paths."""
+    def report(self, out_dir: str | Path | None = None, *, force: bool = False):
+        """Write the PNG plots and HTML page of ``bench report`` (an existing report only with
+        ``force``); returns the written paths."""
         from .report import write_report
 
-        return write_report(self.path, out_dir)
+        return write_report(self.path, out_dir, force=force)
 
     def __repr__(self) -> str:
         return (f"<Run {self.run_id} {self.status}{' SIMULATED' if self.simulated else ''} "

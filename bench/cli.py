@@ -1,33 +1,38 @@
 """The ``bench`` command: run, show, station (and replay/report, see ``bench --help``).
 
 Errors a user can cause end with one line on stderr and a non-zero exit, never a traceback:
-exit 2 for bad input (files, names, limits), 1 for a run that failed, aborted or failed a limit.
+exit 2 for input refused (files, names, limits, output paths), 1 for a run that failed, aborted or
+failed a limit, 130 when interrupted (Ctrl-C, SIGTERM). Heavy modules (h5py, pyvisa, the
+simulator, scipy, matplotlib) are imported by the commands that use them, so that ``bench --help``
+answers at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import math
 import os
+import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from common.errors import BenchError
+from common.errors import BenchError, RunFileError
 
-from . import __version__
-from .display import Progress, format_quantity, results_table
-from .recipe import Recipe, default_sample, load_recipe, parse_recipe
-from .runner import Runner
-from .station import Station, StationConfig
-from .storage import read_run
+if TYPE_CHECKING:
+    from .recipe import Recipe
+    from .station import StationConfig
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _resume_plan(args) -> tuple[StationConfig, Recipe]:
     """Station and recipe of an interrupted run, for ``bench run --resume RUN.h5``."""
+    from .recipe import parse_recipe
+    from .station import StationConfig
+    from .storage import read_run
+
     if args.target or args.output:
         raise BenchError("--resume takes the run file only (no recipe, no -o)")
     record = read_run(args.resume, arrays=False)
@@ -68,6 +73,8 @@ def _sample_from_flags(args, station: StationConfig) -> dict[str, Any] | None:
         raise BenchError(f"{args.target} on real instruments needs the sample: give a recipe "
                          f"file, or {' '.join(f'{f} ...' for f in _SAMPLE_FLAGS.values())} "
                          f"(missing {' '.join(missing)})")
+    from .recipe import default_sample
+
     sample = default_sample(station.simulation)
     sample["id"] = given.get("sample_id", sample["id"])
     sample.update({key: given[key] for key in ("diameter", "wavelength") if key in given})
@@ -77,6 +84,10 @@ def _sample_from_flags(args, station: StationConfig) -> dict[str, Any] | None:
 
 
 def cmd_run(args) -> int:
+    from .display import Progress
+    from .recipe import load_recipe
+    from .station import StationConfig
+
     if args.resume:
         station, recipe = _resume_plan(args)
     elif not args.target:
@@ -84,44 +95,96 @@ def cmd_run(args) -> int:
     else:
         station = StationConfig.load(args.station)
         recipe = load_recipe(args.target, sample=_sample_from_flags(args, station))
-    if not args.resume and args.output and Path(args.output).exists():
-        raise BenchError(f"{args.output} already exists; a run never overwrites a file")
+    from .runner import Runner
+    from .storage import check_new_file
+
     subscribers = [] if args.quiet else [Progress()]
     runner = Runner(station, recipe, args.resume or args.output, force_sim=args.sim,
                     subscribers=subscribers, resume=bool(args.resume),
                     record_io=False if args.no_record_io else None, force=args.force)
+    if not args.resume:  # -o or the default runs/<run id>.h5, before anything is opened
+        check_new_file(runner.path, force=args.force)
     runner.check()  # the whole plan, before anything is written or opened
     simulated = runner.force_sim or all(i.simulated for i in station.instruments.values())
     if simulated:
         print(f"SIMULATED bench ({station.source}): no hardware is driven", file=sys.stderr)
     outcome = runner.run()
-    if outcome.status == "failed" and not outcome.steps:
-        # nothing ran (e.g. an instrument could not be opened): one line, like any bad input
-        print(f"bench: error: {outcome.reason} (run file: {outcome.path})", file=sys.stderr)
-        return EXIT_USAGE
+    interrupted = outcome.status == "aborted" and _by_signal(outcome.reason)
+    if not runner.steps_started and (outcome.status == "failed" or interrupted):
+        # nothing ran (an instrument could not be opened, or Ctrl-C while the station opened)
+        kept = f"; {outcome.path} records it ({outcome.status}), no step ran" \
+            if Path(outcome.path).exists() else ""
+        print(f"bench: {'interrupted' if interrupted else 'error'}: {outcome.reason}{kept}",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED if interrupted else EXIT_USAGE
     print(f"\nrun {outcome.run_id}  status: {outcome.status}"
           f"{'  (SIMULATED)' if outcome.simulated else ''}"
           f"{'  - ' + outcome.reason if outcome.reason else ''}")
-    print(results_table([(s.name, s.status, s.reason, s.results) for s in outcome.steps]))
+    _print_steps(outcome)
     print(f"\nrun file: {outcome.path}")
     if args.report:
         from .report import write_report  # matplotlib loads only for reports
 
         print(f"report: {write_report(outcome.path, None).html}")
     failed = any(r["passed"] is False for s in outcome.steps for r in s.results.values())
-    if outcome.status != "completed" or failed or any(s.status != "completed"
-                                                      for s in outcome.steps):
+    if outcome.status != "completed":
+        print(f"resume with: bench run --resume {outcome.path}")
+        return EXIT_INTERRUPTED if interrupted else EXIT_FAIL
+    if failed or any(s.status != "completed" for s in outcome.steps):
         return EXIT_FAIL
     return EXIT_OK
 
 
+def _by_signal(reason: str) -> bool:
+    return "Ctrl-C" in reason or "SIGTERM" in reason
+
+
+def _print_steps(outcome) -> None:
+    """Every step of the run as its file holds it (after a resume the earlier ones too, and the
+    steps that never ran); from the outcome if the file cannot be read."""
+    from .display import results_table
+
+    try:
+        summary = run_summary(outcome.path)
+    except RunFileError:
+        print(results_table([(s.name, s.status, s.reason, s.results) for s in outcome.steps]))
+        return
+    print(_steps_table(summary["steps"]))
+
+
+def _steps_table(steps: list[dict[str, Any]]) -> str:
+    """The aligned table of ``run_summary`` steps, with the fault policy's recoveries."""
+    from .display import format_recoveries, results_table
+
+    return results_table(
+        [(s["name"], s["status"], s["reason"],
+          {n: {**r, "value": float("nan") if r["value"] is None else r["value"]}
+           for n, r in s["results"].items()}) for s in steps],
+        notes={s["name"]: f"fault policy: {format_recoveries(s['recoveries'])}"
+               for s in steps if format_recoveries(s.get("recoveries") or {})})
+
+
 def run_summary(path) -> dict[str, Any]:
-    """The ``bench show --json`` document (values in SI units)."""
+    """The ``bench show --json`` document (values in SI units). Steps that never ran (an earlier
+    one aborted the run) are listed with status ``not run``."""
+    from .storage import read_run
+
     record = read_run(path, arrays=False)
     status = record.status
     instruments = {name: {key: info.get(key) for key in ("driver", "resource", "idn",
                                                           "simulated", "note")}
                    for name, info in record.station.get("instruments", {}).items()}
+    steps = [{"name": s.name, "sequence": s.sequence, "status": s.status,
+              "reason": s.reason, "params": s.params, "recoveries": s.recoveries,
+              "results": {n: {"value": None if math.isnan(r["value"]) else r["value"],
+                              "units": r["units"], "passed": r["passed"],
+                              "low": r["low"], "high": r["high"]}
+                          for n, r in s.results.items()}}
+             for s in record.steps]
+    steps += [{"name": name, "sequence": sequence, "status": "not run",
+               "reason": "an earlier step ended the run" if status != "running" else "",
+               "params": {}, "recoveries": {}, "results": {}}
+              for name, sequence in record.not_run]
     return {
         "run_id": record.run_id, "status": status,
         "simulated": bool(record.attrs.get("simulated", False)),
@@ -130,13 +193,7 @@ def run_summary(path) -> dict[str, Any]:
         "software_version": record.attrs.get("software_version", ""),
         "sample": record.sample,
         "instruments": instruments,
-        "steps": [{"name": s.name, "sequence": s.sequence, "status": s.status,
-                   "reason": s.reason, "params": s.params,
-                   "results": {n: {"value": None if math.isnan(r["value"]) else r["value"],
-                                   "units": r["units"], "passed": r["passed"],
-                                   "low": r["low"], "high": r["high"]}
-                               for n, r in s.results.items()}}
-                  for s in record.steps],
+        "steps": steps,
     }
 
 
@@ -144,6 +201,8 @@ def cmd_check(args) -> int:
     """``bench check RECIPE``: the whole plan checked, nothing opened; exit 0, or 2 with one
     line per problem."""
     from .plan import check_recipe, format_plan
+    from .recipe import load_recipe
+    from .station import StationConfig
 
     station = StationConfig.load(args.station)
     flags = argparse.Namespace(target=args.recipe, sim=args.sim,
@@ -162,47 +221,61 @@ def cmd_check(args) -> int:
 def cmd_show(args) -> int:
     summary = run_summary(args.run)
     if args.json:
+        import json
+
         print(json.dumps(summary, indent=2))
         return EXIT_OK
+    from .display import format_quantity
+
     sample = summary["sample"]
     print(f"run {summary['run_id']}  status: {summary['status']}"
           f"{'  (SIMULATED)' if summary['simulated'] else ''}"
           f"{'  - ' + summary['reason'] if summary['reason'] else ''}")
     print(f"started {summary['started']}  ended {summary['ended'] or '-'}  "
           f"software {summary['software_version']}")
-    print(f"sample {sample.get('id')}: diameter {format_quantity(sample.get('diameter'), 'm')}, "
-          f"wavelength {format_quantity(sample.get('wavelength'), 'm')}")
+    print(f"sample {sample.get('id')}: "
+          f"diameter {format_quantity(_number(sample.get('diameter')), 'm')}, "
+          f"wavelength {format_quantity(_number(sample.get('wavelength')), 'm')}")
     for name, info in summary["instruments"].items():
         kind = "SIMULATED" if info["simulated"] else "real"
-        fallback = info["note"] if "FALLBACK" in (info["note"] or "") else ""
-        print(f"  {name:<14} {info['driver']:<20} {kind:<9} {info['idn']}"
+        note = str(info["note"] or "")
+        fallback = note if "FALLBACK" in note else ""
+        print(f"  {name:<14} {info['driver']!s:<20} {kind:<9} {info['idn']}"
               f"{'  [' + fallback + ']' if fallback else ''}")
-    print(results_table([(s["name"], s["status"], s["reason"],
-                          {n: {**r, "value": float("nan") if r["value"] is None else r["value"]}
-                           for n, r in s["results"].items()})
-                         for s in summary["steps"]]))
+    print(_steps_table(summary["steps"]))
     return EXIT_OK
+
+
+def _number(value: Any) -> float | None:
+    """A stored value shown as a number only if it is one (a damaged file may hold anything)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else None
 
 
 def cmd_report(args) -> int:
     from .report import write_report  # matplotlib loads only for reports
 
-    report = write_report(args.run, args.output)
+    report = write_report(args.run, args.output, force=args.force)
     print(f"report: {report.html} ({len(report.plots)} plots)")
     return EXIT_OK
 
 
 def cmd_replay(args) -> int:
-    from .replay import format_report, reanalyse, replay_instruments
+    from .display import Progress
+    from .storage import read_run
 
     if args.lenient and not args.instruments:
         raise BenchError("--lenient applies to replay --instruments only")
+    read_run(args.run, arrays=False)  # refused here, before the output is looked at
+    from .replay import format_report, reanalyse, replay_instruments
+
     if args.instruments:
         report = replay_instruments(args.run, args.output, strict=not args.lenient,
-                                    subscribers=[] if args.quiet else [Progress()])
+                                    subscribers=[] if args.quiet else [Progress()],
+                                    force=args.force)
         how = "re-executed against its instrument I/O record"
     else:
-        report = reanalyse(args.run, args.output)
+        report = reanalyse(args.run, args.output, force=args.force)
         how = "re-analysed from its raw data with the current code"
     print(f"run {report.source.run_id} {how}")
     print(format_report(report))
@@ -213,6 +286,8 @@ def cmd_replay(args) -> int:
 
 
 def cmd_station(args) -> int:
+    from .station import Station, StationConfig
+
     config = StationConfig.load(args.station)
     print(f"station: {config.name} ({config.source})")
     with Station(config, force_sim=args.sim) as station:
@@ -247,9 +322,19 @@ def cmd_sequences(args) -> int:
     return EXIT_OK
 
 
+class _Version(argparse.Action):
+    """``--version``, read from the installed metadata only when asked."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import __version__
+
+        print(f"microled-bench {__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench", description="Micro LED test bench controller")
-    parser.add_argument("--version", action="version", version=f"microled-bench {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a recipe file or one built-in sequence")
@@ -260,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--station", help="station YAML (default: the built-in simulated bench)")
     run.add_argument("--sim", action="store_true", help="simulate every instrument")
     run.add_argument("-o", "--output", help="run file to write (default runs/<run id>.h5)")
+    run.add_argument("--force", action="store_true",
+                     help="overwrite an existing -o file; run despite implausible sample values "
+                     "(almost certainly unit mistakes)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     run.add_argument("--report", action="store_true",
                      help="write the plots and HTML page next to the run file when it ends")
@@ -286,6 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run", help="run file (.h5)")
     report.add_argument("-o", "--output", help="directory (default <run file stem>_report/ "
                         "next to the run file)")
+    report.add_argument("--force", action="store_true",
+                        help="overwrite a report already in the directory")
     report.set_defaults(func=cmd_report)
 
     replay = sub.add_parser("replay", help="re-analyse a run file, or re-execute it against its "
@@ -296,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--lenient", action="store_true",
                         help="with --instruments: report differing commands, do not stop")
     replay.add_argument("-o", "--output", help="write a new run file (names its source run)")
+    replay.add_argument("--force", action="store_true", help="overwrite an existing -o file")
     replay.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     replay.set_defaults(func=cmd_replay)
 
@@ -311,30 +402,74 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_sample_flags(run: argparse.ArgumentParser) -> None:
-    """``bench run SEQUENCE`` on real instruments: the sample, SI units; and --force."""
+    """``bench run SEQUENCE`` on real instruments: the sample, SI units."""
     run.add_argument("--sample-id", help="sample id (bench run SEQUENCE)")
     run.add_argument("--diameter", type=float, help="sample diameter, m")
     run.add_argument("--wavelength", type=float, help="sample emission wavelength, m")
     run.add_argument("--max-current", type=float, help="sample limit max_current, A")
     run.add_argument("--max-voltage", type=float, help="sample limit max_voltage, V")
-    run.add_argument("--force", action="store_true",
-                     help="run despite implausible sample values (almost certainly unit mistakes)")
+
+
+def script() -> None:
+    """The console script (and ``python -m bench``): :func:`main`, then exit with its code."""
+    code = main()
+    with contextlib.suppress(ValueError):  # the command is over: a Ctrl-C now changes nothing
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    storage = sys.modules.get("bench.storage")
+    if storage is not None and storage.abandoned():  # a run file failed a write (disk full)
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)  # HDF5's clean-up at exit would crash on that file
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; every way it can end is one exit code (module docstring)."""
     try:
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except BenchError as exc:
-        print(f"bench: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(f"bench: error: {exc}", EXIT_USAGE)
     except KeyboardInterrupt:
-        print("bench: interrupted", file=sys.stderr)
-        return 130
+        return _fail("bench: interrupted (Ctrl-C)", EXIT_INTERRUPTED)
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        with _quiet_signals():
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except RecursionError:
+        return _fail("bench: error: input nested too deeply", EXIT_USAGE)
+    except MemoryError:
+        return _fail("bench: error: out of memory reading the input", EXIT_USAGE)
+    except OSError as exc:  # a file system problem not foreseen by the commands' checks
+        where = f" ({exc.filename})" if exc.filename else ""
+        return _fail(f"bench: error: {exc.strerror or exc}{where}", EXIT_USAGE)
+
+
+def _fail(line: str, code: int) -> int:
+    """Print the one closing line, deaf to a second Ctrl-C or a closed stderr."""
+    line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)  # one line, always
+    with _quiet_signals():
+        try:
+            print(line, file=sys.stderr)
+        except (OSError, ValueError):
+            pass
+    return code
+
+
+class _quiet_signals:
+    """Ctrl-C ignored while the closing line is written."""
+
+    def __enter__(self):
+        try:
+            self._previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:  # not the main thread
+            self._previous = None
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    script()

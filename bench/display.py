@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import textwrap
 import time
 from typing import Any, TextIO
 
@@ -46,18 +47,38 @@ def verdict(passed: bool | None) -> str:
     return "" if passed is None else ("PASS" if passed else "FAIL")
 
 
-def results_table(steps: list[tuple[str, str, str, dict[str, dict]]]) -> str:
-    """Rows of (step, status, reason, results) as an aligned text table."""
+def results_table(steps: list[tuple[str, str, str, dict[str, dict]]],
+                  notes: dict[str, str] | None = None) -> str:
+    """Rows of (step, status, reason, results) as an aligned text table; a reason is wrapped
+    whole over as many rows as it needs, never cut. ``notes``: a line more under a step."""
     rows = [("step", "result", "value", "limits", "")]
     for name, status, reason, results in steps:
-        if not results:
-            rows.append((name, f"({status})", reason[:60], "", ""))
         for result_name, result in results.items():
             rows.append((name, result_name, format_quantity(result["value"], result["units"]),
                          format_limits(result), verdict(result["passed"])))
-        if results and status != "completed":
-            rows.append((name, f"({status})", reason[:60], "", ""))
+        if not results or status != "completed":
+            lines = textwrap.wrap(reason, REASON_WIDTH, break_long_words=False,
+                                  break_on_hyphens=False) or [""]
+            rows.append((name, f"({status})", lines[0], "", ""))
+            rows.extend(("", "", line, "", "") for line in lines[1:])
+        if notes and notes.get(name):
+            rows.append((name, "", notes[name], "", ""))
     return aligned(rows)
+
+
+REASON_WIDTH = 60
+
+
+def format_recoveries(recoveries: dict[str, dict[str, int]]) -> str:
+    """``{"smu": {"retries": 2, "reopens": 1}}`` -> ``'smu: 2 retries, 1 re-open'``."""
+    words = {"retries": ("retry", "retries"), "reopens": ("re-open", "re-opens"),
+             "device_clears": ("device clear", "device clears")}
+    parts = []
+    for instrument, counts in sorted(recoveries.items()):
+        said = [f"{n} {words.get(k, (k, k))[n != 1]}" for k, n in counts.items() if n]
+        if said:
+            parts.append(f"{instrument}: {', '.join(said)}")
+    return "; ".join(parts)
 
 
 def aligned(rows: list) -> str:
@@ -88,8 +109,10 @@ class Progress:
         elif event == "progress":
             self._draw(payload["done"])
         elif event == "step_end":
+            recovered = format_recoveries(payload.get("recoveries") or {})
             self._draw(self.total if payload["status"] == "completed" else 0, force=True,
-                       end=f" {payload['status']}\n")
+                       end=f" {payload['status']}"
+                           f"{'  (fault policy: ' + recovered + ')' if recovered else ''}\n")
 
     def _draw(self, done: int, force: bool = False, end: str = "") -> None:
         now = time.monotonic()

@@ -18,6 +18,7 @@ steps:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,10 +62,29 @@ class Recipe:
                 "limits": self.limits.to_dict()}
 
 
-def _positive(where: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"{where}={value!r} must be a positive number (SI units)")
+def _positive(where: str, value: Any, at_most: float) -> float:
+    """A finite positive number up to ``at_most`` (a bound no chip or stage reaches: 1 m, 1000 K;
+    plausibility of the value is the plan check's)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1e18:
+        value = math.inf  # beyond a float: refused below like inf
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{where}={value!r} must be a finite positive number (SI units)")
+    if value > at_most:
+        raise ConfigError(f"{where}={value!r} is beyond {at_most:g} (SI units: m, K)")
     return float(value)
+
+
+def _sample_id(value: Any) -> str:
+    """A sample id is text (or a whole number written plainly), at most 100 characters."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ConfigError(f"recipe: sample id must be text, not {type(value).__name__} "
+                          f"({value!r:.40})")
+    text = str(value)
+    if not text.strip() or len(text) > 100 or not text.isprintable():
+        raise ConfigError(f"recipe: sample id {text[:40]!r} must be 1 to 100 printable "
+                          f"characters")
+    return text
 
 
 def parse_sample(data: Any) -> tuple[Sample, SafeLimits]:
@@ -73,15 +93,29 @@ def parse_sample(data: Any) -> tuple[Sample, SafeLimits]:
                           "limits")
     unknown = set(data) - _SAMPLE_KEYS
     if unknown:
-        raise ConfigError(f"recipe: sample has unknown key(s) {sorted(unknown)}; "
+        raise ConfigError(f"recipe: sample has unknown key(s) {sorted(map(str, unknown))}; "
                           f"known: {sorted(_SAMPLE_KEYS)}")
     for key in ("id", "diameter", "wavelength", "limits"):
         if key not in data:
             raise ConfigError(f"recipe: sample must give {key}")
-    sample = Sample(id=str(data["id"]), diameter=_positive("sample diameter", data["diameter"]),
-                    wavelength=_positive("sample wavelength", data["wavelength"]),
-                    temperature=_positive("sample temperature", data.get("temperature", 298.15)))
-    return sample, SafeLimits.from_mapping(data["limits"])
+    sample = Sample(id=_sample_id(data["id"]),
+                    diameter=_positive("sample diameter", data["diameter"], at_most=1.0),
+                    wavelength=_positive("sample wavelength", data["wavelength"], at_most=1.0),
+                    temperature=_positive("sample temperature", data.get("temperature", 298.15),
+                                          at_most=1000.0))
+    try:
+        return sample, SafeLimits.from_mapping(data["limits"])
+    except ConfigError as exc:
+        raise ConfigError(f"recipe: {exc}") from None
+
+
+def _bound(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            (isinstance(value, int) and abs(value) > 1e18) or not math.isfinite(value):
+        raise ValueError(value)
+    return float(value)
 
 
 def _parse_limits(step: str, raw: Any) -> dict[str, tuple[float | None, float | None]]:
@@ -91,13 +125,17 @@ def _parse_limits(step: str, raw: Any) -> dict[str, tuple[float | None, float | 
         raise ConfigError(f"recipe: step {step!r} limits must map result names to [min, max]")
     out = {}
     for name, bounds in raw.items():
-        if (not isinstance(bounds, (list, tuple)) or len(bounds) != 2 or not all(
-                b is None or (isinstance(b, (int, float)) and not isinstance(b, bool))
-                for b in bounds)):
+        try:
+            if not isinstance(bounds, (list, tuple)) or len(bounds) != 2:
+                raise ValueError(bounds)
+            low, high = _bound(bounds[0]), _bound(bounds[1])
+        except ValueError:
             raise ConfigError(f"recipe: step {step!r} limit {name} must be [min, max] "
-                              f"(numbers or null)")
-        out[name] = (None if bounds[0] is None else float(bounds[0]),
-                     None if bounds[1] is None else float(bounds[1]))
+                              f"(finite numbers or null)") from None
+        if low is not None and high is not None and low > high:
+            raise ConfigError(f"recipe: step {step!r} limit {name} has min {low:g} above "
+                              f"max {high:g}")
+        out[str(name)] = (low, high)
     return out
 
 
@@ -106,10 +144,15 @@ def parse_step(index: int, raw: Any) -> Step:
         raise ConfigError(f"recipe: step {index + 1} must be a mapping with a 'sequence'")
     unknown = set(raw) - _STEP_KEYS
     if unknown:
-        raise ConfigError(f"recipe: step {index + 1} has unknown key(s) {sorted(unknown)}; "
+        raise ConfigError(f"recipe: step {index + 1} has unknown key(s) "
+                          f"{sorted(map(str, unknown))}; "
                           f"known: {sorted(_STEP_KEYS)}")
-    sequence = get_sequence(str(raw["sequence"]))
-    name = str(raw.get("name") or sequence.name)
+    if not isinstance(raw["sequence"], str):
+        raise ConfigError(f"recipe: step {index + 1} sequence must be a name")
+    sequence = get_sequence(raw["sequence"])
+    if raw.get("name") is not None and not isinstance(raw["name"], str):
+        raise ConfigError(f"recipe: step {index + 1} name must be text")
+    name = raw.get("name") or sequence.name
     if not name.replace("_", "").replace("-", "").isalnum():
         raise ConfigError(f"recipe: step name {name!r} may use letters, digits, - and _ only")
     params = raw.get("params") or {}
@@ -131,9 +174,12 @@ def parse_step(index: int, raw: Any) -> Step:
 
 
 def parse_recipe(data: dict[str, Any]) -> Recipe:
+    if not isinstance(data, dict):
+        raise ConfigError("recipe: must be a mapping with sample and steps")
     unknown = set(data) - {"sample", "steps"}
     if unknown:
-        raise ConfigError(f"recipe: unknown key(s) {sorted(unknown)}; known: sample, steps")
+        raise ConfigError(f"recipe: unknown key(s) {sorted(map(str, unknown))}; "
+                          f"known: sample, steps")
     sample, limits = parse_sample(data.get("sample"))
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:

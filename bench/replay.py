@@ -28,7 +28,15 @@ from .display import aligned, format_quantity
 from .recipe import parse_recipe, parse_sample
 from .runner import Runner, judge, new_run_id
 from .station import InstrumentConfig, Station, StationConfig
-from .storage import RunRecord, RunWriter, StepRecord, read_records, read_run, step_key
+from .storage import (
+    RunRecord,
+    RunWriter,
+    StepRecord,
+    check_new_file,
+    read_records,
+    read_run,
+    step_key,
+)
 from .transcript import GROUP, ReplayResource
 
 
@@ -87,14 +95,15 @@ def _same_results(a: dict[str, dict], b: dict[str, dict]) -> bool:
         and a[n]["units"] == b[n]["units"] for n in a)
 
 
-def _check_output(source: Path, output: str | Path | None) -> Path | None:
+def _check_output(source: Path, output: str | Path | None, force: bool) -> Path | None:
+    """The new run file: never the source, never an existing file without ``force``."""
     if output is None:
         return None
     output = Path(output)
-    if output.exists() and output.resolve() == source.resolve():
+    if output.exists() and output.resolve() == Path(source).resolve():
         raise BenchError(f"{output}: refusing to overwrite the run being replayed; "
                          f"give another -o")
-    return output
+    return check_new_file(output, force=force)
 
 
 # -- re-analysis ---------------------------------------------------------------------------------
@@ -128,12 +137,13 @@ def _analyse_step(path: Path, step: StepRecord, sample) -> StepReplay:
                       derived=derived, stored_derived=stored_derived)
 
 
-def reanalyse(path: str | Path, output: str | Path | None = None) -> ReplayReport:
+def reanalyse(path: str | Path, output: str | Path | None = None, *,
+              force: bool = False) -> ReplayReport:
     """Recompute every step's results and derived arrays from the stored raw data; with
     ``output``, write a new run file holding the source's raw data and I/O record with the new
     results and derived arrays."""
     path = Path(path)
-    output = _check_output(path, output)
+    output = _check_output(path, output, force)
     record = read_run(path)
     sample, _limits = parse_sample(record.sample)
     report = ReplayReport(record, [_analyse_step(path, step, sample) for step in record.steps],
@@ -263,13 +273,14 @@ def _raw_differences(old: StepRecord, new: StepRecord) -> list[str]:
 
 
 def replay_instruments(path: str | Path, output: str | Path | None = None, *,
-                       strict: bool = True, subscribers: list | None = None) -> ReplayReport:
+                       strict: bool = True, subscribers: list | None = None,
+                       force: bool = False) -> ReplayReport:
     """Re-execute the stored recipe against the run's I/O record; compare raw data and results.
 
     Strict: the first command that differs from the record raises ReplayDivergence.
     """
     path = Path(path)
-    output = _check_output(path, output)
+    output = _check_output(path, output, force)
     record = read_run(path)
     if record.attrs.get("resumed"):
         raise BenchError(f"{path}: the run was resumed after an interruption, so its I/O record "

@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 
 from . import __version__
 from .display import _CONVERSIONS, _PREFIXES, format_limits, format_quantity, verdict
-from .storage import RunRecord, StepRecord, now_iso, read_run
+from .storage import RunRecord, StepRecord, check_new_dir, now_iso, read_run
 
 FIGSIZE = (7.0, 4.4)  # inches; at DPI this is 770 x 484 px
 DPI = 110
@@ -468,9 +468,15 @@ def step_plots(step: StepRecord, sample: dict) -> Plots:
     known = PLOTTERS.get(step.sequence)
     if known is not None:
         needed, plotter = known
-        if all(k in step.data and np.asarray(step.data[k]).size >= 2 for k in needed):
+        columns = [np.asarray(step.data[k]) for k in needed if k in step.data]
+        if len(columns) == len(needed) and all(
+                c.ndim == 1 and c.dtype.kind in "iuf" and c.size == columns[0].size >= 2
+                for c in columns):
             return plotter(step, sample)
-    return generic_plots(step)
+    try:
+        return generic_plots(step)
+    except (ValueError, TypeError, IndexError):  # a damaged file: its arrays make no plot
+        return []
 
 
 # -- the HTML page ---------------------------------------------------------------------------------
@@ -510,7 +516,7 @@ def _table(header: list[str], rows: list[list[str]], numeric: tuple[int, ...] = 
 
 
 def _status(status: str) -> str:
-    return f'<span class="status-{_e(status)}">{_e(status)}</span>'
+    return f'<span class="status-{_e(status.replace(" ", "-"))}">{_e(status)}</span>'
 
 
 def _verdict_cell(passed: bool | None) -> str:
@@ -582,6 +588,9 @@ def _summary_html(record: RunRecord) -> str:
             rows.append([_e(step.name), _e(name), _quantity(r["value"], r["units"]),
                          _e(r["units"] or "1"), _e(format_limits(r)),
                          _verdict_cell(r["passed"])])
+    for name, _sequence in record.not_run:
+        rows.append([_e(name), _status("not run"), "an earlier step ended the run", "", "",
+                     ""])
     return _table(["step", "result", "value (display units)", "SI unit", "limits", "verdict"],
                   rows, numeric=(2,))
 
@@ -627,12 +636,14 @@ def render_html(record: RunRecord, images: dict[str, list[tuple[str, bytes]]]) -
             + "\n".join(body) + "\n</body>\n</html>\n")
 
 
-def write_report(run_path: str | Path, out_dir: str | Path | None = None) -> Report:
+def write_report(run_path: str | Path, out_dir: str | Path | None = None, *,
+                 force: bool = False) -> Report:
     """Read a run file, write one PNG per plot and ``report.html`` into ``out_dir``
-    (default: ``<run file stem>_report/`` next to the run file)."""
+    (default: ``<run file stem>_report/`` next to the run file); a directory that already holds
+    a report is refused unless ``force``."""
     record = read_run(run_path)
     out = Path(out_dir) if out_dir else record.path.with_name(f"{record.path.stem}_report")
-    out.mkdir(parents=True, exist_ok=True)
+    check_new_dir(out, force=force)
     images: dict[str, list[tuple[str, bytes]]] = {}
     written: list[Path] = []
     for position, step in enumerate(record.steps):

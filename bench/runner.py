@@ -46,7 +46,7 @@ from .plan import Plan, PlanError, check_connected, check_recipe, resolve_roles
 from .recipe import Recipe, Step
 from .safety import DriveMonitor, NetworkAnalyzerGuard, PassiveGuard, PatternGuard, SourceGuard
 from .station import Station, StationConfig
-from .storage import RunWriter, read_run, to_json
+from .storage import RunWriter, StorageFull, read_run, to_json
 from .transcript import GROUP as TRANSCRIPT
 from .transcript import Transcript
 
@@ -235,6 +235,7 @@ class Runner:
         self.replay = replay
         self.resume, self.force = resume, force
         self.first_step = 0
+        self.steps_started = 0  # in this session (a resume's earlier steps do not count)
         self.plan: Plan | None = None
         self._recorded: dict[str, dict] = {}
         self._held: list[int] = []  # signals held while the outputs were being made safe
@@ -397,7 +398,7 @@ class Runner:
                     break
                 if result.status == "failed" and outcome.status == "completed":
                     outcome.reason = f"step {step.name} failed; continued (on_error: continue)"
-        except RunAborted as exc:
+        except (RunAborted, StorageFull) as exc:  # StorageFull: the disk watch (storage.py)
             outcome.status, outcome.reason = "aborted", str(exc) or "aborted"
         except KeyboardInterrupt:
             outcome.status, outcome.reason = "aborted", "interrupted (Ctrl-C)"
@@ -587,6 +588,7 @@ class Runner:
         return roles
 
     def _run_step(self, index: int, step: Step) -> StepOutcome:
+        self.steps_started += 1
         self.writer.start_step(index, step.name, step.sequence.name, step.params, step.limits)
         self.emit("step_start", index=index, name=step.name, sequence=step.sequence.name,
                   total=step.sequence.planned_points(step.params))
@@ -621,7 +623,7 @@ class Runner:
         except ValueError as exc:  # a driver refused a value outside its instrument's range
             status, reason = "failed", f"refused: {exc}"
         except BaseException as exc:
-            interrupted = isinstance(exc, (RunAborted, KeyboardInterrupt))
+            interrupted = isinstance(exc, (RunAborted, KeyboardInterrupt, StorageFull))
             status = "aborted" if interrupted else "failed"
             reason = str(exc) or ("interrupted (Ctrl-C)" if interrupted else type(exc).__name__)
             raise

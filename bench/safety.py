@@ -7,6 +7,8 @@ with the limit and the requested value (never clamp), and ramp source levels in 
 
 from __future__ import annotations
 
+import importlib
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -30,23 +32,45 @@ class SafeLimits:
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any] | None) -> SafeLimits:
+        """Checked limits: each a finite positive number (NaN, inf, 1e308 and text refused, never
+        read as "no limit"), currents and voltages within the largest the bench's source
+        drivers declare, a ``ramp_step`` that reaches max_current in at most MAX_RAMP_LEVELS."""
+        if mapping is not None and not isinstance(mapping, dict):
+            raise ConfigError(f"sample limits must be a mapping, not {type(mapping).__name__}")
         mapping = dict(mapping or {})
         known = {f.name for f in fields(cls)}
         unknown = set(mapping) - known
         if unknown:
-            raise ConfigError(f"unknown sample limit(s) {sorted(unknown)}; "
+            raise ConfigError(f"unknown sample limit(s) {sorted(unknown, key=str)}; "
                               f"known: {sorted(known)}")
         for required in ("max_current", "max_voltage"):
             if required not in mapping:
                 raise ConfigError(f"sample limits must give {required}")
+        max_current, max_voltage = source_ranges()
+        bounds = {"max_current": (max_current, "A"), "max_pulse_current": (max_current, "A"),
+                  "ramp_step": (max_current, "A"), "max_voltage": (max_voltage, "V"),
+                  "max_reverse_voltage": (max_voltage, "V"), "max_duty_cycle": (1.0, "")}
         for key, value in mapping.items():
-            if value is None and key not in ("max_current", "max_voltage"):
+            if value is None and key in _DEFAULTED:
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ConfigError(f"sample limit {key}={value!r} must be a positive number (SI)")
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1e18:
+                value = math.inf  # refused below as any number beyond a float's range
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    not math.isfinite(value) or value <= 0:
+                raise ConfigError(f"sample limit {key}={value!r} must be a finite positive "
+                                  f"number (SI)")
+            bound, units = bounds[key]
+            if value > bound:
+                whose = "at most 1" if key == "max_duty_cycle" else \
+                    f"within the bench's source instruments ({bound:g} {units} at most)"
+                raise ConfigError(f"sample limit {key}={value!r} must be {whose}")
             mapping[key] = float(value)
-        if mapping.get("max_duty_cycle") is not None and mapping["max_duty_cycle"] > 1:
-            raise ConfigError("sample limit max_duty_cycle must be at most 1")
+        ramp_step = mapping.get("ramp_step")
+        if ramp_step is not None and mapping["max_current"] / ramp_step > MAX_RAMP_LEVELS:
+            raise ConfigError(f"sample limit ramp_step={ramp_step:g} A would ramp to max_current "
+                              f"{mapping['max_current']:g} A in more than {MAX_RAMP_LEVELS} "
+                              f"levels; give at least {mapping['max_current'] / MAX_RAMP_LEVELS:g}"
+                              f" A")
         return cls(**mapping)
 
     @property
@@ -78,6 +102,24 @@ class SafeLimits:
         if self.max_duty_cycle is not None and duty_cycle > self.max_duty_cycle:
             raise LimitError(f"duty cycle {duty_cycle:g} exceeds the sample's max_duty_cycle "
                              f"{self.max_duty_cycle:g}")
+
+
+_DEFAULTED = ("max_pulse_current", "max_duty_cycle", "ramp_step")  # null: the documented default
+MAX_RAMP_LEVELS = 1000  # levels of a ramp from 0 to max_current at ramp_step
+
+
+def source_ranges() -> tuple[float, float]:
+    """The largest current (A) and voltage (V) any source driver of the bench declares (its
+    module's ``MAX_CURRENT`` and ``MAX_VOLTAGE``): no sample limit can be beyond them."""
+    from drivers import DRIVERS
+
+    currents, voltages = [], []
+    for target in DRIVERS.values():
+        module = importlib.import_module(target.split(":")[0])
+        if hasattr(module, "MAX_CURRENT") and hasattr(module, "MAX_VOLTAGE"):
+            currents.append(float(module.MAX_CURRENT))
+            voltages.append(float(module.MAX_VOLTAGE))
+    return max(currents), max(voltages)
 
 
 def ramp(start: float, stop: float, step: float) -> np.ndarray:

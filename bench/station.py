@@ -14,18 +14,20 @@ import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import pyvisa
+from typing import TYPE_CHECKING, Any
 
 from common.errors import ConfigError, StationError
 from common.passive import Setup
 from drivers import DRIVERS, driver_class
-from drivers.base import InstrumentError
-from sim_instruments.backend import SimulatedWorld, open_simulated_bench
-from sim_instruments.models import MODELS
 
 from .yamlio import load_yaml, parse_yaml
+
+# pyvisa and the simulator (sim_instruments, pyvisa-sim, scipy) are imported where a station is
+# opened or a simulation block checked, not with this module: `bench --help` must answer at once
+if TYPE_CHECKING:
+    import pyvisa
+
+    from sim_instruments.backend import SimulatedWorld
 
 _INSTRUMENT_KEYS = {"driver", "resource", "simulated", "fallback"}
 _STATION_KEYS = {"name", "instruments", "simulation", "setup", "fallback", "record_io"}
@@ -74,9 +76,13 @@ class StationConfig:
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], source: str = "") -> StationConfig:
+        """Check a station mapping whole (types, names, flags, the simulation and set-up
+        blocks) before anything is opened; any problem is one ConfigError."""
+        if not isinstance(data, dict):
+            raise ConfigError("station: must be a mapping")
         unknown = set(data) - _STATION_KEYS
         if unknown:
-            raise ConfigError(f"station: unknown key(s) {sorted(unknown)}; "
+            raise ConfigError(f"station: unknown key(s) {sorted(map(str, unknown))}; "
                               f"known: {sorted(_STATION_KEYS)}")
         raw = data.get("instruments")
         if not isinstance(raw, dict) or not raw:
@@ -84,38 +90,68 @@ class StationConfig:
         all_fallback = _fallback(data.get("fallback"), "station")
         instruments = {}
         for name, spec in raw.items():
+            if not isinstance(name, str) or not name:
+                raise ConfigError(f"station: instrument name {name!r} must be text")
             if not isinstance(spec, dict):
                 raise ConfigError(f"station: instrument {name!r} must be a mapping")
             bad = set(spec) - _INSTRUMENT_KEYS
             if bad:
                 raise ConfigError(f"station: instrument {name!r} has unknown key(s) "
-                                  f"{sorted(bad)}; known: {sorted(_INSTRUMENT_KEYS)}")
+                                  f"{sorted(map(str, bad))}; known: {sorted(_INSTRUMENT_KEYS)}")
             driver = spec.get("driver")
-            if driver not in DRIVERS:
+            if not isinstance(driver, str) or driver not in DRIVERS:
                 raise ConfigError(f"station: instrument {name!r} has unknown driver {driver!r}; "
                                   f"known: {', '.join(sorted(DRIVERS))}")
-            if not isinstance(spec.get("resource"), str):
+            resource = spec.get("resource")
+            if not isinstance(resource, str) or not resource or not resource.isprintable() \
+                    or any(c.isspace() for c in resource):
                 raise ConfigError(f"station: instrument {name!r} needs a VISA 'resource' string")
             instruments[name] = InstrumentConfig(
-                name, driver, spec["resource"], simulated=bool(spec.get("simulated", False)),
+                name, driver, spec["resource"],
+                simulated=_flag(spec.get("simulated", False), f"instrument {name!r} simulated"),
                 fallback=all_fallback or _fallback(spec.get("fallback"), f"instrument {name!r}"))
-        simulation = data.get("simulation") or {}
+        station_name = data.get("name", "station")
+        if not isinstance(station_name, str) or not station_name.isprintable():
+            raise ConfigError(f"station: name {station_name!r:.60} must be printable text")
+        record_io = _flag(data.get("record_io", True), "record_io")
+        simulation, setup = _block(data, "simulation"), _block(data, "setup")
+        for key in ("chip", "initial_state"):
+            _block(simulation, key, "simulation: ")
         try:
-            Setup.from_mapping(data.get("setup") or None)
-        except ValueError as exc:
+            Setup.from_mapping(setup or None)
+        except (ValueError, TypeError, OverflowError) as exc:
             raise ConfigError(f"station: {exc}") from None
-        try:
-            SimulatedWorld.from_config(simulation)  # validate now, not mid-run
-        except ValueError as exc:
-            raise ConfigError(f"station: simulation block: {exc}") from None
-        return cls(name=str(data.get("name", "station")), instruments=instruments,
-                   simulation=simulation, setup=dict(data.get("setup") or {}),
-                   record_io=bool(data.get("record_io", True)), source=source,
-                   mapping=dict(data))
+        if simulation:  # validated now, not mid-run (an absent block is the default chip)
+            try:
+                from sim_instruments.backend import SimulatedWorld
+
+                SimulatedWorld.from_config(simulation)
+            except (ValueError, TypeError, OverflowError) as exc:
+                raise ConfigError(f"station: simulation block: {exc}") from None
+        return cls(name=station_name, instruments=instruments, simulation=simulation,
+                   setup=dict(setup), record_io=record_io, source=source, mapping=dict(data))
+
+
+def _block(data: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
+    """An optional sub-mapping: absent or null is empty; anything but a mapping is refused."""
+    block = data.get(key)
+    if block is None:
+        return {}
+    if not isinstance(block, dict):
+        raise ConfigError(f"station: {where}'{key}' must be a mapping, not "
+                          f"{type(block).__name__}")
+    return block
+
+
+def _flag(value: Any, where: str) -> bool:
+    """A yes/no setting: a YAML boolean only ('false' in quotes is text, not False)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"station: {where} must be true or false, not {value!r}")
+    return value
 
 
 def _fallback(value: Any, where: str) -> bool:
-    if value in (None, False):
+    if value is None or value is False:
         return False
     if value == "sim":
         return True
@@ -194,6 +230,9 @@ class Station:
         return self
 
     def _sim_manager(self, cfg: InstrumentConfig) -> pyvisa.ResourceManager:
+        from sim_instruments.backend import SimulatedWorld, open_simulated_bench
+        from sim_instruments.models import MODELS
+
         if cfg.driver not in MODELS:
             raise StationError(f"{cfg.name}: no simulator for driver {cfg.driver!r}")
         if self.world is None:
@@ -204,6 +243,8 @@ class Station:
         return manager
 
     def _real_manager(self, cfg: InstrumentConfig) -> pyvisa.ResourceManager:
+        import pyvisa
+
         try:
             manager = pyvisa.ResourceManager()
             self._managers.append(manager)
@@ -216,6 +257,8 @@ class Station:
         resource, simulated, note = self.open_resource(cfg)
         if self._wrap is not None:
             resource = self._wrap(cfg.name, resource)
+        from drivers.base import InstrumentError
+
         driver = driver_class(cfg.driver)(resource, name=cfg.name)
         try:
             driver.connect()
@@ -244,6 +287,8 @@ class Station:
 
     def snapshot(self) -> dict[str, Any]:
         """Station metadata for the run file, settings read back from each instrument."""
+        from drivers.base import InstrumentError
+
         instruments = {}
         for name, inst in self.instruments.items():
             info = inst.snapshot()

@@ -26,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import constants as _const
 
 from .base import Dropped, figure
 
@@ -46,10 +45,12 @@ __all__ = [
     "iv_figures",
 ]
 
-Q = _const.e  # elementary charge, C (exact in SI 2019)
-K_B = _const.k  # Boltzmann constant, J/K (exact)
-H = _const.h  # Planck constant, J s (exact)
-C_LIGHT = _const.c  # speed of light in vacuum, m/s (exact)
+# defining constants of the SI (2019), exact by definition; written out so that importing the
+# analysis (bench sequences, bench show) does not load scipy
+Q = 1.602176634e-19  # elementary charge, C
+K_B = 1.380649e-23  # Boltzmann constant, J/K
+H = 6.62607015e-34  # Planck constant, J s
+C_LIGHT = 299792458.0  # speed of light in vacuum, m/s
 
 
 # --------------------------------------------------------------------------------------------

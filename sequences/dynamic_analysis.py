@@ -32,7 +32,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import erfc
 
 __all__ = [
     "ELECTRICAL_LEVEL",
@@ -531,6 +530,8 @@ def eye_histogram(phase, values, bit_period: float, *, time_bins: int = 100,
 
 def ber_from_q(q) -> np.ndarray | float:
     """BER = 1/2 erfc(Q / sqrt 2) for Gaussian noise on both levels [Agrawal 4.5]."""
+    from scipy.special import erfc  # scipy loads only when an eye is analysed
+
     return 0.5 * erfc(np.asarray(q, dtype=float) / math.sqrt(2))
 
 

@@ -196,3 +196,16 @@ def test_open_run_errors(tmp_path):
     (tmp_path / "text.h5").write_text("hello")
     with pytest.raises(RunFileError, match="not a readable run file"):
         open_run(tmp_path / "text.h5")
+
+
+def test_notebook_reprs_are_short_names_shapes_and_results(liv_iv_run):
+    run = open_run(liv_iv_run)
+    step = next(iter(run.steps.values()))
+    text = repr(step)
+    assert len(text) < 1200 and "array(" not in text and "\n" not in text
+    assert step.name in text and step.status in text
+    for name, values in step.data.items():  # every raw array by name and shape, no values
+        assert f"{name}: {values.shape}" in text
+    for name, result in step.results.items():
+        assert f"{name}={result['value']:.4g}" in text
+    assert repr(run).startswith(f"<Run {run.run_id} ") and len(repr(run)) < 300

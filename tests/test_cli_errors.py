@@ -248,3 +248,192 @@ def test_an_existing_run_file_is_never_overwritten(tmp_path, capsys, stations):
     assert len(stations) == 1  # the second run opened nothing
     with h5py.File(out, "r") as f:
         assert f.attrs["run_id"] == first and f.attrs["status"] == "completed"
+
+
+# -- output paths, overwriting, interrupts, closed pipes (issue 9, items 2-4) -------------------
+def sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("finished") / "run.h5"
+    assert main(["run", "iv", "-q", "-o", str(path)]) == 0
+    return path
+
+
+def test_unwritable_output_paths_are_refused_before_anything_opens(tmp_path, capsys, stations):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    cases = {"/proc/x.h5": "cannot write", f"{a_file}/x.h5": "not a directory",
+             str(tmp_path): "is a directory"}
+    for output, fragment in cases.items():
+        assert_one_line_error(capsys, main(["run", "iv", "-q", "-o", output]), fragment)
+    assert stations == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_replay_and_report_never_overwrite_without_force(finished_run, tmp_path, capsys):
+    existing = tmp_path / "existing.h5"
+    existing.write_bytes(b"precious")
+    before = sha256(existing)
+    assert_one_line_error(capsys, main(["replay", str(finished_run), "-o", str(existing)]),
+                          "already exists", "--force")
+    assert sha256(existing) == before
+    assert_one_line_error(capsys, main(["report", str(finished_run), "-o", str(existing)]),
+                          "not a directory")
+    assert sha256(existing) == before
+    report = tmp_path / "report"
+    assert main(["report", str(finished_run), "-o", str(report)]) == 0
+    page = sha256(report / "report.html")
+    capsys.readouterr()
+    assert_one_line_error(capsys, main(["report", str(finished_run), "-o", str(report)]),
+                          "already holds a report", "--force")
+    assert sha256(report / "report.html") == page
+    assert main(["report", str(finished_run), "-o", str(report), "--force"]) == 0
+    assert main(["replay", str(finished_run), "-q", "-o", str(existing), "--force"]) == 0
+    assert sha256(existing) != before and read_run_id(existing)
+    assert_one_line_error(capsys, main(["report", str(finished_run), "-o", "/proc/report"]),
+                          "cannot write")
+
+
+def read_run_id(path: Path) -> str:
+    with h5py.File(path, "r") as f:
+        return str(f.attrs["source_run"])
+
+
+def test_ctrl_c_while_reading_the_input_is_one_line_and_130(monkeypatch, capsys, tmp_path):
+    import bench.station
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench.station.StationConfig, "load", interrupted)
+    code = main(["run", "iv", "-o", str(tmp_path / "run.h5")])
+    out, err = capsys.readouterr()
+    assert code == 130 and err.strip() == "bench: interrupted (Ctrl-C)"
+    assert not (tmp_path / "run.h5").exists()  # nothing half-written
+    import signal
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # left as found
+
+
+def test_ctrl_c_while_the_station_opens_is_one_line_and_130(monkeypatch, capsys, tmp_path):
+    import bench.runner
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench.runner.Station, "open", interrupted)
+    out_file = tmp_path / "run.h5"
+    code = main(["run", "iv", "-q", "-o", str(out_file)])
+    out, err = capsys.readouterr()
+    lines = [line for line in err.strip().splitlines() if not line.startswith("SIMULATED")]
+    assert code == 130 and len(lines) == 1 and "Traceback" not in out + err
+    assert lines[0].startswith("bench: interrupted") and str(out_file) in lines[0]
+    with h5py.File(out_file, "r") as f:  # the file there explains itself
+        assert f.attrs["status"] == "aborted" and "Ctrl-C" in f.attrs["status_reason"]
+
+
+def test_a_closed_pipe_ends_quietly(finished_run):
+    done = subprocess.run(f"{sys.executable} -m bench show --json {finished_run} | head -c 1",
+                          shell=True, capture_output=True, text=True, timeout=60)
+    assert done.stderr == ""
+
+
+def test_steps_that_never_ran_and_a_whole_reason_are_shown(monkeypatch, write_yaml, tmp_path,
+                                                           capsys):
+    """A step that fails with a long reason aborts the run: the reason is printed whole, the
+    steps after it are "not run" in the summary, bench show, --json and the report, and the last
+    line says how to resume."""
+    from bench.cli import run_summary
+    from common.errors import ConfigError
+    from sequences.iv import IV
+
+    reason = ("the contact opened at 1.234567e-3 A after 17 points; compliance 6.000 V was "
+              "reached at every later level, so the chip is probably not touched by its probe")
+
+    def fails(self, ctx, params):
+        raise ConfigError(reason)
+
+    monkeypatch.setattr(IV, "acquire", fails)
+    recipe = write_yaml("recipe.yaml", {"sample": SAMPLE, "steps": [
+        {"sequence": "iv", "name": "first"}, {"sequence": "liv", "name": "second"},
+        {"sequence": "liv", "name": "third"}]})
+    out = tmp_path / "run.h5"
+    assert main(["run", recipe, "-q", "-o", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert " ".join(printed.split()).count(reason) >= 1  # wrapped, never cut
+    assert "second    (not run)" in printed or "(not run)" in printed.split("second")[1]
+    assert printed.strip().splitlines()[-1] == f"resume with: bench run --resume {out}"
+    steps = run_summary(out)["steps"]
+    assert [(s["name"], s["status"]) for s in steps] == [
+        ("first", "failed"), ("second", "not run"), ("third", "not run")]
+    assert main(["show", str(out)]) == 0
+    assert capsys.readouterr().out.count("(not run)") == 2
+    assert main(["report", str(out), "-o", str(tmp_path / "report")]) == 0
+    assert (tmp_path / "report" / "report.html").read_text().count(">not run<") == 2
+
+
+def test_fault_policy_recoveries_are_shown_with_their_step(finished_run, tmp_path, capsys):
+    """The runner stores a step's recoveries (non-zero counts, JSON); show prints them."""
+    import json
+    import shutil
+
+    from bench.cli import run_summary
+
+    path = tmp_path / "recovered.h5"
+    shutil.copy(finished_run, path)
+    with h5py.File(path, "r+") as f:
+        step = next(iter(f["steps"].values()))
+        step.attrs["recoveries"] = json.dumps({"smu": {"retries": 2, "reopens": 1}})
+    assert run_summary(path)["steps"][0]["recoveries"] == {"smu": {"retries": 2, "reopens": 1}}
+    assert main(["show", str(path)]) == 0
+    assert "fault policy: smu: 2 retries, 1 re-open" in capsys.readouterr().out
+
+
+def test_ctrl_c_during_a_step_ends_130_with_the_resume_line(monkeypatch, write_yaml, tmp_path,
+                                                             capsys):
+    from sequences.iv import IV
+
+    def interrupted(self, ctx, params):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(IV, "acquire", interrupted)
+    recipe = write_yaml("recipe.yaml", {"sample": SAMPLE, "steps": [
+        {"sequence": "iv", "name": "first"}, {"sequence": "liv", "name": "second"}]})
+    out = tmp_path / "run.h5"
+    assert main(["run", recipe, "-q", "-o", str(out)]) == 130
+    printed = capsys.readouterr().out
+    assert "interrupted (Ctrl-C)" in printed and "(not run)" in printed
+    assert printed.strip().splitlines()[-1] == f"resume with: bench run --resume {out}"
+
+
+@pytest.mark.parametrize("delay", [0.15, 0.5, 1.0, 2.0])
+def test_ctrl_c_at_any_moment_of_the_console_script(delay, tmp_path):
+    """From just after the interpreter starts (imports, station opening, a step): exit 130,
+    one closing line (or the summary ending on the resume line), never a traceback."""
+    import signal
+    import time
+
+    script = shutil.which("bench") or str(Path(sys.executable).parent / "bench")
+    out = tmp_path / "run.h5"
+    process = subprocess.Popen([script, "run", "liv", "-q", "-o", str(out)], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert "Traceback" not in stdout + stderr
+    if process.returncode == 0:  # the run had finished before the signal
+        return
+    assert process.returncode == 130
+    said = [line for line in stderr.splitlines() if not line.startswith("SIMULATED")]
+    if said:
+        assert len(said) == 1 and said[0].startswith("bench: interrupted")
+    else:
+        assert stdout.strip().splitlines()[-1] == f"resume with: bench run --resume {out}"
+    if out.exists():
+        with h5py.File(out, "r") as f:
+            assert f.attrs["status"] == "aborted"
