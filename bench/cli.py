@@ -176,9 +176,12 @@ def run_summary(path) -> dict[str, Any]:
                    for name, info in record.station.get("instruments", {}).items()}
     steps = [{"name": s.name, "sequence": s.sequence, "status": s.status,
               "reason": s.reason, "params": s.params, "recoveries": s.recoveries,
-              "results": {n: {"value": None if math.isnan(r["value"]) else r["value"],
+              "results": {n: {"value": _json_number(r["value"]),
                               "units": r["units"], "passed": r["passed"],
-                              "low": r["low"], "high": r["high"]}
+                              "low": r["low"], "high": r["high"],
+                              "conditions": {c: {"value": _json_number(v["value"]),
+                                                 "units": v["units"]}
+                                             for c, v in r.get("conditions", {}).items()}}
                           for n, r in s.results.items()}}
              for s in record.steps]
     steps += [{"name": name, "sequence": sequence, "status": "not run",
@@ -195,6 +198,11 @@ def run_summary(path) -> dict[str, Any]:
         "instruments": instruments,
         "steps": steps,
     }
+
+
+def _json_number(value: float) -> float | None:
+    """A stored number for JSON: NaN (no value) becomes null."""
+    return None if math.isnan(value) else value
 
 
 def cmd_check(args) -> int:
@@ -300,7 +308,8 @@ def cmd_station(args) -> int:
 
 
 def cmd_sequences(args) -> int:
-    """List the sequences, or one sequence's roles, parameters (defaults, SI units) and results."""
+    """List the sequences, or one sequence's roles, parameters (defaults, SI units) and results
+    (units, definition, conditions)."""
     from sequences import SEQUENCES, get_sequence
 
     if args.name is None:
@@ -318,7 +327,11 @@ def cmd_sequences(args) -> int:
         default = f"{spec.default:g}" if isinstance(spec.default, float) else str(spec.default)
         print(f"  {name:<20} {default:<10} {spec.units:<6} {spec.doc}{choices}")
     if sequence.results:
-        print(f"results: {', '.join(sequence.results)}")
+        print("results (SI units; definition; the conditions each one carries):")
+        width = max(map(len, sequence.results))
+        for name, result in sequence.results.items():
+            at = f" [at {', '.join(result.conditions)}]" if result.conditions else ""
+            print(f"  {name:<{width}} {result.units or '1':<6} {result.definition}{at}")
     return EXIT_OK
 
 

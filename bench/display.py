@@ -47,22 +47,42 @@ def verdict(passed: bool | None) -> str:
     return "" if passed is None else ("PASS" if passed else "FAIL")
 
 
+# conditions shown in other units than their SI ones: a bit rate (1/s) in bits per second
+_CONDITION_UNITS = {"bit_rate": "b/s"}
+
+
+def format_conditions(conditions: dict[str, dict[str, Any]] | None) -> str:
+    """A result's conditions in a few words: ``{"bias_current": {"value": 5e-3, "units": "A"},
+    "current_density": {...}}`` -> ``'at 5 mA, 1592 A/cm^2'``, in display units
+    (:func:`format_quantity`); a condition is named (a current by what it is) when another
+    one has the same units (``'at 1 Gb/s, bias 5 mA, modulation 4 mA'``)."""
+    if not conditions:
+        return ""
+    units = {name: _CONDITION_UNITS.get(name, c["units"]) for name, c in conditions.items()}
+    shared = {u for u in units.values() if list(units.values()).count(u) > 1}
+    parts = [(f"{name.removesuffix('_current').replace('_', ' ')} " if units[name] in shared
+              else "") + format_quantity(c["value"], units[name])
+             for name, c in conditions.items()]
+    return "at " + ", ".join(parts)
+
+
 def results_table(steps: list[tuple[str, str, str, dict[str, dict]]],
                   notes: dict[str, str] | None = None) -> str:
     """Rows of (step, status, reason, results) as an aligned text table; a reason is wrapped
     whole over as many rows as it needs, never cut. ``notes``: a line more under a step."""
-    rows = [("step", "result", "value", "limits", "")]
+    rows = [("step", "result", "value", "conditions", "limits", "")]
     for name, status, reason, results in steps:
         for result_name, result in results.items():
             rows.append((name, result_name, format_quantity(result["value"], result["units"]),
-                         format_limits(result), verdict(result["passed"])))
+                         format_conditions(result.get("conditions")), format_limits(result),
+                         verdict(result["passed"])))
         if not results or status != "completed":
             lines = textwrap.wrap(reason, REASON_WIDTH, break_long_words=False,
                                   break_on_hyphens=False) or [""]
-            rows.append((name, f"({status})", lines[0], "", ""))
-            rows.extend(("", "", line, "", "") for line in lines[1:])
+            rows.append((name, f"({status})", lines[0], "", "", ""))
+            rows.extend(("", "", line, "", "", "") for line in lines[1:])
         if notes and notes.get(name):
-            rows.append((name, "", notes[name], "", ""))
+            rows.append((name, "", notes[name], "", "", ""))
     return aligned(rows)
 
 

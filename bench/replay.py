@@ -24,7 +24,7 @@ from sequences import get_sequence
 from sequences.base import split_figures
 
 from . import __version__
-from .display import aligned, format_quantity
+from .display import aligned, format_conditions, format_quantity
 from .recipe import parse_recipe, parse_sample
 from .runner import Runner, judge, new_run_id
 from .station import InstrumentConfig, Station, StationConfig
@@ -89,10 +89,18 @@ def _same_value(a: float, b: float) -> bool:
     return a == b or (math.isnan(a) and math.isnan(b))
 
 
+def _same_conditions(a: dict, b: dict) -> bool:
+    """Whether two results belong to the same conditions (none stored: ``{}``)."""
+    a, b = a.get("conditions") or {}, b.get("conditions") or {}
+    return a.keys() == b.keys() and all(
+        _same_value(a[c]["value"], b[c]["value"]) and a[c]["units"] == b[c]["units"]
+        for c in a)
+
+
 def _same_results(a: dict[str, dict], b: dict[str, dict]) -> bool:
     return a.keys() == b.keys() and all(
         _same_value(a[n]["value"], b[n]["value"]) and a[n]["passed"] == b[n]["passed"]
-        and a[n]["units"] == b[n]["units"] for n in a)
+        and a[n]["units"] == b[n]["units"] and _same_conditions(a[n], b[n]) for n in a)
 
 
 def _check_output(source: Path, output: str | Path | None, force: bool) -> Path | None:
@@ -324,11 +332,16 @@ def _difference(stored: dict | None, replayed: dict | None) -> str:
         return "only stored" if replayed is None else "new result"
     a, b = stored["value"], replayed["value"]
     if _same_value(a, b):
-        return "=" if stored["passed"] == replayed["passed"] else "verdict changed"
-    if not (math.isfinite(a) and math.isfinite(b)):
-        return "changed"
-    relative = f" ({(b - a) / abs(a):+.3g})" if a else ""
-    return f"{format_quantity(b - a, replayed['units'])}{relative}"
+        said = "=" if stored["passed"] == replayed["passed"] else "verdict changed"
+    elif not (math.isfinite(a) and math.isfinite(b)):
+        said = "changed"
+    else:
+        relative = f" ({(b - a) / abs(a):+.3g})" if a else ""
+        said = f"{format_quantity(b - a, replayed['units'])}{relative}"
+    if _same_conditions(stored, replayed):
+        return said
+    now = format_conditions(replayed.get("conditions")) or "no conditions"
+    return f"conditions changed ({now})" if said == "=" else f"{said}; conditions now {now}"
 
 
 def format_report(report: ReplayReport) -> str:

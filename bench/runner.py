@@ -80,22 +80,26 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
-def judge(figures: dict[str, tuple[float, str]],
+def judge(figures: dict[str, tuple[float, str, dict[str, tuple[float, str]]]],
           limits: dict[str, tuple[float | None, float | None]]) -> dict[str, dict]:
-    """Attach pass/fail to each figure from the step's [min, max] limits (OpenHTF style)."""
+    """Attach pass/fail to each figure from the step's [min, max] limits (OpenHTF style).
+    ``figures``: the scalar results of :func:`sequences.base.split_figures`, each with the
+    conditions it belongs to (stored as ``conditions: {name: {value, units}}``)."""
     results = {}
-    for name, (value, units) in figures.items():
+    for name, (value, units, conditions) in figures.items():
         low, high = limits.get(name, (None, None))
         passed = None
         if name in limits:
             passed = bool(np.isfinite(value) and (low is None or value >= low)
                           and (high is None or value <= high))
         results[name] = {"value": float(value), "units": units, "low": low, "high": high,
-                         "passed": passed}
+                         "passed": passed,
+                         "conditions": {cond: {"value": float(v), "units": u}
+                                        for cond, (v, u) in conditions.items()}}
     for name in set(limits) - set(figures):
         low, high = limits[name]
         results[name] = {"value": float("nan"), "units": "", "low": low, "high": high,
-                         "passed": False}
+                         "passed": False, "conditions": {}}
     return results
 
 

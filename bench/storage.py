@@ -307,11 +307,14 @@ class RunWriter:
 
     @_finishing
     def end_step(self, status: str, reason: str, results: dict[str, dict]) -> None:
-        """``results``: name -> {value, units, low, high, passed}."""
+        """``results``: name -> {value, units, low, high, passed, conditions}; the
+        conditions ({name: {value, units}}) are stored as JSON when there are any."""
         group = self._step["results"]
         for name, result in results.items():
             ds = group.create_dataset(name, data=float(result["value"]))
             ds.attrs["units"] = result["units"]
+            if result.get("conditions"):
+                ds.attrs["conditions"] = to_json(result["conditions"])
             ds.attrs["low"] = np.nan if result.get("low") is None else float(result["low"])
             ds.attrs["high"] = np.nan if result.get("high") is None else float(result["high"])
             ds.attrs["passed"] = "" if result.get("passed") is None else \
@@ -615,8 +618,24 @@ def _read_step(group: h5py.Group, arrays: bool = True) -> StepRecord:
         step.results[name] = {"value": float(ds[()]), "units": str(ds.attrs["units"]),
                               "low": None if np.isnan(low) else low,
                               "high": None if np.isnan(high) else high,
-                              "passed": None if passed == "" else passed == "pass"}
+                              "passed": None if passed == "" else passed == "pass",
+                              "conditions": _conditions(name, ds.attrs.get("conditions"))}
     return step
+
+
+def _conditions(result: str, text) -> dict[str, dict]:
+    """A result's stored conditions ({name: {value, units}}); {} for a file written before
+    results carried them. ValueError for anything else (a damaged file)."""
+    if text is None:
+        return {}
+    conditions = json.loads(_attr_text(text))
+    if not isinstance(conditions, dict) or not all(
+            isinstance(c, dict) and set(c) == {"value", "units"} and isinstance(c["units"], str)
+            and isinstance(c["value"], (int, float)) and not isinstance(c["value"], bool)
+            for c in conditions.values()):
+        raise ValueError(f"result {result}: conditions are not {{name: {{value, units}}}}")
+    return {name: {"value": float(c["value"]), "units": c["units"]}
+            for name, c in conditions.items()}
 
 
 @dataclass

@@ -13,8 +13,9 @@ Both paths remove the photoreceiver's pole, fit |H|^2 = G / ((1 + (w tau)^2)(1 +
 one differential lifetime tau per bias and one RC pole for all [Coldren ch. 5], normalise each bias
 to its fitted G and read f3db (|H| = 1/sqrt 2, |S21| down 3 dB) and f3db_optical (|H| = 1/2) off
 the measured curve (:func:`dynamic_analysis.bandwidth_from_power_gain`). Scalar results are those
-at the highest bias; the per-bias figures are derived arrays (``<figure>_per_bias`` against
-``current_density`` and the measured ``bias_current``), with the normalised response
+at the highest bias, which they carry as their conditions (``bias_current`` as the SMU measured
+it, and its ``current_density``); the per-bias figures are derived arrays (``<figure>_per_bias``
+against ``current_density`` and the measured ``bias_current``), with the normalised response
 ``normalised_power_gain`` (one row per bias, over ``response_frequency``).
 """
 
@@ -29,7 +30,14 @@ from common.passive import DriveCircuit
 from drivers.roles import CurrentSource, NetworkAnalyzer, Oscilloscope, PatternGenerator
 
 from . import dynamic_analysis as da
-from .base import Parameter, Sequence, compliance_figure, smu_parameters, stop_at_compliance
+from .base import (
+    Parameter,
+    Result,
+    Sequence,
+    compliance_figure,
+    smu_parameters,
+    stop_at_compliance,
+)
 from .dc_analysis import current_density
 from .pulse_response import (
     RECORD_RUNS,
@@ -50,6 +58,7 @@ from .pulse_response import (
     store_setup,
 )
 
+AT_BIAS = ("bias_current", "current_density")  # the conditions of the per-bias results
 SMALL_SIGNAL = 0.25  # largest VNA modulation amplitude, as a fraction of the lowest bias
 AUTO_AMPLITUDE = 0.1  # the default VNA power's modulation amplitude, as a fraction of it
 # the step path's smallest step, programmed volts into 50 ohm: above the 50 mV minimum amplitude
@@ -60,8 +69,22 @@ MIN_STEP_VOLTS = 0.06
 class Bandwidth(Sequence):
     name = "bandwidth"
     summary = "small-signal modulation bandwidth per bias: f3db, f3db_optical, lifetime, RC"
-    results = ("f3db", "f3db_optical", "differential_lifetime", "rc_time_constant",
-               "fit_rms")
+    results = {
+        "f3db": Result("Hz", "frequency where the measured |H|, normalised to its fitted "
+                       "low-frequency level, falls to 1/sqrt 2 (|S21| down 3 dB), at the highest "
+                       "bias; every bias in f3db_per_bias (Rajbhandari et al., Semicond. Sci. "
+                       "Technol. 32, 023001 (2017))", AT_BIAS),
+        "f3db_optical": Result("Hz", "the same where |H| falls to 1/2 (optical -3 dB, electrical "
+                               "-6 dB); every bias in f3db_optical_per_bias (Rajbhandari 2017)",
+                               AT_BIAS),
+        "differential_lifetime": Result("s", "tau of the fit |H|^2 = G / ((1 + (w tau)^2)(1 + "
+                                        "(w RC)^2)) at the highest bias; every bias in "
+                                        "differential_lifetime_per_bias (Coldren, Corzine, "
+                                        "Mashanovitch, Diode Lasers and PICs, 2nd ed., ch. 5)",
+                                        AT_BIAS),
+        "rc_time_constant": Result("s", "RC of the same fit, one pole shared by every bias"),
+        "fit_rms": Result("dB", "rms residual of that fit, dB of |H|^2"),
+    }
     roles = {"smu": CurrentSource}
     optional_roles = {"network_analyzer": NetworkAnalyzer,
                       "pattern_generator": PatternGenerator, "oscilloscope": Oscilloscope}
@@ -292,7 +315,11 @@ class Bandwidth(Sequence):
         per_bias = {"f3db": (result.f3db, "Hz"), "f3db_optical": (result.f3db_optical, "Hz"),
                     "differential_lifetime": (result.fit.lifetime, "s")}
         top = int(np.argmax(current))
-        figures = {name: (float(values[top]), units) for name, (values, units) in per_bias.items()}
+        density = current_density(current, sample.diameter)
+        at_top = {"bias_current": (float(current[top]), "A"),
+                  "current_density": (float(density[top]), "A/m^2")}
+        figures = {name: (float(values[top]), units, at_top)
+                   for name, (values, units) in per_bias.items()}
         figures["rc_time_constant"] = (float(result.fit.rc_time), "s")
         figures["fit_rms"] = (float(result.fit.rms_db), "dB")
         # derived arrays: the figures at every bias, and the normalised responses
@@ -300,7 +327,7 @@ class Bandwidth(Sequence):
         figures.update({f"{name}_per_bias": (np.asarray(values, dtype=float), units)
                         for name, (values, units) in per_bias.items()})
         figures["bias_current"] = (current, "A")
-        figures["current_density"] = (current_density(current, sample.diameter), "A/m^2")
+        figures["current_density"] = (density, "A/m^2")
         figures["response_frequency"] = (np.asarray(frequency, dtype=float), "Hz")
         figures["normalised_power_gain"] = (result.normalised, "")
         compliance_figure(data, figures)

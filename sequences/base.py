@@ -103,41 +103,64 @@ class Dropped(str):
     """The value of a figure the analysis could not give: the reason, in words."""
 
 
-Figures = dict[str, tuple[float | np.ndarray | Dropped, str]]
-"""What ``analyse`` returns: name -> (value, SI units). A scalar value is a result (judged against
-the step's limits, stored in the step's ``results``); a numpy array with at least one dimension is
-a derived array (e.g. EQE against current density), stored in the step's ``analysis`` group with
+Conditions = dict[str, tuple[float, str]]
+"""The conditions a result belongs to: snake_case SI quantity -> (value, SI units), e.g.
+``{"bias_current": (5e-3, "A"), "current_density": (1.59e7, "A/m^2")}``."""
+
+Figures = dict[str, tuple[float | np.ndarray | Dropped, str] |
+               tuple[float | Dropped, str, Conditions]]
+"""What ``analyse`` returns: name -> (value, SI units), or (value, SI units, conditions) for a
+result that belongs to conditions (:data:`Conditions`: the bias, the current density, the bit
+rate it was measured at). A scalar value is a result (judged against the step's limits, stored
+in the step's ``results`` with its conditions); a numpy array with at least one dimension is a
+derived array (e.g. EQE against current density), stored in the step's ``analysis`` group with
 its units and rewritten when the run is re-analysed; a :class:`Dropped` value is a figure that
 could not be given, with its reason (every other figure is kept)."""
 
 
-def figure(figures: Figures, name: str, units: str, compute) -> None:
-    """``figures[name] = (compute(), units)``, or the figure dropped with the reason when the
-    data cannot give it (ValueError, ArithmeticError)."""
+@dataclass(frozen=True)
+class Result:
+    """A scalar result a sequence declares: its SI units, a one-line definition (the formula,
+    and its source where there is one) and the names of the conditions it carries."""
+
+    units: str
+    definition: str
+    conditions: tuple[str, ...] = ()
+
+
+def figure(figures: Figures, name: str, units: str, compute,
+           conditions=None) -> None:
+    """``figures[name] = (compute(), units)``, with ``conditions()`` (:data:`Conditions`) when
+    given, or the figure dropped with the reason when the data cannot give it (ValueError,
+    ArithmeticError in either)."""
     try:
-        figures[name] = (compute(), units)
+        value = compute()
+        figures[name] = (value, units, conditions()) if conditions else (value, units)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
         figures[name] = (Dropped(str(exc) or type(exc).__name__), units)
 
 
 def dropped_figures(figures: Figures) -> dict[str, str]:
     """name -> reason of every figure the analysis dropped."""
-    return {name: str(value) for name, (value, _) in figures.items()
-            if isinstance(value, Dropped)}
+    return {name: str(entry[0]) for name, entry in figures.items()
+            if isinstance(entry[0], Dropped)}
 
 
-def split_figures(figures: Figures) -> tuple[dict[str, tuple[float, str]],
+def split_figures(figures: Figures) -> tuple[dict[str, tuple[float, str, Conditions]],
                                              dict[str, tuple[np.ndarray, str]]]:
-    """(scalar results, derived arrays) of what ``analyse`` returned (see :data:`Figures`);
+    """(scalar results as (value, units, conditions), derived arrays as (array, units)) of what
+    ``analyse`` returned (see :data:`Figures`); a result without conditions gets ``{}``;
     dropped figures are in neither (:func:`dropped_figures`)."""
     scalars, arrays = {}, {}
-    for name, (value, units) in figures.items():
+    for name, (value, units, *rest) in figures.items():
         if isinstance(value, Dropped):
             continue
         if np.ndim(value) >= 1:
             arrays[name] = (np.asarray(value), units)
         else:
-            scalars[name] = (value, units)
+            conditions = rest[0] if rest else {}
+            scalars[name] = (value, units, {cond: (float(v), str(u)) for cond, (v, u)
+                                            in (conditions or {}).items()})
     return scalars, arrays
 
 
@@ -151,7 +174,8 @@ class Sequence:
     optional_roles: ClassVar[dict[str, type]] = {}
     parameters: ClassVar[dict[str, Parameter]]
     columns: ClassVar[dict[str, str]] = {}   # streamed per-point columns -> units
-    results: ClassVar[tuple[str, ...]] = ()  # the scalar results analyse() can give
+    # the scalar results analyse() can give: name -> units, definition, conditions (Result)
+    results: ClassVar[dict[str, Result]] = {}
     # what each derived array is drawn against, for the report: {"axis": <1-D derived array>},
     # {"rows": <1-D array naming the rows>, "axis": ...} (a line per row) or
     # {"axes": [<row axis>, <column axis>]} (an image); the keys of the raw arrays' attributes

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Dropped, figure
+from .base import Dropped, Result, figure
 
 __all__ = [
     "DiodeFit",
@@ -398,6 +398,20 @@ def max_optical_power(optical_power) -> float:
 # --------------------------------------------------------------------------------------------
 
 
+DIODE_RESULTS = {
+    "forward_voltage": Result("V", "V at reference_current, interpolated linearly in ln I "
+                              "between the bracketing points (Schubert, Light-Emitting Diodes, "
+                              "2nd ed., ch. 4)", ("reference_current",)),
+    "turn_on_voltage": Result("V", "V-axis intercept of the line V = V_th + R I fitted to the "
+                              "top 20 % of the current range, at least 3 points (Schubert ch. 4)"),
+    "series_resistance": Result("ohm", "R_s of the fit V = n (kT/q) ln(I / I_s) + I R_s to every "
+                                "I > 0 point (Cheung & Cheung, Appl. Phys. Lett. 49, 85 (1986))"),
+    "ideality_factor": Result("1", "n of the same diode fit, T the sample's temperature"),
+    "saturation_current": Result("A", "I_s of the same diode fit"),
+}
+"""The results of :func:`iv_figures`, shared by the sequences that sweep a diode."""
+
+
 def iv_figures(
     current,
     voltage,
@@ -406,10 +420,11 @@ def iv_figures(
     reference_current,
     i_min=None,
     i_max=None,
-) -> dict[str, tuple[float, str]]:
-    """Electrical figures of merit of an I-V sweep: name -> (value, SI unit).
+) -> dict[str, tuple]:
+    """Electrical figures of merit of an I-V sweep: name -> (value, SI unit) or, with the
+    conditions of the figure, (value, SI unit, {condition: (value, SI unit)}).
 
-    forward_voltage at ``reference_current`` (:func:`forward_voltage`), turn_on_voltage
+    forward_voltage at ``reference_current`` (its condition), turn_on_voltage
     (:func:`turn_on_voltage`), and series_resistance, ideality_factor, saturation_current
     from :func:`diode_fit` on all positive-current points (optionally limited to
     [i_min, i_max]; the joint fit accounts for R_s, so no low-current cut is needed).
@@ -419,7 +434,8 @@ def iv_figures(
     _same_length(current=i, voltage=v)
     _positive("temperature", temperature, "K")
     figures: dict = {}
-    figure(figures, "forward_voltage", "V", lambda: forward_voltage(i, v, reference_current))
+    figure(figures, "forward_voltage", "V", lambda: forward_voltage(i, v, reference_current),
+           lambda: {"reference_current": (float(reference_current), "A")})
     figure(figures, "turn_on_voltage", "V", lambda: turn_on_voltage(i, v))
     fit = {}
     figure(fit, "fit", "", lambda: diode_fit(i, v, temperature, i_min=i_min, i_max=i_max))
@@ -441,12 +457,14 @@ def liv_figures(
     reference_current,
     i_min=None,
     i_max=None,
-) -> dict[str, tuple[float, str]]:
-    """Figures of merit of an L-I-V sweep: name -> (value, SI unit).
+) -> dict[str, tuple]:
+    """Figures of merit of an L-I-V sweep, as :func:`iv_figures` gives them.
 
     The electrical subset of :func:`iv_figures`, plus peak_eqe and the current density at
     which it occurs (:func:`eqe`, :func:`peak`, :func:`current_density` with the mesa
-    ``diameter``), peak_wpe (:func:`wpe`), droop (:func:`droop`) and max_optical_power.
+    ``diameter``), peak_wpe (:func:`wpe`), droop (:func:`droop`) and max_optical_power;
+    peak_eqe and peak_wpe carry the current density of their peak as their condition, droop
+    the current density of the sweep's top current (where EQE(I_max) is taken).
     ``wavelength`` (m) is the emission peak used to count photons.
     """
     i = _array("current", current)
@@ -457,14 +475,15 @@ def liv_figures(
         i, v, temperature=temperature, reference_current=reference_current,
         i_min=i_min, i_max=i_max,
     )
-    e = eqe(i, p, wavelength)
-    peak_eqe = {}
-    figure(peak_eqe, "peak", "", lambda: peak(i, e))
-    eqe_peak = peak_eqe["peak"][0]
-    figures["peak_eqe"] = (eqe_peak if isinstance(eqe_peak, Dropped) else eqe_peak[0], "1")
+    e, w = eqe(i, p, wavelength), wpe(i, v, p)
+
+    def at_density(current):  # the conditions of a figure taken at one current
+        return {"current_density": (current_density(current, diameter), "A/m^2")}
+
+    figure(figures, "peak_eqe", "1", lambda: peak(i, e)[0], lambda: at_density(peak(i, e)[1]))
     figure(figures, "current_density_at_peak_eqe", "A/m^2",
            lambda: current_density(peak(i, e)[1], diameter))
-    figure(figures, "peak_wpe", "1", lambda: peak(i, wpe(i, v, p))[0])
-    figure(figures, "droop", "1", lambda: droop(i, e))
+    figure(figures, "peak_wpe", "1", lambda: peak(i, w)[0], lambda: at_density(peak(i, w)[1]))
+    figure(figures, "droop", "1", lambda: droop(i, e), lambda: at_density(float(np.max(i))))
     figure(figures, "max_optical_power", "W", lambda: max_optical_power(p))
     return figures

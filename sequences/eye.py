@@ -4,8 +4,9 @@ The SMU holds the bias; the pattern generator adds a PRBS 2^n - 1 of ``modulatio
 peak through the bias tee at ``bit_rate``. The scope records the optical channel single shot
 (triggered on the drive), ``acquisitions`` records of ``record_bits`` bits. Each record is folded
 at the bit period on its own recovered clock (:func:`dynamic_analysis.fold_eye`); the pooled samples
-give eye height, eye width, extinction ratio, Q and the Gaussian BER estimate
-(:func:`dynamic_analysis.eye_figures`). The eye diagram itself is a derived array:
+give eye height, eye width, extinction ratio (also in dB), Q and the Gaussian BER estimate
+(:func:`dynamic_analysis.eye_figures`), each with its conditions: the bit rate, the bias the SMU
+measured during the pattern and the modulation current. The eye diagram itself is a derived array:
 ``eye_histogram``, sample counts (voltage bins x time bins, :func:`dynamic_analysis.eye_histogram`)
 on the bin centres ``eye_voltage`` and ``eye_time`` (crossings at 0 and 1 UI).
 
@@ -17,13 +18,15 @@ the modulation and p the PRBS mark density.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from common.errors import ConfigError
 from drivers.roles import CurrentSource, Oscilloscope, PatternGenerator
 
 from . import dynamic_analysis as da
-from .base import Parameter, Sequence, smu_parameters
+from .base import Parameter, Result, Sequence, smu_parameters
 from .pulse_response import (
     autoscale,
     check_bit_rate,
@@ -38,12 +41,38 @@ from .pulse_response import (
     store_setup,
 )
 
+# what every eye figure belongs to: the bit rate, the SMU's bias (as measured during the
+# pattern) and the peak-to-peak modulation asked of the bias tee path
+EYE_CONDITIONS = ("bit_rate", "bias_current", "modulation_current")
+
 
 class Eye(Sequence):
     name = "eye"
     summary = "NRZ PRBS eye: height, width, extinction ratio, Q, BER estimate, energy per bit"
-    results = ("eye_height", "eye_width", "extinction_ratio", "q_factor", "ber_estimate",
-               "energy_per_bit", "electrical_power", "differential_resistance")
+    results = {
+        "eye_height": Result("V", "(mu1 - 3 s1) - (mu0 + 3 s0) of the ones and zeros in the eye's "
+                             "central window, photoreceiver volts (Keysight Infiniium eye "
+                             "height)", EYE_CONDITIONS),
+        "eye_width": Result("s", "T - 6 s_t, s_t the spread of the threshold-crossing times "
+                            "(Infiniium eye width)", EYE_CONDITIONS),
+        "extinction_ratio": Result("", "P1 / P0 = mu1 / mu0 of the levels in the central window "
+                                   "(Agrawal, Fiber-Optic Communication Systems, 4th ed., 4.5; "
+                                   "IEEE 802.3 cl. 52.9)", EYE_CONDITIONS),
+        "extinction_ratio_db": Result("dB", "10 log10(P1 / P0), the extinction ratio in dB",
+                                      EYE_CONDITIONS),
+        "q_factor": Result("", "(mu1 - mu0) / (s1 + s0) (Agrawal 4.5)", EYE_CONDITIONS),
+        "ber_estimate": Result("", "1/2 erfc(Q / sqrt 2), Gaussian noise on both levels "
+                               "(Agrawal 4.5)", EYE_CONDITIONS),
+        "energy_per_bit": Result("J", "(V_b I_b + R_d p (1 - p) dI^2) / B: SMU bias reading, "
+                                 "differential resistance, PRBS mark density p, modulation dI, "
+                                 "bit rate B", EYE_CONDITIONS),
+        "electrical_power": Result("W", "V_b I_b + R_d p (1 - p) dI^2, energy_per_bit x B",
+                                   EYE_CONDITIONS),
+        "differential_resistance": Result("ohm", "R_d = dV/dI of the SMU's secant between bias "
+                                          "-/+ dI/2 (within [bias/2, max_current]); its "
+                                          "bias_current is the secant's midpoint",
+                                          ("bias_current",)),
+    }
     roles = {"smu": CurrentSource, "pattern_generator": PatternGenerator,
              "oscilloscope": Oscilloscope}
     parameters = {
@@ -158,11 +187,18 @@ class Eye(Sequence):
         energy = da.energy_per_bit(voltage, current, resistance, params["modulation_current"],
                                    da.prbs_mark_density(params["prbs_order"]),
                                    params["bit_rate"])
-        return {"eye_height": (eye["eye_height"], "V"), "eye_width": (eye["eye_width"], "s"),
-                "extinction_ratio": (eye["extinction_ratio"], ""),
-                "q_factor": (eye["q_factor"], ""), "ber_estimate": (eye["ber_estimate"], ""),
-                "energy_per_bit": (energy, "J"),
-                "electrical_power": (energy * params["bit_rate"], "W"),
-                "differential_resistance": (resistance, "ohm"),
+        at = {"bit_rate": (params["bit_rate"], "1/s"), "bias_current": (current, "A"),
+              "modulation_current": (params["modulation_current"], "A")}
+        extinction = eye["extinction_ratio"]
+        return {"eye_height": (eye["eye_height"], "V", at),
+                "eye_width": (eye["eye_width"], "s", at),
+                "extinction_ratio": (extinction, "", at),
+                "extinction_ratio_db": (10 * math.log10(extinction), "dB", at),
+                "q_factor": (eye["q_factor"], "", at),
+                "ber_estimate": (eye["ber_estimate"], "", at),
+                "energy_per_bit": (energy, "J", at),
+                "electrical_power": (energy * params["bit_rate"], "W", at),
+                "differential_resistance": (resistance, "ohm", {
+                    "bias_current": (float(np.mean(secant_i)), "A")}),
                 "eye_time": (times, "s"), "eye_voltage": (voltages, "V"),
                 "eye_histogram": (counts, "")}

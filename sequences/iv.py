@@ -17,6 +17,7 @@ from . import dc_analysis
 from .base import (
     ON_COMPLIANCE,
     Parameter,
+    Result,
     Sequence,
     compliance_figure,
     stop_at_compliance,
@@ -27,8 +28,10 @@ from .base import (
 class IV(Sequence):
     name = "iv"
     summary = "instrument-side I-V sweep: Vf, diode fit; reverse leakage with source: voltage"
-    results = ("forward_voltage", "turn_on_voltage", "series_resistance", "ideality_factor",
-               "saturation_current", "reverse_leakage")
+    results = {**dc_analysis.DIODE_RESULTS,
+               "reverse_leakage": Result("A", "|I| at reverse_voltage, interpolated linearly in "
+                                         "V (source: voltage, a sweep reaching it; Schubert "
+                                         "ch. 4)", ("reverse_voltage",))}
     roles = {"smu": CurrentSource}
     parameters = {
         "source": Parameter("current", "", "what the SMU sources", kind=str,
@@ -113,6 +116,7 @@ class IV(Sequence):
                 reference_current=params["reference_current"]))
         if params["source"] == "voltage" and voltage.min() <= params["reverse_voltage"]:
             figures["reverse_leakage"] = (dc_analysis.reverse_leakage(
-                voltage, current, params["reverse_voltage"]), "A")
+                voltage, current, params["reverse_voltage"]), "A",
+                {"reverse_voltage": (params["reverse_voltage"], "V")})
         compliance_figure(data, figures)
         return figures

@@ -17,6 +17,7 @@ from drivers.roles import CurrentSource, PowerMeter
 from . import dc_analysis
 from .base import (
     Parameter,
+    Result,
     Sequence,
     compliance_figure,
     smu_parameters,
@@ -28,9 +29,18 @@ from .base import (
 class LIV(Sequence):
     name = "liv"
     summary = "light-current-voltage sweep: Vf, diode fit, EQE/WPE, droop"
-    results = ("forward_voltage", "turn_on_voltage", "series_resistance", "ideality_factor",
-               "saturation_current", "peak_eqe", "current_density_at_peak_eqe", "peak_wpe",
-               "droop", "max_optical_power")
+    results = {
+        **dc_analysis.DIODE_RESULTS,
+        "peak_eqe": Result("1", "max of EQE = (P / (h c / lambda)) / (I / q) over the sweep, "
+                           "refined by a parabola in ln I (Schubert, Light-Emitting Diodes, "
+                           "2nd ed., ch. 5)", ("current_density",)),
+        "current_density_at_peak_eqe": Result("A/m^2", "J = I / (pi d^2 / 4) at peak_eqe"),
+        "peak_wpe": Result("1", "max of WPE = P / (I V) over the sweep (Schubert ch. 5)",
+                           ("current_density",)),
+        "droop": Result("1", "(EQE_peak - EQE(I_max)) / EQE_peak, I_max the sweep's top current "
+                        "(Piprek, phys. stat. sol. (a) 207, 2217 (2010))", ("current_density",)),
+        "max_optical_power": Result("W", "max of P over the sweep"),
+    }
     roles = {"smu": CurrentSource, "power_meter": PowerMeter}
     parameters = {
         "start": Parameter(1e-6, "A", "first current", minimum=0.0),

@@ -27,7 +27,7 @@ from common.passive import DriveCircuit, Setup
 from drivers.roles import CurrentSource, Oscilloscope, PatternGenerator, Waveform
 
 from . import dynamic_analysis as da
-from .base import Parameter, Sequence, smu_parameters
+from .base import Parameter, Result, Sequence, smu_parameters
 
 RECORD_RUNS = 2.2  # a step record spans this many runs: a rise and a fall, both settled
 _SCREEN_DIVISIONS = 8  # vertical divisions of the scope screen (Infiniium)
@@ -204,11 +204,30 @@ def step_parameters(prefix: str) -> dict[str, Parameter]:
     }
 
 
+# what every step figure belongs to: the SMU's bias (as measured during the steps) and the
+# peak-to-peak step asked of the bias tee path
+AT_STEP = ("bias_current", "modulation_current")
+
+
 class PulseResponse(Sequence):
     name = "pulse-response"
     summary = "rise/fall time (10-90 %) and propagation delay of the light on a current step"
-    results = ("rise_time", "rise_time_std", "fall_time", "fall_time_std",
-               "propagation_delay", "propagation_delay_std")
+    results = {
+        "rise_time": Result("s", "mean over the records of the light's 10-90 % rise on the "
+                            "drive's rising edges, the drive edge and the photoreceiver (0.35 / "
+                            "f_rx) removed in quadrature (Johnson & Graham, High-Speed Digital "
+                            "Design, ch. 1-2)", AT_STEP),
+        "rise_time_std": Result("s", "standard deviation of rise_time over the records",
+                                AT_STEP),
+        "fall_time": Result("s", "the same on the falling edges (90-10 %)", AT_STEP),
+        "fall_time_std": Result("s", "standard deviation of fall_time over the records",
+                                AT_STEP),
+        "propagation_delay": Result("s", "light 50 % minus drive 50 % crossing on the rising "
+                                    "edges, less the set-up's skew and the photoreceiver's "
+                                    "1 / (2 pi f_rx)", AT_STEP),
+        "propagation_delay_std": Result("s", "standard deviation of propagation_delay over the "
+                                        "records", AT_STEP),
+    }
     roles = {"smu": CurrentSource, "pattern_generator": PatternGenerator,
              "oscilloscope": Oscilloscope}
     parameters = {
@@ -298,10 +317,12 @@ class PulseResponse(Sequence):
             timings["propagation_delay"].append(
                 np.mean(edges["rise_delay"]) - float(data["setup_skew"])
                 - 1 / (2 * np.pi * f_rx))
+        at = {"bias_current": (float(np.mean(data["current"])), "A"),
+              "modulation_current": (params["modulation_current"], "A")}
         figures = {}
         for name, values in timings.items():
             values = np.array(values)
-            figures[name] = (float(np.mean(values)), "s")
+            figures[name] = (float(np.mean(values)), "s", at)
             figures[f"{name}_std"] = (float(np.std(values, ddof=1)) if values.size > 1
-                                      else float("nan"), "s")
+                                      else float("nan"), "s", at)
         return figures
