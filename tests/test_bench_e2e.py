@@ -132,9 +132,9 @@ def test_run_sequence_prints_progress_table_and_path(tmp_path, monkeypatch, caps
     assert re.search(rf"\[#+\] {planned}/{planned} .*completed$", bar[-1])
     assert re.search(rf"\[\.+\] 0/{planned}", bar[0])
     table = table_lines(out)
-    assert re.match(r"step\s+result\s+value\s+limits", table[0])
+    assert re.match(r"step\s+result\s+value\s+conditions\s+limits", table[0])
     rows = {line.split()[1]: line for line in table[2:]}
-    assert re.search(r"\d V$", rows["forward_voltage"])
+    assert re.search(r"\d V\s+at 1 mA$", rows["forward_voltage"])  # reference_current default
     assert re.search(r"\d ohm$", rows["series_resistance"])
     assert re.search(r"\d (m|u)W$", rows["max_optical_power"])
     assert re.search(r"\d A/cm\^2$", rows["current_density_at_peak_eqe"])

@@ -419,8 +419,8 @@ def test_liv_figures_values_and_units():
         wavelength=WAVELENGTH, diameter=DIAMETER, temperature=T_K, reference_current=i_ref,
     )
     assert list(figs) == list(LIV_UNITS)
-    assert {k: u for k, (_, u) in figs.items()} == LIV_UNITS
-    assert all(isinstance(v, float) for v, _ in figs.values())
+    assert {k: u for k, (_, u, *_) in figs.items()} == LIV_UNITS
+    assert all(isinstance(v, float) for v, *_ in figs.values())
     assert figs["forward_voltage"][0] == pytest.approx(float(shockley_voltage(i_ref)), abs=1e-9)
     assert figs["turn_on_voltage"][0] == dc.turn_on_voltage(current, voltage)
     assert figs["ideality_factor"][0] == pytest.approx(N_IDEAL, rel=1e-9)

@@ -306,8 +306,8 @@ def test_reanalysis_shows_differences_and_writes_a_new_run(source_run, tmp_path,
 
     def shifted(cls, data, params, sample):
         figures = original(cls, data, params, sample)
-        value, units = figures["forward_voltage"]
-        figures["forward_voltage"] = (value + 0.01, units)
+        value, *rest = figures["forward_voltage"]  # units, conditions
+        figures["forward_voltage"] = (value + 0.01, *rest)
         return figures
 
     monkeypatch.setattr(LIV, "analyse", classmethod(shifted))
