@@ -111,8 +111,10 @@ class IV(Sequence):
             figures.update(dc_analysis.iv_figures(
                 current[forward], voltage[forward], temperature=sample.temperature,
                 reference_current=params["reference_current"]))
-        if params["source"] == "voltage" and voltage.min() <= params["reverse_voltage"]:
+        # the programmed voltages: the readback of -5 V may read -4.9997 V, short of the point
+        programmed = data.get("set_level", voltage)
+        if params["source"] == "voltage" and programmed.min() <= params["reverse_voltage"]:
             figures["reverse_leakage"] = (dc_analysis.reverse_leakage(
-                voltage, current, params["reverse_voltage"]), "A")
+                programmed, current, params["reverse_voltage"]), "A")
         compliance_figure(data, figures)
         return figures
