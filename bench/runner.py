@@ -264,16 +264,22 @@ class Runner:
         self._step_drivers: list[Any] = []
 
     def emit(self, event: str, **payload: Any) -> None:
-        for subscriber in self.subscribers:
-            subscriber(event, payload)
+        """Send an event to every subscriber. One whose output is gone (a closed pipe or
+        terminal: OSError) is dropped and the run goes on: the file keeps everything."""
+        for subscriber in list(self.subscribers):
+            try:
+                subscriber(event, payload)
+            except OSError:
+                self.subscribers.remove(subscriber)
 
     def say(self, message: str) -> None:
         """A message for the person at the bench (stderr by default, or ``warn``), also sent to
         the subscribers as a ``message`` event."""
-        if self.warn is not None:
-            self.warn(message)
-        else:
-            print(message, file=sys.stderr)
+        with contextlib.suppress(OSError):  # stderr gone (a closed pipe): the file keeps it
+            if self.warn is not None:
+                self.warn(message)
+            else:
+                print(message, file=sys.stderr)
         self.emit("message", text=message)
 
     # -- checks before anything moves ----------------------------------------------------------

@@ -30,6 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from .values import checked_number, from_mapping, shown
+
+# Upper bounds far beyond any real set-up, so that a unit mistake or 1e308 is refused
+_LARGEST = {"positive": 1e15, "non-negative": 1e15, "fraction": 1e15}
+
 
 def _check_fields(obj, rules: dict[str, str]) -> None:
     """Coerce every field of a frozen dataclass to float/int and check it against its rule."""
@@ -39,35 +44,27 @@ def _check_fields(obj, rules: dict[str, str]) -> None:
         rule = rules[f.name]
         where = f"setup.{section}.{f.name}"
         if rule == "channel":
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{where} must be a channel number >= 1, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+                    or not 1 <= value <= 64:
+                raise ValueError(f"{where} must be a channel number from 1 to 64, got "
+                                 f"{shown(value)}")
             object.__setattr__(obj, f.name, int(value))
             continue
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                or not math.isfinite(value):
-            raise ValueError(f"{where} must be a finite number, got {value!r}")
-        value = float(value)
-        if rule == "positive" and value <= 0:
-            raise ValueError(f"{where} must be > 0, got {value!r}")
-        if rule == "non-negative" and value < 0:
-            raise ValueError(f"{where} must be >= 0, got {value!r}")
-        if rule == "fraction" and not 0 < value <= 1:
-            raise ValueError(f"{where} must be in (0, 1], got {value!r}")
-        object.__setattr__(obj, f.name, value)
+        if rule == "non-negative":  # 0 allowed (checked_number's lowest of 0 means > 0)
+            number = checked_number(where, value, -_LARGEST[rule], _LARGEST[rule])
+            if number < 0:
+                raise ValueError(f"{where} must be >= 0, got {shown(value)}")
+        else:
+            number = checked_number(where, value, -_LARGEST[rule], _LARGEST[rule])
+            if not number > 0 or (rule == "fraction" and number > 1):
+                bounds = "in (0, 1]" if rule == "fraction" else "> 0"
+                raise ValueError(f"{where} must be {bounds}, got {shown(value)}")
+        object.__setattr__(obj, f.name, number)
 
 
 def _build(cls, mapping: Any):
     """An instance of a section class from its mapping (None = defaults); unknown keys refused."""
-    if mapping is None:
-        return cls()
-    if not isinstance(mapping, Mapping):
-        raise ValueError(f"setup.{cls.SECTION} must be a mapping, got {type(mapping).__name__}")
-    valid = [f.name for f in fields(cls)]
-    unknown = sorted(str(k) for k in mapping if k not in valid)
-    if unknown:
-        raise ValueError(f"setup.{cls.SECTION}: unknown key(s) {', '.join(unknown)}; "
-                         f"valid keys: {', '.join(valid)}")
-    return cls(**mapping)
+    return cls() if mapping is None else from_mapping(cls, mapping, f"setup.{cls.SECTION}")
 
 
 @dataclass(frozen=True)

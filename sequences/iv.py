@@ -30,8 +30,8 @@ class IV(Sequence):
     summary = "instrument-side I-V sweep: Vf, diode fit; reverse leakage with source: voltage"
     results = {**dc_analysis.DIODE_RESULTS,
                "reverse_leakage": Result("A", "|I| at reverse_voltage, interpolated linearly in "
-                                         "V (source: voltage, a sweep reaching it; Schubert "
-                                         "ch. 4)", ("reverse_voltage",))}
+                                         "the programmed V (source: voltage, a sweep reaching "
+                                         "it; Schubert ch. 4)", ("reverse_voltage",))}
     roles = {"smu": CurrentSource}
     parameters = {
         "source": Parameter("current", "", "what the SMU sources", kind=str,
@@ -114,9 +114,11 @@ class IV(Sequence):
             figures.update(dc_analysis.iv_figures(
                 current[forward], voltage[forward], temperature=sample.temperature,
                 reference_current=params["reference_current"]))
-        if params["source"] == "voltage" and voltage.min() <= params["reverse_voltage"]:
+        # the programmed voltages: the readback of -5 V may read -4.9997 V, short of the point
+        programmed = data.get("set_level", voltage)
+        if params["source"] == "voltage" and programmed.min() <= params["reverse_voltage"]:
             figures["reverse_leakage"] = (dc_analysis.reverse_leakage(
-                voltage, current, params["reverse_voltage"]), "A",
+                programmed, current, params["reverse_voltage"]), "A",
                 {"reverse_voltage": (params["reverse_voltage"], "V")})
         compliance_figure(data, figures)
         return figures

@@ -40,8 +40,9 @@ from pyvisa_sim.highlevel import SimVisaLibrary
 from pyvisa_sim.sessions.session import Session
 
 from common.passive import Setup
+from common.values import checked_number
 
-from .chip import ChipParameters, MicroLED, NoiseSource, checked_number
+from .chip import ChipParameters, MicroLED, NoiseSource
 from .faults import FaultPlan
 from .scpi import BOOLEANS, NUMBER, Command, CommandTree, number, unquote
 

@@ -21,6 +21,8 @@ import numpy as np
 from scipy import constants as sc
 from scipy.special import lambertw
 
+from common.values import checked_number, from_mapping, shown
+
 # Plausible physical bounds of each parameter (SI): (lowest, highest); a lowest of 0 means "> 0".
 # Wide enough for any micro-LED (and for tests that switch an effect off with a tiny value),
 # narrow enough that 1e308 or a 400-digit integer is refused instead of overflowing the model.
@@ -45,27 +47,6 @@ BOUNDS = {
     "shunt_resistance": (1.0, 1e18),           # ohm
     "seed": (0, 2**63 - 1),
 }
-
-
-def shown(value) -> str:
-    """A value as a short text for an error message (a 400-digit number is not printed)."""
-    text = repr(value)
-    return text if len(text) <= 40 else f"{text[:12]}... ({len(text)} characters)"
-
-
-def checked_number(name: str, value, low: float, high: float) -> float:
-    """``value`` as a float when it is a real number (not a bool) in its bounds, a lowest of 0
-    meaning > 0; one ValueError naming ``name`` otherwise. Bounds are compared before any float
-    conversion, so a 400-digit integer is refused, not an OverflowError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a finite number, got {shown(value)}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {shown(value)}")
-    if low == 0 and not value > 0:
-        raise ValueError(f"{name} must be > 0, got {shown(value)}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {shown(value)}")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -113,14 +94,7 @@ class ChipParameters:
     def from_mapping(cls, mapping: Mapping) -> ChipParameters:
         """Build from a config mapping; a non-mapping, unknown keys and invalid values raise
         ValueError (one line each)."""
-        if not isinstance(mapping, Mapping):
-            raise ValueError(f"chip parameters must be a mapping, got {type(mapping).__name__}")
-        valid = [f.name for f in fields(cls)]
-        unknown = sorted(str(k) for k in mapping if k not in valid)
-        if unknown:
-            raise ValueError(f"unknown chip parameter(s) {', '.join(unknown)}; "
-                             f"valid keys: {', '.join(valid)}")
-        return cls(**mapping)
+        return from_mapping(cls, mapping, "chip parameters")
 
     def to_dict(self) -> dict:
         """Plain dict of all fields (round-trips through from_mapping)."""

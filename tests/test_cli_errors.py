@@ -343,6 +343,32 @@ def test_a_closed_pipe_ends_quietly(finished_run):
     assert done.stderr == ""
 
 
+def test_a_run_whose_progress_output_closes_completes(tmp_path):
+    """The terminal or pipe showing the progress goes away mid-run (BrokenPipeError from the
+    progress bar, as under ``| head``): the measurement goes on to the end, the file says
+    completed with every point, and later events do not reach the dead subscriber."""
+    from bench.recipe import default_sample, load_recipe
+    from bench.runner import Runner
+    from bench.station import StationConfig
+
+    calls = []
+
+    def closed_after_a_few(event, payload):
+        calls.append(event)
+        if len(calls) >= 5:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    station = StationConfig.load(None)
+    recipe = load_recipe("liv", sample=default_sample(station.simulation))
+    outcome = Runner(station, recipe, tmp_path / "run.h5",
+                     subscribers=[closed_after_a_few]).run()
+    assert outcome.status == "completed", outcome.reason
+    assert len(calls) == 5
+    with h5py.File(tmp_path / "run.h5", "r") as f:
+        assert f.attrs["status"] == "completed"
+        assert f["steps/00_liv/data/current"].shape == (60,)
+
+
 def test_steps_that_never_ran_and_a_whole_reason_are_shown(monkeypatch, write_yaml, tmp_path,
                                                            capsys):
     """A step that fails with a long reason aborts the run: the reason is printed whole, the

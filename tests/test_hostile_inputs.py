@@ -237,9 +237,7 @@ def test_hostile_chip_is_refused_in_one_line(case, tmp_path):
     chip = CHIP_CASES[case]
     ending = run_recipe(tmp_path, RECIPE, station={"simulation": {"chip": chip}})
     assert_refused(ending)
-    if not all(name in ending.err for name in chip):
-        pytest.xfail(reason="refused in one line, but not naming the parameter (an overflow): "
-                     "the chip's own bounds land with the simulator's hardening")
+    assert all(name in ending.err for name in chip), ending.err  # the line names the parameter
 
 
 # -- corrupted run files ------------------------------------------------------------------------

@@ -23,7 +23,9 @@ import numpy as np
 from scipy import constants as sc
 from scipy.signal import lfilter
 
-from ..chip import MicroLED, checked_number, shown
+from common.values import checked_number, shown
+
+from ..chip import MicroLED
 
 if TYPE_CHECKING:
     from ..backend import SimInstrument, SimulatedWorld
