@@ -312,14 +312,10 @@ class Runner:
             for key, value in (("driver", now.driver), ("resource", now.resource)):
                 if was.get(key) != value:
                     differences.append(f"{name}: {key} {value} (the run used {was.get(key)})")
-            simulated = self.force_sim or now.simulated
-            if bool(was.get("simulated")) != simulated and not now.fallback:
-                differences.append(f"{name}: {'simulated' if simulated else 'real'} now, "
-                                   f"{'simulated' if was.get('simulated') else 'real'} in the "
-                                   f"run")
+            if not now.fallback:
+                differences += _kind_changed(name, was, self.force_sim or now.simulated)
         if differences:
-            raise ConfigError("refusing to resume on other instruments than the run used: "
-                              + "; ".join(differences))
+            raise ConfigError(_REFUSED_RESUME + "; ".join(differences))
 
     def _check_identity(self) -> None:
         """Right after identification, before any output command: a resume finds the
@@ -332,13 +328,9 @@ class Runner:
             if was.get("idn") != inst.driver.idn:
                 differences.append(f"{name}: *IDN? {inst.driver.idn!r} (the run had "
                                    f"{was.get('idn')!r})")
-            if bool(was.get("simulated")) != inst.simulated:
-                differences.append(f"{name}: {'simulated' if inst.simulated else 'real'} now, "
-                                   f"{'simulated' if was.get('simulated') else 'real'} in the "
-                                   f"run")
+            differences += _kind_changed(name, was, inst.simulated)
         if differences:
-            raise StationError("refusing to resume on other instruments than the run used: "
-                               + "; ".join(differences))
+            raise StationError(_REFUSED_RESUME + "; ".join(differences))
 
     def _check_connected_plan(self) -> None:
         """Every step's plan suits the connected instruments (ranges they reported, e.g. a VNA's
@@ -714,6 +706,18 @@ class Runner:
             self._switch_off_failures.append(problem)
             if self.replay is None:  # a replay drives nothing: its divergences are reported
                 self.say(f"WARNING: {problem}")
+
+
+_REFUSED_RESUME = "refusing to resume on other instruments than the run used: "
+
+
+def _kind_changed(name: str, recorded: dict[str, Any], simulated: bool) -> list[str]:
+    """The difference, if any, between how a resumed run recorded an instrument (simulated or
+    real) and how it would open now."""
+    if bool(recorded.get("simulated")) == simulated:
+        return []
+    kind = {True: "simulated", False: "real"}
+    return [f"{name}: {kind[simulated]} now, {kind[bool(recorded.get('simulated'))]} in the run"]
 
 
 def _switch_off(output_off: Callable[[], None], driver: Any, check: bool = True) -> str | None:
