@@ -209,11 +209,11 @@ def export_run(run: str | Path, out_dir: str | Path | None = None, *, fmt: str =
     if fmt not in FORMATS:
         raise BenchError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     if fmt == "parquet":
-        import importlib.util
-
-        if importlib.util.find_spec("pyarrow") is None:
+        try:
+            import pyarrow  # noqa: F401  (the engine, asked before anything is read)
+        except ImportError:
             raise BenchError("--format parquet needs pyarrow: pip install "
-                             "'microled-bench[parquet]' (or export as csv)")
+                             "'microled-bench[parquet]' (or export as csv)") from None
     record = read_run(run)
     out = check_new_dir(default_directory(run) if out_dir is None else out_dir,
                         force=force, what="export")
