@@ -264,13 +264,15 @@ def cmd_export(args) -> int:
     """``bench export RUN.h5``: the results and every step's arrays as CSV or Parquet tables."""
     from .export import EXCEL_ROWS, export_run  # pandas loads only here
 
-    written = export_run(args.run, args.output, fmt=args.format, force=args.force)
+    written, skipped = export_run(args.run, args.output, fmt=args.format, force=args.force)
     print(f"export: {written[0][0].parent} ({len(written)} tables, {args.format})")
     for path, table in written:
         rows, columns = table.frame.shape
         excel = "  (more rows than an Excel sheet holds)" \
             if args.format == "csv" and rows + 1 > EXCEL_ROWS else ""
-        print(f"  {path.name:<40} {rows:>8} rows x {columns:<3} {table.holds}{excel}")
+        print(f"  {path.name:<44} {rows:>8} rows x {columns:<3} {table.holds}{excel}")
+    for array in skipped:
+        print(f"  not exported (more than two dimensions; in the run file): {array}")
     return EXIT_OK
 
 

@@ -153,16 +153,17 @@ def step_tables(step: StepRecord, derived: bool = False) -> list[Table]:
     kind = "analysis" if derived else "data"
     key = _file_name(step_key(step.index, step.name))
     by_length: dict[int, dict[str, np.ndarray]] = {}
+    first: dict[int, str] = {}  # the first array of each length names its table
     for name, values in arrays.items():
         if np.ndim(values) <= 1:
             values = np.atleast_1d(values)
+            first.setdefault(len(values), name)
             by_length.setdefault(len(values), {}).update(
                 _value_columns(name, units.get(name, ""), values))
-    groups = sorted(by_length.values(), key=len, reverse=True)
+    groups = sorted(by_length.items(), key=lambda item: len(item[1]), reverse=True)
     tables = []
-    for k, group in enumerate(groups):
-        first = next(iter(group)).split(" [")[0].split(" ")[0]
-        stem = f"{key}_{kind}" if k == 0 else f"{key}_{kind}_{_file_name(first)}"
+    for k, (length, group) in enumerate(groups):
+        stem = f"{key}_{kind}" if k == 0 else f"{key}_{kind}_{_file_name(first[length])}"
         tables.append(Table(stem, f"{', '.join(group)}", pd.DataFrame(group)))
     for name, values in arrays.items():
         if np.ndim(values) != 2:
@@ -174,6 +175,13 @@ def step_tables(step: StepRecord, derived: bool = False) -> list[Table]:
                             f"{'' if named is not None else ', one row per element'}",
                             pd.DataFrame(table)))
     return tables
+
+
+def left_out(step: StepRecord) -> list[str]:
+    """The arrays no table holds (more than two dimensions), as ``<kind>/<name> <shape>``."""
+    return [f"{kind}/{name} {np.shape(values)}"
+            for kind, arrays in (("data", step.data), ("analysis", step.analysis))
+            for name, values in arrays.items() if np.ndim(values) > 2]
 
 
 def step_frame(step: StepRecord, derived: bool = False) -> pd.DataFrame:
@@ -200,10 +208,11 @@ def default_directory(run: str | Path) -> Path:
 
 
 def export_run(run: str | Path, out_dir: str | Path | None = None, *, fmt: str = "csv",
-               force: bool = False) -> list[tuple[Path, Table]]:
+               force: bool = False) -> tuple[list[tuple[Path, Table]], list[str]]:
     """Write the results table and every step's tables into ``out_dir`` (default
     ``<run stem>_export/`` next to the run); every file is checked before the first is written
-    and none is overwritten without ``force``. Returns what was written, in order."""
+    and none is overwritten without ``force``. Returns what was written, in order, and the
+    arrays left out (``<step>: <kind>/<name> <shape>``)."""
     from common.errors import BenchError
 
     if fmt not in FORMATS:
@@ -220,6 +229,13 @@ def export_run(run: str | Path, out_dir: str | Path | None = None, *, fmt: str =
     tables = [Table("results", "one row per step and result", results_frame(record))]
     for step in record.steps:
         tables += step_tables(step) + step_tables(step, derived=True)
+    stems: set[str] = set()
+    for table in tables:  # a file per table, whatever its arrays are called
+        stem, k = table.stem, 1
+        while table.stem in stems:
+            k += 1
+            table.stem = f"{stem}_{k}"
+        stems.add(table.stem)
     paths = [out / f"{table.stem}{FORMATS[fmt]}" for table in tables]
     for path in paths:
         check_new_file(path, force=force, what="export table")
@@ -228,4 +244,5 @@ def export_run(run: str | Path, out_dir: str | Path | None = None, *, fmt: str =
             table.frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
         else:
             table.frame.to_parquet(path, index=False)
-    return list(zip(paths, tables, strict=True))
+    skipped = [f"{step.name}: {array}" for step in record.steps for array in left_out(step)]
+    return list(zip(paths, tables, strict=True)), skipped

@@ -269,3 +269,37 @@ def test_conditions_are_columns_with_their_units():
     assert frame.loc[0, "current_density [A/m^2]"] == 9.5e6
     assert frame.loc[1:, ["bias_current [A]", "current_density [A/m^2]"]].isna().all().all()
     assert list(frame["value"]) == [2.3e8, 0.01, 0.5]
+
+
+def test_any_arrays_get_a_file_each_and_what_no_table_holds_is_said(tmp_path, capsys):
+    """Arrays of any names and shapes, written as storage writes them: names that make the same
+    file name get files of their own; a 3-D array is named in the index, not dropped quietly."""
+    from bench.storage import RunWriter
+
+    path = tmp_path / "odd.h5"
+    writer = RunWriter(path)
+    writer.start_run(run_id="r1", software_version="test", simulated=True,
+                     station={"name": "s", "instruments": {}}, sample={"id": "x"}, recipe={})
+    writer.start_step(0, "odd step", "custom", {}, {})
+    writer.append_points({"a": (np.arange(5.0), "A"), "b": (np.arange(5.0) * 2, "V")})
+    writer.write_array("wave form", np.array([1.5, 2.5]), "s")
+    writer.write_array("wave_form", np.arange(6.0).reshape(2, 3), "V")
+    writer.write_array("cube", np.zeros((2, 2, 2)), "W")
+    writer.end_step("completed", "", {})
+    writer.end_run("completed")
+    writer.close()
+    assert main(["export", str(path), "-o", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "not exported (more than two dimensions; in the run file): odd step: data/cube " \
+           "(2, 2, 2)" in out
+    tables = read_tables(tmp_path / "o", "csv")
+    assert sorted(tables) == ["00_odd_step_data", "00_odd_step_data_wave_form",
+                              "00_odd_step_data_wave_form_2", "results"]
+    same(tables["00_odd_step_data"]["b [V]"], np.arange(5.0) * 2)
+    same(tables["00_odd_step_data_wave_form"]["wave form [s]"], np.array([1.5, 2.5]))
+    long = tables["00_odd_step_data_wave_form_2"]
+    assert list(long.columns) == ["row", "index", "wave_form [V]"]
+    same(long["wave_form [V]"], np.arange(6.0))
+    same(long["row"], np.array([0, 0, 0, 1, 1, 1]))
+    results = tables["results"]
+    assert list(results["step"]) == ["odd step"] and results["result"].isna().all()
