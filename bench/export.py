@@ -40,7 +40,7 @@ def column(name: str, units: str) -> str:
 
 
 @dataclass
-class Table:
+class ExportTable:
     """One exported table: its file stem, what it holds, and the frame."""
 
     stem: str
@@ -143,7 +143,7 @@ def _named_columns(step: StepRecord, name: str) -> dict[str, np.ndarray] | None:
                for k, (n, u) in enumerate(zip(names, units, strict=True))}}
 
 
-def step_tables(step: StepRecord, derived: bool = False) -> list[Table]:
+def step_tables(step: StepRecord, derived: bool = False) -> list[ExportTable]:
     """The tables of one step's raw arrays (or derived ones): 1-D arrays by length, the group
     with the most arrays first; then each 2-D array. Arrays of more dimensions are left out."""
     import pandas as pd
@@ -164,13 +164,13 @@ def step_tables(step: StepRecord, derived: bool = False) -> list[Table]:
     tables = []
     for k, (length, group) in enumerate(groups):
         stem = f"{key}_{kind}" if k == 0 else f"{key}_{kind}_{_file_name(first[length])}"
-        tables.append(Table(stem, f"{', '.join(group)}", pd.DataFrame(group)))
+        tables.append(ExportTable(stem, f"{', '.join(group)}", pd.DataFrame(group)))
     for name, values in arrays.items():
         if np.ndim(values) != 2:
             continue
         named = None if derived else _named_columns(step, name)
         table = named if named is not None else _long_table(step, name, derived)
-        tables.append(Table(f"{key}_{kind}_{_file_name(name)}",
+        tables.append(ExportTable(f"{key}_{kind}_{_file_name(name)}",
                             f"{name} {values.shape[0]}x{values.shape[1]}"
                             f"{'' if named is not None else ', one row per element'}",
                             pd.DataFrame(table)))
@@ -208,7 +208,7 @@ def default_directory(run: str | Path) -> Path:
 
 
 def export_run(run: str | Path, out_dir: str | Path | None = None, *, fmt: str = "csv",
-               force: bool = False) -> tuple[list[tuple[Path, Table]], list[str]]:
+               force: bool = False) -> tuple[list[tuple[Path, ExportTable]], list[str]]:
     """Write the results table and every step's tables into ``out_dir`` (default
     ``<run stem>_export/`` next to the run); every file is checked before the first is written
     and none is overwritten without ``force``. Returns what was written, in order, and the
@@ -226,7 +226,7 @@ def export_run(run: str | Path, out_dir: str | Path | None = None, *, fmt: str =
     record = read_run(run)
     out = check_new_dir(default_directory(run) if out_dir is None else out_dir,
                         force=force, what="export")
-    tables = [Table("results", "one row per step and result", results_frame(record))]
+    tables = [ExportTable("results", "one row per step and result", results_frame(record))]
     for step in record.steps:
         tables += step_tables(step) + step_tables(step, derived=True)
     stems: set[str] = set()
