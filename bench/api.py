@@ -7,10 +7,12 @@
     liv.data["current"], liv.units["current"]      # raw data: ndarray, "A"
     liv.analysis["eqe"], liv.analysis_units["eqe"] # derived array (from analyse): ndarray, "1"
     liv.results["peak_eqe"]["value"]               # SI; with units, limits, passed
+    liv.frame()                                    # DataFrame: "current [A]", "voltage [V]"...
 
 ``summarize(folder_or_paths)`` gives one row (a dict) per run and step with the key results in
-SI units, ready for ``print_table`` or ``pandas.DataFrame(rows)``. Files are read with
-:func:`bench.storage.read_run`, so a damaged file raises :class:`common.errors.RunFileError`.
+SI units, ready for ``print_table``; ``.frame()`` makes it a pandas DataFrame with units in the
+column names. Files are read with :func:`bench.storage.read_run`, so a damaged file raises
+:class:`common.errors.RunFileError`.
 """
 
 from __future__ import annotations
@@ -18,15 +20,39 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.errors import RunFileError
 
 from .display import aligned, format_quantity
 from .storage import RunRecord, StepRecord, read_run
 
-__all__ = ["Run", "Table", "open_run", "summarize", "format_table", "print_table"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Run", "Step", "Table", "open_run", "summarize", "format_table", "print_table"]
+
+
+@dataclass(repr=False)
+class Step(StepRecord):
+    """One step read back (:class:`bench.storage.StepRecord`), with its arrays as DataFrames."""
+
+    def frame(self, derived: bool = False) -> pd.DataFrame:
+        """The step's 1-D raw arrays of one length side by side (the streamed columns), or with
+        ``derived`` its derived arrays, columns named ``<name> [<units>]``; the other arrays are
+        in :meth:`tables`."""
+        from .export import step_frame
+
+        return step_frame(self, derived)
+
+    def tables(self, derived: bool = False) -> dict[str, pd.DataFrame]:
+        """Every table ``bench export`` writes for this step's raw (or derived) arrays, by
+        file stem (docs/notebook-api.md says how arrays are laid out)."""
+        from .export import step_tables
+
+        return {table.stem: table.frame for table in step_tables(self, derived)}
 
 
 class Run:
@@ -34,7 +60,9 @@ class Run:
 
     def __init__(self, record: RunRecord):
         self.record = record
-        self.steps: dict[str, StepRecord] = {step.name: step for step in record.steps}
+        self.steps: dict[str, Step] = {
+            step.name: Step(**{f.name: getattr(step, f.name) for f in fields(step)})
+            for step in record.steps}
 
     @property
     def path(self) -> Path:
@@ -121,9 +149,29 @@ class Table(list):
     def __str__(self) -> str:
         return format_table(self, units=self.units)
 
+    def frame(self) -> pd.DataFrame:
+        """The rows as one pandas DataFrame, a row per run and step; result and condition
+        columns named ``<name> [<units>]`` (``passed`` a nullable boolean)."""
+        import pandas as pd
+
+        from .export import column
+
+        frame = pd.DataFrame(list(self), columns=_columns(self) if self else list(_RUN_COLUMNS))
+        frame["passed"] = frame["passed"].astype("boolean")
+        return frame.rename(columns={name: column(name, units)
+                                     for name, units in self.units.items()})
+
 
 _RUN_COLUMNS = ("run_id", "status", "simulated", "sample_id", "step", "sequence", "step_status",
                 "passed")
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Every key met, in order."""
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    return list(columns)
 
 
 def _run_files(source: str | Path | Iterable[str | Path]) -> list[Path]:
@@ -144,7 +192,8 @@ def _verdict(step: StepRecord) -> bool | None:
 def summarize(source: str | Path | Iterable[str | Path], *,
               skip_unreadable: bool = False) -> Table:
     """One row per run and step: run_id, file, status, simulated, sample_id, step, sequence,
-    step_status, passed, then each result's value in SI units (``Table.units`` names them).
+    step_status, passed, then each result's value in SI units (``Table.units`` names them), each
+    followed by its conditions as ``<result> @ <condition>`` (``Table.frame()``: a DataFrame).
 
     ``source`` is a folder (its ``*.h5`` files, by name), one file, or a list of files. A run
     without steps gives one row with an empty ``step``. An unreadable file raises RunFileError,
@@ -171,6 +220,10 @@ def summarize(source: str | Path | Iterable[str | Path], *,
                 row[name] = result["value"]
                 if result["units"]:
                     table.units.setdefault(name, result["units"])
+                for cond, spec in (result.get("conditions") or {}).items():
+                    row[f"{name} @ {cond}"] = spec["value"]
+                    if spec["units"]:
+                        table.units.setdefault(f"{name} @ {cond}", spec["units"])
             table.append(row)
     return table
 
@@ -193,9 +246,7 @@ def format_table(rows: list[dict[str, Any]], columns: list[str] | None = None,
     if units is None:
         units = getattr(rows, "units", {})
     if columns is None:
-        columns = []
-        for row in rows:
-            columns += [key for key in row if key not in columns and key != "file"]
+        columns = [key for key in _columns(rows) if key != "file"]
     cells = [list(columns)] + [[_cell(row.get(col), units.get(col)) for col in columns]
                                for row in rows]
     return aligned(cells)

@@ -268,6 +268,22 @@ def cmd_report(args) -> int:
     return EXIT_OK
 
 
+def cmd_export(args) -> int:
+    """``bench export RUN.h5``: the results and every step's arrays as CSV or Parquet tables."""
+    from .export import EXCEL_ROWS, export_run  # pandas loads only here
+
+    written, skipped = export_run(args.run, args.output, fmt=args.format, force=args.force)
+    print(f"export: {written[0][0].parent} ({len(written)} tables, {args.format})")
+    for path, table in written:
+        rows, columns = table.frame.shape
+        excel = "  (more rows than an Excel sheet holds)" \
+            if args.format == "csv" and rows + 1 > EXCEL_ROWS else ""
+        print(f"  {path.name:<44} {rows:>8} rows x {columns:<3} {table.holds}{excel}")
+    for array in skipped:
+        print(f"  not exported (more than two dimensions; in the run file): {array}")
+    return EXIT_OK
+
+
 def cmd_replay(args) -> int:
     from .display import Progress
     from .storage import read_run
@@ -390,6 +406,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--force", action="store_true",
                         help="overwrite a report already in the directory")
     report.set_defaults(func=cmd_report)
+
+    export = sub.add_parser("export", help="the results and every step's arrays as tables "
+                            "(CSV or Parquet) for pandas, Excel and Origin")
+    export.add_argument("run", help="run file (.h5); only read")
+    export.add_argument("-o", "--output", help="directory (default <run file stem>_export/ "
+                        "next to the run file)")
+    export.add_argument("--format", choices=("csv", "parquet"), default="csv",
+                        help="csv (UTF-8, a header row; default) or parquet (needs pyarrow)")
+    export.add_argument("--force", action="store_true", help="overwrite tables already there")
+    export.set_defaults(func=cmd_export)
 
     replay = sub.add_parser("replay", help="re-analyse a run file, or re-execute it against its "
                             "I/O record; exit 1 if anything differs from the stored run")

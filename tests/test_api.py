@@ -15,7 +15,7 @@ from bench.display import format_quantity
 from bench.recipe import parse_recipe
 from bench.runner import Runner
 from bench.station import StationConfig
-from bench.storage import RunWriter
+from bench.storage import RunWriter, read_run
 from common.errors import RunFileError
 from sequences.iv import IV
 from sequences.liv import LIV
@@ -209,3 +209,59 @@ def test_notebook_reprs_are_short_names_shapes_and_results(liv_iv_run):
     for name, result in step.results.items():
         assert f"{name}={result['value']:.4g}" in text
     assert repr(run).startswith(f"<Run {run.run_id} ") and len(repr(run)) < 300
+
+
+def test_step_frame_is_the_stored_arrays_with_units_in_the_names(liv_iv_run):
+    run = open_run(liv_iv_run)
+    with h5py.File(liv_iv_run, "r") as f:
+        for group in f["steps"].values():
+            step = run.steps[group.attrs["name"]]
+            frame = step.frame()
+            assert list(frame.columns) == [f"{name} [{ds.attrs['units']}]"
+                                           for name, ds in group["data"].items()]
+            for name, ds in group["data"].items():
+                assert np.array_equal(frame[f"{name} [{ds.attrs['units']}]"].to_numpy(), ds[()])
+            derived = step.frame(derived=True)
+            assert list(derived.columns) == [f"{name} [{ds.attrs['units']}]" for name, ds
+                                             in group.get("analysis", {}).items()]
+            for name, ds in group.get("analysis", {}).items():
+                assert np.array_equal(derived[f"{name} [{ds.attrs['units']}]"].to_numpy(),
+                                      ds[()], equal_nan=True)
+    assert list(run.steps["liv"].tables()) == ["00_liv_data"]
+    assert run.steps["iv"].frame(derived=True).empty  # iv derives no arrays
+
+
+def test_summarize_frame_one_row_per_step_units_in_the_names(tmp_path):
+    make_run(tmp_path / "a.h5", [LIV_STEP, IV_STEP], sample_id="chip-A")
+    make_run(tmp_path / "b.h5", [IV_STEP], sample_id="chip-B")
+    frame = summarize(tmp_path).frame()
+    assert len(frame) == 3
+    assert list(frame["sample_id"]) == ["chip-A", "chip-A", "chip-B"]
+    assert list(frame["step"]) == ["liv", "iv", "iv"]
+    assert list(frame["passed"]) == [True, False, False]
+    row = 0
+    for name in ("a.h5", "b.h5"):
+        with h5py.File(tmp_path / name, "r") as f:
+            for group in f["steps"].values():
+                assert frame.loc[row, "run_id"] == f.attrs["run_id"]
+                assert frame.loc[row, "sequence"] == group.attrs["sequence"]
+                for result, ds in group["results"].items():
+                    units = ds.attrs["units"]
+                    assert frame.loc[row, f"{result} [{units}]" if units else result] == ds[()]
+                row += 1
+    assert np.isnan(frame.loc[1, "peak_eqe [1]"])  # iv has no EQE
+
+
+def test_summarize_carries_each_result_s_conditions(monkeypatch, liv_iv_run):
+    """Results may carry conditions (issue 10); older files have none."""
+    record = read_run(liv_iv_run)
+    liv = record.steps[0]
+    liv.results["droop"]["conditions"] = {"current_density": {"value": 5e6,
+                                                              "units": "A/m^2"}}
+    monkeypatch.setattr("bench.api.read_run", lambda path: record)
+    rows = summarize("run.h5")
+    assert rows[0]["droop @ current_density"] == 5e6
+    assert rows.units["droop @ current_density"] == "A/m^2"
+    frame = rows.frame()
+    assert frame.loc[0, "droop @ current_density [A/m^2]"] == 5e6
+    assert np.isnan(frame.loc[1, "droop @ current_density [A/m^2]"])
