@@ -69,9 +69,9 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; ma
        max-width: 60em; padding: 0 1em; color: #1d1d1f; line-height: 1.4; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { border-bottom: 2px solid #ddd; padding-bottom: 0.2em; margin-top: 2em; }
-table { border-collapse: collapse; margin: 0.8em 0; }
-th, td { text-align: left; padding: 0.25em 0.8em; border-bottom: 1px solid #e4e4e4;
-         vertical-align: top; }
+table { border-collapse: collapse; margin: 0.8em 0; width: 100%; }
+th, td { text-align: left; padding: 0.25em 0.6em; border-bottom: 1px solid #e4e4e4;
+         vertical-align: top; overflow-wrap: anywhere; }
 th { background: #f4f4f6; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .banner { background: #ffb000; color: #000; font-weight: bold; padding: 0.7em 1em;
@@ -163,7 +163,19 @@ def _station_html(station: dict) -> str:
                           rows)
 
 
+def _conditions_cell(result: dict) -> str:
+    """``bias current 5 mA, current density 1.6e+03 A/cm^2``: the conditions a result was taken
+    at (issue 10's ``conditions``; absent in older files)."""
+    conditions = result.get("conditions")
+    if not isinstance(conditions, dict):
+        return ""
+    return ", ".join(f"{_e(name.replace('_', ' '))} {_quantity(c.get('value'), c.get('units', ''))}"
+                     for name, c in conditions.items() if isinstance(c, dict))
+
+
 def _summary_html(record: RunRecord) -> str:
+    with_conditions = any(r.get("conditions") for step in record.steps
+                          for r in step.results.values())
     rows = []
     for step in record.steps:
         if not step.results:
@@ -172,11 +184,17 @@ def _summary_html(record: RunRecord) -> str:
             rows.append([_e(step.name), _e(name), _quantity(r["value"], r["units"]),
                          _e(r["units"] or "1"), _e(format_limits(r)),
                          _verdict_cell(r["passed"])])
+            if with_conditions:
+                rows[-1].insert(3, _conditions_cell(r))
     for name, _sequence in record.not_run:
         rows.append([_e(name), _status("not run"), "an earlier step ended the run", "", "",
                      ""])
-    return _table(["step", "result", "value (display units)", "SI unit", "limits", "verdict"],
-                  rows, numeric=(2,))
+    header = ["step", "result", "value (display units)", "SI unit", "limits", "verdict"]
+    if with_conditions:
+        header.insert(3, "conditions")
+        for row in rows:
+            row.extend([""] * (len(header) - len(row)))
+    return _table(header, rows, numeric=(2,))
 
 
 def _step_html(step: StepRecord, images: list[tuple[str, bytes]]) -> str:
