@@ -55,7 +55,7 @@ def step_plots(step: StepRecord, sample: dict) -> Plots:
     if module is not generic:
         try:
             return module.plots(step, sample)
-        except (KeyError, ValueError, TypeError, IndexError):
+        except (KeyError, ValueError, TypeError, IndexError, ArithmeticError):
             pass  # not the data this sequence stores: drawn as any other arrays
     try:
         return generic.plots(step, sample)

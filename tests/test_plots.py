@@ -252,3 +252,22 @@ def test_no_unreadable_plots(drawn):
             for ax in data_axes(fig):
                 assert "secant" not in ax.get_xlabel() + ax.get_ylabel() + ax.get_title()
     assert "optical" not in drawn["eye"] and "secant_current" not in drawn["eye"]
+
+
+def test_a_closed_eye_is_drawn_as_its_density_without_figures(record, monkeypatch):
+    """When the analysis finds no eye (too few ones or zeros at the centre) the density is still
+    drawn, over 2 UI, with no levels or bars."""
+    from sequences import dynamic_analysis
+
+    def no_eye(*args, **kwargs):
+        raise ValueError("the eye centre holds too few ones or zeros: no eye")
+
+    monkeypatch.setattr(dynamic_analysis, "eye_figures", no_eye)
+    step = steps(record)["eye"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (part, _, fig), = step_plots(step, record.sample)
+        fig.savefig(io.BytesIO(), format="png")
+    (ax,) = data_axes(fig)
+    assert part == "eye" and len(ax.get_images()) == 1 and not ax.get_lines()
+    assert ax.get_xlim() == pytest.approx((0, 2e9 / step.params["bit_rate"]))

@@ -13,7 +13,7 @@ import pytest
 from bench.cli import main
 from bench.plots.axes import DPI, FIGSIZE
 from bench.recipe import parse_recipe
-from bench.report import step_plots, write_report
+from bench.report import render_html, step_plots, write_report
 from bench.runner import Runner
 from bench.station import StationConfig
 from bench.storage import RunWriter, read_run
@@ -283,3 +283,20 @@ def test_run_with_report_writes_the_page_next_to_the_run_file(tmp_path, capsys):
     page = tmp_path / "iv_report" / "report.html"
     assert page.exists() and f"report: {page}" in capsys.readouterr().out
     assert "data:image/png;base64," in page.read_text()
+
+
+def test_results_table_shows_conditions_when_results_carry_them(run_file):
+    """Issue 10's result conditions in a compact column; files without them have no column."""
+    record = read_run(run_file)
+    assert "conditions" not in " ".join(parse(render_html(record, {})).text)
+    result = record.steps[0].results["forward_voltage"]
+    result["conditions"] = {"reference_current": {"value": 1e-3, "units": "A"}}
+    page = parse(render_html(record, {}))
+    text = " ".join(page.text)
+    assert "conditions" in text and "reference current 1 mA" in text
+
+
+def test_tables_fill_the_page_width_and_wrap_long_cells(run_file):
+    page = render_html(read_run(run_file), {})
+    css = page[page.index("<style>"):page.index("</style>")]
+    assert "width: 100%" in css and "overflow-wrap: anywhere" in css

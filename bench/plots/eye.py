@@ -57,10 +57,16 @@ def eye_levels(step: StepRecord) -> dict[str, float]:
 
 
 def eye_plot(step: StepRecord) -> Plot:
+    """The 2 UI density, with the levels, height and width drawn when the analysis gives them
+    (a closed eye is drawn without them)."""
     period = 1 / float(step.params["bit_rate"])
     time, volts = record_volts(step.data, "optical")
-    levels = eye_levels(step)
-    pooled = [folded_two_ui(time[k], volts[k], period, levels["threshold"])
+    try:
+        levels: dict[str, float] | None = eye_levels(step)
+        threshold = levels["threshold"]
+    except ValueError:  # no eye to measure: the density alone
+        levels, threshold = None, sum(da.two_level(volts)) / 2
+    pooled = [folded_two_ui(time[k], volts[k], period, threshold)
               for k in range(volts.shape[0])]
     phase = np.concatenate([p for p, _ in pooled])
     values = np.concatenate([v for _, v in pooled])
@@ -80,6 +86,29 @@ def eye_plot(step: StepRecord) -> Plot:
                       extent=[0.0, t_factor * SHOWN_UI * period, v_factor * v_range[0],
                               v_factor * v_range[1]])
     fig.colorbar(image, ax=ax, label="samples per bin (log scale)")
+    if levels is not None:
+        _draw_figures(ax, step, levels, period, t_factor, v_factor)
+    ax.set_xlim(0.0, t_factor * SHOWN_UI * period)
+    ax.set_ylim(v_factor * v_range[0], v_factor * v_range[1])
+    ax.set_xlabel(axis_label("time", t_unit) + ", crossings at 0, 1 and 2 UI")
+    ax.set_ylabel(axis_label("photoreceiver output", v_unit))
+    ui_axis = ax.secondary_xaxis("top", functions=(lambda t: t / (t_factor * period),
+                                                   lambda u: u * t_factor * period))
+    ui_axis.set_xlabel("unit intervals")
+    if levels is not None:
+        fig.legend(loc="outside lower center", ncols=4, fontsize="small", frameon=False)
+    ax.set_title(f"{step.name}: {_conditions(step)}")
+    return ("eye", f"Eye diagram over {SHOWN_UI} unit intervals: density of the records' "
+            f"samples (linearly interpolated {UPSAMPLE}x between the scope's points, log colour "
+            "scale) against time folded at the bit period on the recovered clock; dashed lines "
+            "at the one and zero levels, the black bar is the eye height (inner edges "
+            "mu -/+ 3 sigma), the grey bar the eye width, at the threshold.", fig)
+
+
+def _draw_figures(ax, step: StepRecord, levels: dict[str, float], period: float,
+                  t_factor: float, v_factor: float) -> None:
+    """One and zero levels (dashed), the eye height (black bar between the inner edges) and
+    the eye width (grey bar at the threshold) at the centre of each unit interval."""
     ax.axhline(v_factor * levels["one"], color="C3", ls="--", lw=1.2,
                label=f"one level {quantity(levels['one'], 'V')}")
     ax.axhline(v_factor * levels["zero"], color="C0", ls="--", lw=1.2,
@@ -97,20 +126,6 @@ def eye_plot(step: StepRecord) -> Plot:
                     [v_factor * levels["threshold"]] * 2, "-", color="0.25", lw=2,
                     marker="|", ms=14,
                     label=f"eye width {quantity(width, 's')}" if ui == 0 else "_width")
-    ax.set_xlim(0.0, t_factor * SHOWN_UI * period)
-    ax.set_ylim(v_factor * v_range[0], v_factor * v_range[1])
-    ax.set_xlabel(axis_label("time", t_unit) + ", crossings at 0, 1 and 2 UI")
-    ax.set_ylabel(axis_label("photoreceiver output", v_unit))
-    ui_axis = ax.secondary_xaxis("top", functions=(lambda t: t / (t_factor * period),
-                                                   lambda u: u * t_factor * period))
-    ui_axis.set_xlabel("unit intervals")
-    fig.legend(loc="outside lower center", ncols=4, fontsize="small", frameon=False)
-    ax.set_title(f"{step.name}: {_conditions(step)}")
-    return ("eye", f"Eye diagram over {SHOWN_UI} unit intervals: density of the records' "
-            f"samples (linearly interpolated {UPSAMPLE}x between the scope's points, log colour "
-            "scale) against time folded at the bit period on the recovered clock; dashed lines "
-            "at the one and zero levels, the black bar is the eye height (inner edges "
-            "mu -/+ 3 sigma), the grey bar the eye width, at the threshold.", fig)
 
 
 def _colour_map():
