@@ -46,6 +46,9 @@ def li_plot(step: StepRecord) -> Plot:
         ax.set_yscale("log")
     else:
         ax.plot(i_factor * current, p_factor * power, "o-", ms=3, label="optical power")
+        if np.nanmin(current) >= 0 and np.nanmin(power) >= 0:  # from the origin, as papers do
+            ax.set_xlim(left=0)
+            ax.set_ylim(bottom=0)
     peak = result_value(step, "max_optical_power")
     if peak is not None:
         at = float(current[np.nanargmax(power)])
