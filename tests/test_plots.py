@@ -271,3 +271,32 @@ def test_a_closed_eye_is_drawn_as_its_density_without_figures(record, monkeypatc
     (ax,) = data_axes(fig)
     assert part == "eye" and len(ax.get_images()) == 1 and not ax.get_lines()
     assert ax.get_xlim() == pytest.approx((0, 2e9 / step.params["bit_rate"]))
+
+
+def test_no_two_labels_overlap(drawn):
+    """Titles, axis labels and tick labels of every figure, as drawn: no two boxes overlap."""
+    for name, figures in drawn.items():
+        for part, fig in figures.items():
+            renderer = fig.canvas.get_renderer()
+            texts = [fig._suptitle] if fig._suptitle else []
+            for ax in fig.axes:
+                texts += [ax.title, ax.xaxis.label, ax.yaxis.label]
+                low, high = sorted(ax.get_xlim())  # tick labels outside the view are not drawn
+                texts += [t for t in ax.get_xticklabels() if low <= t.get_position()[0] <= high]
+                low, high = sorted(ax.get_ylim())
+                texts += [t for t in ax.get_yticklabels() if low <= t.get_position()[1] <= high]
+            boxes = [t.get_window_extent(renderer) for t in texts
+                     if t.get_visible() and t.get_text().strip()]
+            for i, a in enumerate(boxes):
+                for b in boxes[i + 1:]:
+                    overlap = min(a.x1, b.x1) - max(a.x0, b.x0), min(a.y1, b.y1) - max(a.y0, b.y0)
+                    assert min(overlap) <= 1, (name, part)  # a pixel of anti-aliasing
+
+
+def test_the_report_of_every_sequence_embeds_every_plot(record, tmp_path):
+    from bench.report import write_report
+
+    report = write_report(record.path, tmp_path / "out")
+    assert len(report.plots) == sum(len(parts) for parts in EXPECTED.values())
+    page = report.html.read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == len(report.plots)
