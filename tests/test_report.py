@@ -9,11 +9,11 @@ from html.parser import HTMLParser
 import h5py
 import numpy as np
 import pytest
-from scipy import constants
 
 from bench.cli import main
+from bench.plots.axes import DPI, FIGSIZE
 from bench.recipe import parse_recipe
-from bench.report import DPI, FIGSIZE, step_plots, write_report
+from bench.report import render_html, step_plots, write_report
 from bench.runner import Runner
 from bench.station import StationConfig
 from bench.storage import RunWriter, read_run
@@ -102,35 +102,6 @@ def test_report_default_directory_and_plot_size(run_file):
     width = int.from_bytes(report.plots[0].read_bytes()[16:20], "big")
     height = int.from_bytes(report.plots[0].read_bytes()[20:24], "big")
     assert (width, height) == (round(FIGSIZE[0] * DPI), round(FIGSIZE[1] * DPI))
-
-
-def test_liv_plots_show_efficiency_against_current_density_in_a_per_cm2(run_file):
-    record = read_run(run_file)
-    step = record.steps[0]
-    plots = dict((name, fig) for name, _, fig in step_plots(step, record.sample))
-    ax = plots["efficiency"].axes[0]
-    assert ax.get_xscale() == "log" and "A/cm²" in ax.get_xlabel()
-    assert "%" in ax.get_ylabel()
-    current, power = step.data["current"], step.data["optical_power"]
-    density = current / (math.pi * DIAMETER**2 / 4) * 1e-4  # A/cm^2
-    eqe = power / (constants.h * constants.c / WAVELENGTH) / (current / constants.e)
-    line = next(line for line in ax.get_lines() if line.get_label() == "EQE")
-    assert np.allclose(line.get_xdata(), density) and np.allclose(line.get_ydata(), 100 * eqe)
-    liv_axes = plots["liv"].axes
-    assert liv_axes[0].get_xlabel() == "current (mA)"
-    assert liv_axes[1].get_ylabel() == "optical power (mW)"
-
-
-def test_iv_plot_has_log_current_axis(run_file):
-    record = read_run(run_file)
-    step = record.steps[1]
-    (name, _, fig), = step_plots(step, record.sample)
-    ax = fig.axes[0]
-    assert ax.get_yscale() == "log" and ax.get_xlabel() == "voltage (V)"
-    line = ax.get_lines()[0]
-    assert np.allclose(line.get_xdata(), step.data["voltage"])
-    assert np.allclose(line.get_ydata(), np.abs(step.data["current"]), equal_nan=True)
-    assert step.data["voltage"].min() < 0  # the reverse branch is on the plot too
 
 
 PREAMBLE = ["x_increment", "x_origin", "x_reference", "y_increment", "y_origin", "y_reference"]
@@ -312,3 +283,20 @@ def test_run_with_report_writes_the_page_next_to_the_run_file(tmp_path, capsys):
     page = tmp_path / "iv_report" / "report.html"
     assert page.exists() and f"report: {page}" in capsys.readouterr().out
     assert "data:image/png;base64," in page.read_text()
+
+
+def test_results_table_shows_conditions_when_results_carry_them(run_file):
+    """Issue 10's result conditions in a compact column; files without them have no column."""
+    record = read_run(run_file)
+    assert "conditions" not in " ".join(parse(render_html(record, {})).text)
+    result = record.steps[0].results["forward_voltage"]
+    result["conditions"] = {"reference_current": {"value": 1e-3, "units": "A"}}
+    page = parse(render_html(record, {}))
+    text = " ".join(page.text)
+    assert "conditions" in text and "reference current 1 mA" in text
+
+
+def test_tables_fill_the_page_width_and_wrap_long_cells(run_file):
+    page = render_html(read_run(run_file), {})
+    css = page[page.index("<style>"):page.index("</style>")]
+    assert "width: 100%" in css and "overflow-wrap: anywhere" in css
