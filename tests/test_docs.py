@@ -18,7 +18,7 @@ ROOT = Path(__file__).parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 RUN_FILE = "runs/20250101-120000-abc123.h5"  # the name the snippets use
-CHEAP = {"station", "sequences", "show", "replay", "report", "export"}  # `bench run` is the tests' job
+CHEAP = {"station", "sequences", "show", "replay", "report", "export"}  # not `bench run`
 
 
 def blocks(kinds: tuple[str, ...]) -> list[tuple[str, int, str]]:

@@ -288,6 +288,9 @@ def test_run_with_report_writes_the_page_next_to_the_run_file(tmp_path, capsys):
 def test_results_table_shows_conditions_when_results_carry_them(run_file):
     """Issue 10's result conditions in a compact column; files without them have no column."""
     record = read_run(run_file)
+    for step in record.steps:  # as in a file written before results carried conditions
+        for stored in step.results.values():
+            stored.pop("conditions", None)
     assert "conditions" not in " ".join(parse(render_html(record, {})).text)
     result = record.steps[0].results["forward_voltage"]
     result["conditions"] = {"reference_current": {"value": 1e-3, "units": "A"}}
