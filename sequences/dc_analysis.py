@@ -220,7 +220,8 @@ def diode_fit(current, voltage, temperature, i_min=None, i_max=None) -> DiodeFit
     dV/d(ln I) = n kT/q + I R_s, without the noise of a numerical derivative; see also
     Schubert ch. 4. Uses only points with I > 0 and, when given, i_min <= I <= i_max (A).
     ``temperature`` is the junction temperature in K.
-    ValueError on fewer than 3 usable points, degenerate currents, or a non-positive slope.
+    ValueError on fewer than 3 usable points, degenerate currents, a non-positive slope, or a
+    series resistance whose I R_s is below -1 mV at the top current (unphysical).
     """
     i = _array("current", current)
     v = _array("voltage", voltage)
@@ -251,6 +252,11 @@ def diode_fit(current, voltage, temperature, i_min=None, i_max=None) -> DiodeFit
     if not a > 0:
         raise ValueError(
             f"diode_fit: fitted slope n kT/q = {a:g} V is not positive; data is not a forward diode"
+        )
+    if r_s * i.max() < -1e-3:  # a negative I R_s of over 1 mV at the top current: not a diode
+        raise ValueError(
+            f"diode_fit: fitted series resistance {r_s:.4g} ohm is negative; the points do not "
+            f"cover enough of the forward characteristic"
         )
     v_thermal = K_B * t / Q
     residual = v - x @ np.array([a, b, r_s])

@@ -4,6 +4,9 @@ of the last point lands a hair short of -5 V."""
 
 from __future__ import annotations
 
+import json
+
+import h5py
 import numpy as np
 import pytest
 
@@ -30,3 +33,22 @@ def test_prescreen_to_exactly_the_reverse_voltage_gives_the_leakage(write_yaml, 
     assert truth == pytest.approx(5e-9, rel=0.01)  # the shunt dominates
     assert step.results["reverse_leakage"]["value"] == pytest.approx(truth, rel=0.02)
     assert step.results["reverse_leakage"]["units"] == "A"
+
+
+def test_a_fit_on_too_few_forward_points_is_dropped_with_its_reason(write_yaml, tmp_path):
+    """A lin voltage sweep from -3 to 3.2 V has only a few points above turn-on: the diode fit
+    there gave R_s = -568 ohm. An unphysical (negative) R_s drops the fit's three figures with
+    the reason; reverse leakage and the forward voltage stay."""
+    sweep = {"sequence": "iv", "name": "wide", "params": {
+        "source": "voltage", "start": -3.0, "stop": 3.2, "points": 20, "spacing": "lin",
+        "current_limit": 5e-3, "reverse_voltage": -3.0}}
+    recipe = write_yaml("recipe.yaml", {"sample": SAMPLE, "steps": [sweep]})
+    out = tmp_path / "run.h5"
+    main(["run", recipe, "-o", str(out), "-q"])
+    step = read_run(out).steps[0]
+    assert {"reverse_leakage", "forward_voltage"} <= set(step.results)
+    fit = ("series_resistance", "ideality_factor", "saturation_current")
+    assert not set(fit) & set(step.results)
+    with h5py.File(out, "r") as f:
+        dropped = json.loads(f["steps/00_wide"].attrs["dropped_figures"])
+    assert set(fit) <= set(dropped) and "is negative" in dropped["series_resistance"]
