@@ -108,6 +108,7 @@ def cmd_run(args) -> int:
     simulated = runner.force_sim or all(i.simulated for i in station.instruments.values())
     if simulated:
         print(f"SIMULATED bench ({station.source}): no hardware is driven", file=sys.stderr)
+    _StartUpInterrupt.honour()  # the runner holds and handles signals from here on
     outcome = runner.run()
     interrupted = outcome.status == "aborted" and _by_signal(outcome.reason)
     if not runner.steps_started and (outcome.status == "failed" or interrupted):
@@ -449,8 +450,36 @@ def _add_sample_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument("--max-voltage", type=float, help="sample limit max_voltage, V")
 
 
+class _StartUpInterrupt:
+    """SIGINT while a run starts up (imports, reading its input, checking its plan): kept and
+    raised at :meth:`honour`, just before the run. Raised at once, a Ctrl-C landing inside an
+    import's clean-up callback is swallowed by Python, which prints a traceback and goes on."""
+
+    pending = False
+
+    @classmethod
+    def install(cls) -> None:
+        with contextlib.suppress(ValueError):  # not the main thread
+            signal.signal(signal.SIGINT, cls._keep)
+
+    @classmethod
+    def _keep(cls, signum, frame) -> None:
+        cls.pending = True
+
+    @classmethod
+    def honour(cls) -> None:
+        """Ctrl-C acts at once from here on; one that came during start-up ends the command."""
+        with contextlib.suppress(ValueError):
+            if signal.getsignal(signal.SIGINT) == cls._keep:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+        if cls.pending:
+            cls.pending = False
+            raise KeyboardInterrupt
+
+
 def script() -> None:
     """The console script (and ``python -m bench``): :func:`main`, then exit with its code."""
+    _StartUpInterrupt.install()
     code = main()
     with contextlib.suppress(ValueError):  # the command is over: a Ctrl-C now changes nothing
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -467,6 +496,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; every way it can end is one exit code (module docstring)."""
     try:
         args = build_parser().parse_args(argv)
+        if args.func is not cmd_run:  # only a run defers a start-up Ctrl-C (to its start)
+            _StartUpInterrupt.honour()
         return args.func(args)
     except BenchError as exc:
         return _fail(f"bench: error: {exc}", EXIT_USAGE)
