@@ -284,6 +284,41 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
+def cmd_campaign(args) -> int:
+    """``bench campaign DIR...``: every run file under the folders as one table, a row per step
+    (bench/campaign.py), and a second table of the files skipped with their reasons."""
+    from .storage import check_new_file
+
+    if args.workers < 1:
+        raise BenchError(f"--workers {args.workers}: must be at least 1")
+    if args.format == "parquet":
+        try:
+            import pyarrow  # noqa: F401  (the engine, asked before anything is read)
+        except ImportError:
+            raise BenchError("--format parquet needs pyarrow: pip install "
+                             "'microled-bench[parquet]' (or --format csv)") from None
+    output = Path(args.output or f"campaign.{args.format}")
+    skipped_path = output.with_name(f"{output.stem}_skipped{output.suffix}")
+    for path in (output, skipped_path):
+        check_new_file(path, force=args.force, what="campaign table")
+    from .campaign import Progress, collect
+
+    result = collect(args.folders, workers=args.workers, scheduler=args.scheduler,
+                     where=args.where, progress=None if args.quiet else Progress())
+    for path, frame in ((output, result.table), (skipped_path, result.skipped_frame())):
+        if args.format == "csv":
+            frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        else:
+            frame.to_parquet(path, index=False)
+    for _path, reason in result.skipped:
+        print(f"skipped: {reason}", file=sys.stderr)
+    runs = result.table["run_id"].nunique() if len(result.table) else 0
+    print(f"campaign: {output} ({len(result.table)} steps of {runs} runs"
+          f"{', where ' + args.where if args.where else ''}); "
+          f"{len(result.skipped)} files skipped, listed in {skipped_path}")
+    return EXIT_OK
+
+
 def cmd_replay(args) -> int:
     from .display import Progress
     from .storage import read_run
@@ -416,6 +451,26 @@ def build_parser() -> argparse.ArgumentParser:
                         help="csv (UTF-8, a header row; default) or parquet (needs pyarrow)")
     export.add_argument("--force", action="store_true", help="overwrite tables already there")
     export.set_defaults(func=cmd_export)
+
+    campaign = sub.add_parser("campaign", help="every run file under some folders as one table, "
+                              "a row per step, read in parallel on Dask")
+    campaign.add_argument("folders", nargs="+", metavar="DIR", help="folders searched for *.h5 "
+                          "(recursively); only read")
+    campaign.add_argument("-o", "--output", help="table to write (default campaign.parquet or "
+                          ".csv); the skipped files go to <stem>_skipped beside it")
+    campaign.add_argument("--format", choices=("parquet", "csv"), default="parquet",
+                          help="parquet (default; needs pyarrow) or csv")
+    where = campaign.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=2, help="local Dask worker processes "
+                       "(default 2); 1 reads in this process without Dask")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="an existing Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    campaign.add_argument("--where", metavar="EXPR", help="keep the rows for which this pandas "
+                          "query holds; results also by bare name, e.g. "
+                          "\"sequence == 'liv' and peak_eqe > 0.2\"")
+    campaign.add_argument("--force", action="store_true", help="overwrite existing tables")
+    campaign.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    campaign.set_defaults(func=cmd_campaign)
 
     replay = sub.add_parser("replay", help="re-analyse a run file, or re-execute it against its "
                             "I/O record; exit 1 if anything differs from the stored run")

@@ -1,0 +1,283 @@
+"""Campaigns: every run file under some folders as one table, a row per step (``bench campaign``).
+
+Each row: ``run_id``, ``run_status``, ``simulated``, ``sample_id``, the sample's free attributes
+(one column each, by name), ``sequence``, ``step``, ``status`` (the step's), ``reason``, each
+result as ``<name> [<units>]`` with its verdict ``<name> passed`` (a nullable boolean; empty
+without limits) and its conditions ``<name> @ <condition> [<units>]``, then ``file``, ``started``
+and ``ended`` (the step's). A run without steps gives one row with empty step columns.
+
+Files are read with metadata and results only (never the arrays), as Dask tasks over batches of
+files: a local cluster of processes, an existing scheduler by address, or ``workers=1`` in this
+process without Dask. The rows are put in file order afterwards, so every way gives the same table.
+A damaged or foreign file is skipped and listed with its reason (``Campaign.skipped``).
+
+``where`` is a pandas ``DataFrame.query`` expression. Besides the columns' own names (in
+backticks when they hold spaces or brackets), every column is also known by a plain alias: the
+name without its ``[<units>]``, with `` @ `` as ``_at_`` and spaces as ``_`` (``peak_eqe``,
+``peak_eqe_passed``, ``f3db_at_bias_current``); an alias two columns would share is left out.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+import time
+import types
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from common.errors import BenchError, RunFileError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FIXED = ("run_id", "run_status", "simulated", "sample_id")
+STEP = ("sequence", "step", "status", "reason")
+TAIL = ("file", "started", "ended")
+SKIPPED = ("file", "reason")
+MAX_BATCH = 200  # files per Dask task: a task costs ~1 ms to schedule, a file ~1-3 ms to read
+
+
+@dataclass
+class Campaign:
+    """The table (one row per step) and the files left out, ``(file, reason)`` each."""
+
+    table: pd.DataFrame
+    skipped: list[tuple[str, str]]
+
+    def skipped_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.skipped, columns=list(SKIPPED))
+
+
+def run_files(folders: Iterable[str | Path]) -> list[Path]:
+    """Every ``*.h5`` under the folders (recursively), sorted, each once; a folder that does
+    not exist is refused (BenchError)."""
+    found: set[Path] = set()
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise BenchError(f"{folder}: no such folder" if not folder.exists()
+                             else f"{folder}: not a folder (bench campaign reads folders)")
+        found.update(path for path in folder.rglob("*.h5") if path.is_file())
+    return sorted(found)
+
+
+def step_rows(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of one run file; RunFileError for a damaged or foreign one."""
+    from .export import column
+    from .storage import read_run
+
+    record = read_run(path, arrays=False)
+    sample = record.sample
+    attributes = sample.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise RunFileError(f"{path}: damaged run file (its sample attributes are "
+                           f"{type(attributes).__name__}, not a mapping)")
+    run = {"run_id": record.run_id, "run_status": record.status,
+           "simulated": bool(record.attrs.get("simulated", False)),
+           "sample_id": str(sample.get("id", "")), **attributes}
+    tail = {"file": str(path)}
+    if not record.steps:
+        return [{**run, **dict.fromkeys(STEP, ""), **tail, "started":
+                 str(record.attrs.get("started", "")), "ended": str(record.attrs.get("ended", ""))}]
+    rows = []
+    for step in record.steps:
+        row = {**run, "sequence": step.sequence, "step": step.name, "status": step.status,
+               "reason": step.reason}
+        for name, result in step.results.items():
+            row[column(name, result["units"])] = result["value"]
+            row[f"{name} passed"] = result["passed"]
+            for cond, spec in (result.get("conditions") or {}).items():
+                row[column(f"{name} @ {cond}", spec["units"])] = spec["value"]
+        rows.append({**row, **tail, "started": step.started, "ended": step.ended})
+    return rows
+
+
+def read_batch(paths: list[str]) -> list[tuple[str, list[dict[str, Any]], str]]:
+    """One Dask task: per file its path, its rows and "", or no rows and why it was skipped."""
+    out = []
+    for path in paths:
+        try:
+            out.append((path, step_rows(path), ""))
+        except RunFileError as exc:
+            out.append((path, [], str(exc)))
+        except Exception as exc:  # noqa: BLE001  a file must never stop the campaign
+            out.append((path, [], f"{path}: not readable ({type(exc).__name__}: {exc})"))
+    return out
+
+
+def _batches(paths: list[Path], workers: int) -> list[list[str]]:
+    size = max(1, min(MAX_BATCH, math.ceil(len(paths) / (4 * max(workers, 1)))))
+    names = [str(p) for p in paths]
+    return [names[i:i + size] for i in range(0, len(names), size)]
+
+
+def collect(folders: Iterable[str | Path], *, workers: int = 1, scheduler: str | None = None,
+            where: str | None = None,
+            progress: Callable[[int, int], None] | None = None) -> Campaign:
+    """Read every run file under ``folders`` (module docstring): ``workers=1`` in this process,
+    more on a local Dask cluster of that many processes, or on the Dask scheduler at
+    ``scheduler`` (``tcp://host:port``). ``progress(done, total)`` is called as files finish."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise BenchError(f"workers={workers!r} must be a whole number of at least 1")
+    paths = run_files([folders] if isinstance(folders, (str, Path)) else folders)
+    batches = _batches(paths, workers)
+    results: list[list[tuple[str, list[dict], str]] | None] = [None] * len(batches)
+    done = 0
+
+    def finished(index: int, batch_result) -> None:
+        nonlocal done
+        results[index] = batch_result
+        done += len(batch_result)
+        if progress:
+            progress(done, len(paths))
+
+    if scheduler is None and workers == 1:
+        for index, batch in enumerate(batches):
+            finished(index, read_batch(batch))
+    elif batches:
+        _on_dask(batches, workers, scheduler, finished)
+    rows, skipped = [], []
+    for batch in results:
+        for path, file_rows, reason in batch or ():
+            rows += file_rows
+            if reason:
+                skipped.append((path, reason))
+    table = _frame(rows)
+    if where:
+        table = select(table, where)
+    return Campaign(table, skipped)
+
+
+def _on_dask(batches: list[list[str]], workers: int, scheduler: str | None,
+             finished: Callable[[int, Any], None]) -> None:
+    """Each batch a task on a Dask distributed cluster, results handed on as they complete."""
+    import contextlib
+
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise BenchError("bench campaign on Dask needs dask and distributed: pip install "
+                         "dask distributed (or --workers 1)") from None
+    with contextlib.ExitStack() as stack:
+        if scheduler is None:
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                dashboard_address=None, silence_logs=50))
+            address = cluster.scheduler_address
+        else:
+            address = scheduler
+        try:
+            client = stack.enter_context(Client(address, timeout="10s"))
+        except OSError as exc:
+            raise BenchError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        futures = client.map(read_batch, batches, pure=False)
+        index = {future.key: k for k, future in enumerate(futures)}
+        for future in as_completed(futures):
+            finished(index[future.key], future.result())
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows as one DataFrame: the run columns, the attributes, the step columns, the results
+    (in the order first met), then file and times."""
+    import pandas as pd
+
+    met: dict[str, None] = {}
+    for row in rows:
+        met.update(dict.fromkeys(row))
+    fixed = set(FIXED + STEP + TAIL)
+    # attribute names are identifiers; a result without units has its "<name> passed" beside it
+    results = [c for c in met if c not in fixed and (" [" in c or " @ " in c or
+                                                     c.endswith(" passed") or f"{c} passed" in met)]
+    attributes = [c for c in met if c not in fixed and c not in results]
+    columns = [*FIXED, *attributes, *STEP, *results, *TAIL]
+    frame = pd.DataFrame(rows, columns=columns)
+    for name in columns:
+        if name.endswith(" passed"):
+            frame[name] = frame[name].astype("boolean")
+        elif name in results:
+            frame[name] = frame[name].astype(float)
+        elif name in attributes:
+            frame[name] = _one_kind(frame[name])
+    return frame
+
+
+def _one_kind(values: pd.Series) -> pd.Series:
+    """An attribute column for Parquet: lists as they are, scalars of one kind as they are;
+    a column mixing text and numbers (wafer 12 in one recipe, "W12" in another) as text."""
+    kinds = {type(v).__name__ if not isinstance(v, (int, float)) or isinstance(v, bool)
+             else "number" for v in values if v is not None and not _missing(v)}
+    if len(kinds) <= 1:
+        return values
+    return values.map(lambda v: None if v is None or _missing(v) else str(v))
+
+
+def _missing(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def alias(name: str) -> str:
+    """The plain name of a column for ``where`` (module docstring)."""
+    return re.sub(r"\s+", "_", re.sub(r"\s*\[[^\]]*\]$", "", name).replace(" @ ", "_at_"))
+
+
+def select(table: pd.DataFrame, where: str) -> pd.DataFrame:
+    """The rows of ``table`` for which the ``DataFrame.query`` expression ``where`` holds."""
+    names: dict[str, list[str]] = {}
+    for name in table.columns:
+        names.setdefault(alias(name), []).append(name)
+    view = table.assign(**{plain: table[found[0]] for plain, found in names.items()
+                           if len(found) == 1 and plain not in table.columns})
+    try:
+        chosen = view.query(where, engine="python")
+    except Exception as exc:  # noqa: BLE001  pandas raises many kinds; each is one line here
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BenchError(f"--where {where!r}: {text}") from None
+    return table.loc[chosen.index].reset_index(drop=True)
+
+
+def campaign(paths: str | Path | Iterable[str | Path], scheduler: str | None = None,
+             workers: int = 1, where: str | None = None) -> pd.DataFrame:
+    """The campaign table of every run file under ``paths`` (folders) as a pandas DataFrame; the
+    skipped files ``(file, reason)`` are in ``frame.attrs["skipped"]``."""
+    result = collect(paths, workers=workers, scheduler=scheduler, where=where)
+    result.table.attrs["skipped"] = result.skipped
+    return result.table
+
+
+class Progress:
+    """Files done and time left on stderr: one line rewritten on a terminal, else a line every
+    few seconds."""
+
+    def __init__(self, stream=None, every: float = 5.0):
+        self.stream = stream or sys.stderr
+        self.start = time.monotonic()
+        self.every, self.last = every, -math.inf
+        self.tty = self.stream.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < (0.2 if self.tty else self.every):
+            return
+        self.last = now
+        elapsed = now - self.start
+        left = elapsed / done * (total - done) if done else math.nan
+        line = f"campaign: {done}/{total} files, " + \
+            (f"{left:.0f} s left" if done < total else f"done in {elapsed:.1f} s")
+        end = "\n" if done >= total or not self.tty else ""
+        print(("\r" if self.tty else "") + line, end=end, file=self.stream, flush=True)
+
+
+class _CallableModule(types.ModuleType):
+    """``bench.campaign(paths)``: the package attribute is this module once it is imported."""
+
+    def __call__(self, *args, **kwargs) -> pd.DataFrame:
+        return campaign(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
