@@ -111,51 +111,57 @@ def read_batch(paths: list[str]) -> list[tuple[str, list[dict[str, Any]], str]]:
     return out
 
 
-def _batches(paths: list[Path], workers: int) -> list[list[str]]:
-    size = max(1, min(MAX_BATCH, math.ceil(len(paths) / (4 * max(workers, 1)))))
-    names = [str(p) for p in paths]
-    return [names[i:i + size] for i in range(0, len(names), size)]
-
-
 def collect(folders: Iterable[str | Path], *, workers: int = 1, scheduler: str | None = None,
             where: str | None = None,
             progress: Callable[[int, int], None] | None = None) -> Campaign:
     """Read every run file under ``folders`` (module docstring): ``workers=1`` in this process,
     more on a local Dask cluster of that many processes, or on the Dask scheduler at
     ``scheduler`` (``tcp://host:port``). ``progress(done, total)`` is called as files finish."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise BenchError(f"workers={workers!r} must be a whole number of at least 1")
+    _check_workers(workers)
     paths = run_files([folders] if isinstance(folders, (str, Path)) else folders)
-    batches = _batches(paths, workers)
-    results: list[list[tuple[str, list[dict], str]] | None] = [None] * len(batches)
-    done = 0
-
-    def finished(index: int, batch_result) -> None:
-        nonlocal done
-        results[index] = batch_result
-        done += len(batch_result)
-        if progress:
-            progress(done, len(paths))
-
-    if scheduler is None and workers == 1:
-        for index, batch in enumerate(batches):
-            finished(index, read_batch(batch))
-    elif batches:
-        _on_dask(batches, workers, scheduler, finished)
     rows, skipped = [], []
-    for batch in results:
-        for path, file_rows, reason in batch or ():
-            rows += file_rows
-            if reason:
-                skipped.append((path, reason))
+    for path, file_rows, reason in _run_tasks(read_batch, [str(p) for p in paths], workers,
+                                              scheduler, progress):
+        rows += file_rows
+        if reason:
+            skipped.append((path, reason))
     table = _frame(rows)
     if where:
         table = select(table, where)
     return Campaign(table, skipped)
 
 
-def _on_dask(batches: list[list[str]], workers: int, scheduler: str | None,
-             finished: Callable[[int, Any], None]) -> None:
+def _check_workers(workers: Any) -> None:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise BenchError(f"workers={workers!r} must be a whole number of at least 1")
+
+
+def _run_tasks(task: Callable[[list], list], items: list, workers: int, scheduler: str | None,
+               progress: Callable[[int, int], None] | None) -> list:
+    """``task`` over ``items`` in batches (one Dask task each; in this process when
+    ``workers`` is 1 and there is no ``scheduler``); the results in the order of ``items``."""
+    size = max(1, min(MAX_BATCH, math.ceil(len(items) / (4 * workers))))
+    batches = [items[i:i + size] for i in range(0, len(items), size)]
+    results: list[list | None] = [None] * len(batches)
+    done = 0
+
+    def finished(index: int, batch_result: list) -> None:
+        nonlocal done
+        results[index] = batch_result
+        done += len(batch_result)
+        if progress:
+            progress(done, len(items))
+
+    if scheduler is None and workers == 1:
+        for index, batch in enumerate(batches):
+            finished(index, task(batch))
+    elif batches:
+        _on_dask(task, batches, workers, scheduler, finished)
+    return [item for batch in results for item in batch or ()]
+
+
+def _on_dask(task: Callable[[list], list], batches: list[list], workers: int,
+             scheduler: str | None, finished: Callable[[int, Any], None]) -> None:
     """Each batch a task on a Dask distributed cluster, results handed on as they complete."""
     import contextlib
 
@@ -176,7 +182,7 @@ def _on_dask(batches: list[list[str]], workers: int, scheduler: str | None,
             client = stack.enter_context(Client(address, timeout="10s"))
         except OSError as exc:
             raise BenchError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-        futures = client.map(read_batch, batches, pure=False)
+        futures = client.map(task, batches, pure=False)
         index = {future.key: k for k, future in enumerate(futures)}
         for future in as_completed(futures):
             finished(index[future.key], future.result())
