@@ -131,6 +131,102 @@ def collect(folders: Iterable[str | Path], *, workers: int = 1, scheduler: str |
     return Campaign(table, skipped)
 
 
+CHANGES = ("file", "new_file", "run_id", "step", "status", "result", "units", "stored",
+           "reanalysed", "stored_passed", "reanalysed_passed", "changed")
+
+
+@dataclass
+class Reanalysis:
+    """The campaign table of the new files, the changes (a row per step and result, CHANGES)
+    and the source files skipped with their reasons."""
+
+    campaign: Campaign
+    changes: pd.DataFrame
+
+
+def reanalyse_batch(jobs: list[tuple[str, str, bool]]) -> list[tuple[str, list, list, str]]:
+    """One Dask task: ``bench replay``'s re-analysis of each ``(source, new file, force)``;
+    per source its change rows, the new file's table rows and "", or no rows and why it was
+    skipped."""
+    from .replay import reanalyse
+
+    out = []
+    for source, target, force in jobs:
+        try:
+            changes = _changes(reanalyse(source, target, force=force), source, target)
+            out.append((source, changes, step_rows(target), ""))
+        except BenchError as exc:
+            out.append((source, [], [], str(exc)))
+        except Exception as exc:  # noqa: BLE001  a file must never stop the campaign
+            out.append((source, [], [], f"{source}: not re-analysed ({type(exc).__name__}: "
+                                        f"{exc})"))
+    return out
+
+
+def _changes(report, source: str, target: str) -> list[dict[str, Any]]:
+    rows = []
+    for step in report.steps:
+        for name in {**step.stored, **step.replayed}:
+            old, new = step.stored.get(name), step.replayed.get(name)
+            same = old is not None and new is not None and old["units"] == new["units"] and \
+                old["passed"] == new["passed"] and \
+                (old.get("conditions") or {}) == (new.get("conditions") or {}) and \
+                (old["value"] == new["value"] or (math.isnan(old["value"]) and
+                                                  math.isnan(new["value"])))
+            rows.append({"file": source, "new_file": target, "run_id": report.source.run_id,
+                         "step": step.name, "status": step.status, "result": name,
+                         "units": (new or old)["units"],
+                         "stored": old["value"] if old else math.nan,
+                         "reanalysed": new["value"] if new else math.nan,
+                         "stored_passed": old["passed"] if old else None,
+                         "reanalysed_passed": new["passed"] if new else None,
+                         "changed": not same})
+    return rows
+
+
+def reanalyse_all(folders: Iterable[str | Path], out_dir: str | Path, *, workers: int = 1,
+                  scheduler: str | None = None, where: str | None = None, force: bool = False,
+                  progress: Callable[[int, int], None] | None = None) -> Reanalysis:
+    """Re-run every step's ``analyse`` (the current code) on the raw data of every run file
+    under ``folders``, each written as a new file ``<out_dir>/<folder name>/<its path under the
+    folder>`` (the originals are only read, as by ``bench replay``); as Dask tasks like
+    :func:`collect`, whose table of the new files it returns with what changed."""
+    import pandas as pd
+
+    _check_workers(workers)
+    folders = [Path(f) for f in ([folders] if isinstance(folders, (str, Path)) else folders)]
+    out_dir = Path(out_dir)
+    names = [f.resolve().name for f in folders]
+    if len(set(names)) != len(names):
+        raise BenchError(f"--reanalyse: the folders share a name ({', '.join(names)}); the new "
+                         f"files go to <out>/<folder name>/, give folders of different names")
+    jobs = []
+    for folder in folders:
+        if out_dir.resolve().is_relative_to(folder.resolve()):
+            raise BenchError(f"--reanalyse {out_dir}: inside {folder}, which is read; a later "
+                             f"campaign of {folder} would count each run twice")
+        for path in run_files([folder]):
+            jobs.append((str(path), str(out_dir / folder.resolve().name /
+                                        path.relative_to(folder)), force))
+    existing = [target for _, target, _ in jobs if Path(target).exists()]
+    if existing and not force:
+        raise BenchError(f"--reanalyse: {len(existing)} of the new files exist already (first: "
+                         f"{existing[0]}); nothing is overwritten without --force")
+    changed, rows, skipped = [], [], []
+    for source, change_rows, table_rows, reason in _run_tasks(reanalyse_batch, jobs, workers,
+                                                              scheduler, progress):
+        changed += change_rows
+        rows += table_rows
+        if reason:
+            skipped.append((source, reason))
+    table = _frame(rows)
+    campaign = Campaign(select(table, where) if where else table, skipped)
+    changes = pd.DataFrame(changed, columns=list(CHANGES))
+    for name in ("stored_passed", "reanalysed_passed"):
+        changes[name] = changes[name].astype("boolean")
+    return Reanalysis(campaign, changes)
+
+
 def _check_workers(workers: Any) -> None:
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise BenchError(f"workers={workers!r} must be a whole number of at least 1")

@@ -299,13 +299,24 @@ def cmd_campaign(args) -> int:
                              "'microled-bench[parquet]' (or --format csv)") from None
     output = Path(args.output or f"campaign.{args.format}")
     skipped_path = output.with_name(f"{output.stem}_skipped{output.suffix}")
-    for path in (output, skipped_path):
+    changes_path = output.with_name(f"{output.stem}_changes{output.suffix}")
+    for path in (output, skipped_path) + ((changes_path,) if args.reanalyse else ()):
         check_new_file(path, force=args.force, what="campaign table")
-    from .campaign import Progress, collect
+    from .campaign import Progress, collect, reanalyse_all
 
-    result = collect(args.folders, workers=args.workers, scheduler=args.scheduler,
-                     where=args.where, progress=None if args.quiet else Progress())
-    for path, frame in ((output, result.table), (skipped_path, result.skipped_frame())):
+    progress = None if args.quiet else Progress()
+    tables = []
+    if args.reanalyse:
+        redone = reanalyse_all(args.folders, args.reanalyse, workers=args.workers,
+                               scheduler=args.scheduler, where=args.where, force=args.force,
+                               progress=progress)
+        result = redone.campaign
+        tables.append((changes_path, redone.changes))
+    else:
+        result = collect(args.folders, workers=args.workers, scheduler=args.scheduler,
+                         where=args.where, progress=progress)
+    tables += [(output, result.table), (skipped_path, result.skipped_frame())]
+    for path, frame in tables:
         if args.format == "csv":
             frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
         else:
@@ -316,6 +327,10 @@ def cmd_campaign(args) -> int:
     print(f"campaign: {output} ({len(result.table)} steps of {runs} runs"
           f"{', where ' + args.where if args.where else ''}); "
           f"{len(result.skipped)} files skipped, listed in {skipped_path}")
+    if args.reanalyse:
+        changed = redone.changes[redone.changes["changed"]]
+        print(f"re-analysed into {args.reanalyse} (originals untouched): {len(changed)} results "
+              f"changed in {changed['file'].nunique()} runs, listed in {changes_path}")
     return EXIT_OK
 
 
@@ -468,7 +483,12 @@ def build_parser() -> argparse.ArgumentParser:
     campaign.add_argument("--where", metavar="EXPR", help="keep the rows for which this pandas "
                           "query holds; results also by bare name, e.g. "
                           "\"sequence == 'liv' and peak_eqe > 0.2\"")
-    campaign.add_argument("--force", action="store_true", help="overwrite existing tables")
+    campaign.add_argument("--reanalyse", metavar="OUTDIR", help="re-run each step's analysis "
+                          "with the current code on the stored raw data, writing new files "
+                          "under OUTDIR/<folder name>/ (originals untouched); the table is of "
+                          "the new files, <stem>_changes lists what changed")
+    campaign.add_argument("--force", action="store_true",
+                          help="overwrite existing tables (and re-analysed files)")
     campaign.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     campaign.set_defaults(func=cmd_campaign)
 

@@ -241,6 +241,43 @@ def test_sample_attributes_are_validated_and_stored(tmp_path):
     assert "attributes" not in plain.sample_dict()  # files without them stay as they were
 
 
+def test_reanalyse_writes_new_files_and_lists_what_changed(tmp_path, capsys):
+    import hashlib
+
+    from bench.campaign import reanalyse_all
+
+    folder = tmp_path / "runs"
+    bad = make_campaign(folder, 6)
+    digest = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*.h5")}
+    serial = reanalyse_all([folder], tmp_path / "new")
+    parallel = reanalyse_all([folder], tmp_path / "new2", workers=2)
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*.h5")} == \
+        digest  # the originals untouched
+    assert {path for path, _ in serial.campaign.skipped} == {str(p) for p in bad.values()}
+    changes = serial.changes
+    columns = ["file", "step", "result"]
+    pd.testing.assert_frame_equal(
+        changes.drop(columns="new_file").sort_values(columns).reset_index(drop=True),
+        parallel.changes.drop(columns="new_file").sort_values(columns).reset_index(drop=True))
+    with h5py.File(tmp_path / "liv.h5", "r") as f:  # the template: what the raw data gives
+        truth = float(next(iter(f["steps"].values()))["results"]["peak_eqe"][()])
+    edited = changes[changes["result"] == "peak_eqe"]
+    assert len(edited) == 3 and edited["changed"].all()
+    assert edited["reanalysed"].to_numpy() == pytest.approx(truth, rel=0, abs=0)
+    assert sorted(edited["stored"]) == sorted(0.1 + 0.3 * k / 97 for k in (0, 2, 4))
+    untouched = changes[~changes["result"].isin(list(EDITED.values()))]
+    assert len(untouched) > 0 and not untouched["changed"].any()
+    new = serial.campaign.table
+    assert len(new) == 6 and new["peak_eqe [1]"].dropna().eq(truth).all()
+    assert all(Path(p).is_relative_to(tmp_path / "new" / "runs") for p in new["file"])
+    # refused: new files that exist, an output inside the folder read
+    with pytest.raises(BenchError, match="exist already"):
+        reanalyse_all([folder], tmp_path / "new")
+    assert main(["campaign", str(folder), "--workers", "1", "--reanalyse",
+                 str(folder / "again"), "-o", str(tmp_path / "t.csv"), "--format", "csv"]) == 2
+    assert "inside" in capsys.readouterr().err
+
+
 @pytest.mark.skipif(os.environ.get("CAMPAIGN_FULL") != "1",
                     reason="2,000 files take ~40 s on 2 shared cores, over the ~30 s a CI "
                     "test may take: CAMPAIGN_FULL=1 runs it; the module's 300 test the same")
