@@ -343,6 +343,68 @@ def select(table: pd.DataFrame, where: str) -> pd.DataFrame:
     return table.loc[chosen.index].reset_index(drop=True)
 
 
+def column_named(table: pd.DataFrame, name: str) -> str:
+    """The table's column called ``name`` or known by that alias (BenchError otherwise)."""
+    if name in table.columns:
+        return name
+    found = [c for c in table.columns if alias(c) == name]
+    if len(found) != 1:
+        raise BenchError(f"--plot: no column {name!r}" if not found else
+                         f"--plot: {name!r} names {len(found)} columns ({', '.join(found)}); "
+                         f"give one of them in full")
+    return found[0]
+
+
+def plot(table: pd.DataFrame, x: str, y: str, by: str | None = None):
+    """A figure of ``y`` against ``x`` (names or aliases): a scatter when ``x`` holds numbers
+    (a series per value of ``by``), a map when it holds [column, row] pairs (a wafer's die
+    coordinates; the colour is ``y``), else per value of ``x`` a box of ``y``, or the fraction
+    of true values when ``y`` is a verdict (``<result> passed``: the yield)."""
+    import numpy as np
+    import pandas as pd
+
+    from .plots.axes import grid, new_figure
+
+    x, y = column_named(table, x), column_named(table, y)
+    by = column_named(table, by) if by else None
+    values = table[y]
+    verdict = values.dtype == "boolean" or values.dtype == bool
+    if not verdict and not pd.api.types.is_numeric_dtype(values):
+        raise BenchError(f"--plot: {y} does not hold numbers or verdicts")
+    data = table[[c for c in dict.fromkeys((x, y, by)) if c]].copy()
+    data = data[values.notna()]
+    fig, (ax,) = new_figure()
+    pairs = data[x].map(lambda v: isinstance(v, (list, tuple, np.ndarray)) and len(v) == 2)
+    if len(data) and pairs.all():
+        where = np.array([list(v) for v in data[x]], dtype=float)
+        dots = ax.scatter(where[:, 0], where[:, 1], c=data[y].astype(float), cmap="viridis",
+                          marker="s")
+        fig.colorbar(dots, ax=ax, label=y)
+        ax.set(xlabel=f"{x} (column)", ylabel=f"{x} (row)", aspect="equal")
+    elif pd.api.types.is_numeric_dtype(data[x]):
+        for label, group in (data.groupby(by, sort=True) if by else [(None, data)]):
+            ax.scatter(group[x], group[y].astype(float), s=12,
+                       label=None if label is None else f"{by} {label}")
+        if by:
+            ax.legend(fontsize="small")
+        ax.set(xlabel=x, ylabel=y)
+        grid(ax)
+    else:
+        groups = sorted(data.groupby(data[x].astype(str)), key=lambda item: item[0])
+        names = [name for name, _ in groups]
+        if verdict:
+            ax.bar(names, [group[y].astype(float).mean() for _, group in groups])
+            ax.set(ylabel=f"fraction {y} (yield)", ylim=(0, 1))
+        else:
+            ax.boxplot([group[y].astype(float).to_numpy() for _, group in groups],
+                       tick_labels=names)
+            ax.set(ylabel=y)
+        ax.set(xlabel=x)
+        grid(ax)
+    ax.set_title(f"{len(data)} steps")
+    return fig
+
+
 def campaign(paths: str | Path | Iterable[str | Path], scheduler: str | None = None,
              workers: int = 1, where: str | None = None) -> pd.DataFrame:
     """The campaign table of every run file under ``paths`` (folders) as a pandas DataFrame; the

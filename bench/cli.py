@@ -300,9 +300,13 @@ def cmd_campaign(args) -> int:
     output = Path(args.output or f"campaign.{args.format}")
     skipped_path = output.with_name(f"{output.stem}_skipped{output.suffix}")
     changes_path = output.with_name(f"{output.stem}_changes{output.suffix}")
-    for path in (output, skipped_path) + ((changes_path,) if args.reanalyse else ()):
+    plot_path = output.with_name(f"{output.stem}_plot.png")
+    for path in (output, skipped_path) + ((changes_path,) if args.reanalyse else ()) + \
+            ((plot_path,) if args.plot else ()):
         check_new_file(path, force=args.force, what="campaign table")
-    from .campaign import Progress, collect, reanalyse_all
+    if args.by and not args.plot:
+        raise BenchError("--by groups the points of --plot X Y; give --plot too")
+    from .campaign import Progress, collect, plot, reanalyse_all
 
     progress = None if args.quiet else Progress()
     tables = []
@@ -316,6 +320,7 @@ def cmd_campaign(args) -> int:
         result = collect(args.folders, workers=args.workers, scheduler=args.scheduler,
                          where=args.where, progress=progress)
     tables += [(output, result.table), (skipped_path, result.skipped_frame())]
+    figure = plot(result.table, *args.plot, by=args.by) if args.plot else None
     for path, frame in tables:
         if args.format == "csv":
             frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
@@ -327,6 +332,9 @@ def cmd_campaign(args) -> int:
     print(f"campaign: {output} ({len(result.table)} steps of {runs} runs"
           f"{', where ' + args.where if args.where else ''}); "
           f"{len(result.skipped)} files skipped, listed in {skipped_path}")
+    if figure is not None:
+        figure.savefig(plot_path, format="png")
+        print(f"plot: {plot_path}")
     if args.reanalyse:
         changed = redone.changes[redone.changes["changed"]]
         print(f"re-analysed into {args.reanalyse} (originals untouched): {len(changed)} results "
@@ -487,6 +495,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "with the current code on the stored raw data, writing new files "
                           "under OUTDIR/<folder name>/ (originals untouched); the table is of "
                           "the new files, <stem>_changes lists what changed")
+    campaign.add_argument("--plot", nargs=2, metavar=("X", "Y"), help="draw Y against X into "
+                          "<stem>_plot.png: a scatter (X numbers), a box or yield per value (X "
+                          "text), a map (X die coordinates [column, row])")
+    campaign.add_argument("--by", metavar="COLUMN", help="with --plot: a series per value")
     campaign.add_argument("--force", action="store_true",
                           help="overwrite existing tables (and re-analysed files)")
     campaign.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")

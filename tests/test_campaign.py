@@ -61,8 +61,18 @@ def copy_run(template: Path, target: Path, k: int, sequence: str) -> None:
         sample["attributes"] = {"wafer": f"W{k % 5}", "die": [k % 10, k // 10], "lot": k % 3}
         f["sample"].attrs["json"] = json.dumps(sample)
         f.attrs["sample_id"] = sample["id"]
-        step = next(iter(f["steps"].values()))
-        step["results"][EDITED[sequence]][()] = 0.1 + 0.3 * (k % 97) / 97
+        result = next(iter(f["steps"].values()))["results"][EDITED[sequence]]
+        result[()] = value = edited_value(k)
+        low, high = result.attrs["low"], result.attrs["high"]  # judged as the runner would
+        if not (np.isnan(low) and np.isnan(high)):
+            result.attrs["passed"] = "pass" if (np.isnan(low) or value >= low) and \
+                (np.isnan(high) or value <= high) else "fail"
+
+
+def edited_value(k: int) -> float:
+    """The value copy ``k`` gives its edited result (peak EQE 0.05-0.35: some below the liv
+    template's limit of 0.1)."""
+    return 0.05 + 0.3 * (k % 97) / 97
 
 
 def damage(template: Path, folder: Path) -> dict[str, Path]:
@@ -147,7 +157,7 @@ def test_values_are_what_h5py_reads_from_the_files(serial):
                         else row[f"{name} passed"] == passed)
     # the edited value, against the formula the copies were made with
     run = table[table["run_id"] == "run-00100"].iloc[0]
-    assert run["peak_eqe [1]"] == pytest.approx(0.1 + 0.3 * (100 % 97) / 97)
+    assert run["peak_eqe [1]"] == edited_value(100)
 
 
 def test_local_cluster_table_equals_the_serial_one(campaign_dir, serial):
@@ -241,6 +251,38 @@ def test_sample_attributes_are_validated_and_stored(tmp_path):
     assert "attributes" not in plain.sample_dict()  # files without them stay as they were
 
 
+def test_plots_draw_the_table_s_values(serial, campaign_dir, tmp_path, capsys):
+    from bench.campaign import plot
+
+    table = serial.table
+    liv = table[table["sequence"] == "liv"]
+    fig = plot(table, "lot", "peak_eqe", by="wafer")  # numbers: a scatter, a series per wafer
+    drawn = np.concatenate([c.get_offsets() for c in fig.axes[0].collections])
+    expected = liv[["lot", "peak_eqe [1]"]].to_numpy(float)
+    assert sorted(map(tuple, drawn)) == sorted(map(tuple, expected))
+    assert len(fig.axes[0].collections) == liv["wafer"].nunique()
+    fig = plot(liv, "wafer", "peak_eqe_passed")  # text against a verdict: the yield
+    bars = {t.get_text(): b.get_height() for t, b in
+            zip(fig.axes[0].get_xticklabels(), fig.axes[0].patches, strict=True)}
+    for wafer, group in liv.groupby("wafer"):
+        assert bars[wafer] == pytest.approx((group["peak_eqe [1]"] >= 0.1).mean())
+    assert 0 < min(bars.values()) and max(bars.values()) < 1
+    fig = plot(liv, "die", "peak_eqe")  # [column, row] pairs: a map
+    assert sorted(map(tuple, fig.axes[0].collections[0].get_offsets())) == \
+        sorted(tuple(map(float, die)) for die in liv["die"])
+    with pytest.raises(BenchError, match="no column 'diameter'"):
+        plot(table, "diameter", "peak_eqe")
+    with pytest.raises(BenchError, match="numbers or verdicts"):
+        plot(table, "lot", "wafer")
+    out = tmp_path / "p.csv"
+    assert main(["campaign", str(campaign_dir[0]), "--workers", "1", "-q", "-o", str(out),
+                 "--format", "csv", "--plot", "wafer", "forward_voltage"]) == 0
+    assert (tmp_path / "p_plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["campaign", str(campaign_dir[0]), "--workers", "1", "-o", str(tmp_path / "q.csv"),
+                 "--format", "csv", "--by", "wafer"]) == 2
+    assert "--plot" in capsys.readouterr().err
+
+
 def test_reanalyse_writes_new_files_and_lists_what_changed(tmp_path, capsys):
     import hashlib
 
@@ -264,7 +306,7 @@ def test_reanalyse_writes_new_files_and_lists_what_changed(tmp_path, capsys):
     edited = changes[changes["result"] == "peak_eqe"]
     assert len(edited) == 3 and edited["changed"].all()
     assert edited["reanalysed"].to_numpy() == pytest.approx(truth, rel=0, abs=0)
-    assert sorted(edited["stored"]) == sorted(0.1 + 0.3 * k / 97 for k in (0, 2, 4))
+    assert sorted(edited["stored"]) == sorted(map(edited_value, (0, 2, 4)))
     untouched = changes[~changes["result"].isin(list(EDITED.values()))]
     assert len(untouched) > 0 and not untouched["changed"].any()
     new = serial.campaign.table
