@@ -15,6 +15,10 @@ A damaged or foreign file is skipped and listed with its reason (``Campaign.skip
 backticks when they hold spaces or brackets), every column is also known by a plain alias: the
 name without its ``[<units>]``, with `` @ `` as ``_at_`` and spaces as ``_`` (``peak_eqe``,
 ``peak_eqe_passed``, ``f3db_at_bias_current``); an alias two columns would share is left out.
+
+:func:`reanalyse_all` re-runs every step's analysis with the current code as the same kind of
+tasks (``bench replay``'s re-analysis, new files, originals only read) and lists what changed;
+:func:`plot` draws one column against another.
 """
 
 from __future__ import annotations
@@ -37,8 +41,11 @@ if TYPE_CHECKING:
 FIXED = ("run_id", "run_status", "simulated", "sample_id")
 STEP = ("sequence", "step", "status", "reason")
 TAIL = ("file", "started", "ended")
+CAMPAIGN_COLUMNS = frozenset(FIXED + STEP + TAIL)  # a sample attribute may not take these names
 SKIPPED = ("file", "reason")
-MAX_BATCH = 200  # files per Dask task: a task costs ~1 ms to schedule, a file ~1-3 ms to read
+# files per Dask task: a task costs ~1 ms to schedule, a file 6-9 ms to read here (measured by
+# benchmarks/campaign.py); up to 4 tasks per worker keep them all busy to the end
+MAX_BATCH = 200
 
 
 @dataclass
@@ -80,7 +87,8 @@ def step_rows(path: str | Path) -> list[dict[str, Any]]:
                            f"{type(attributes).__name__}, not a mapping)")
     run = {"run_id": record.run_id, "run_status": record.status,
            "simulated": bool(record.attrs.get("simulated", False)),
-           "sample_id": str(sample.get("id", "")), **attributes}
+           "sample_id": str(sample.get("id", "")),
+           **{k: v for k, v in attributes.items() if k not in CAMPAIGN_COLUMNS}}
     tail = {"file": str(path)}
     if not record.steps:
         return [{**run, **dict.fromkeys(STEP, ""), **tail, "started":
@@ -292,7 +300,7 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     met: dict[str, None] = {}
     for row in rows:
         met.update(dict.fromkeys(row))
-    fixed = set(FIXED + STEP + TAIL)
+    fixed = CAMPAIGN_COLUMNS
     # attribute names are identifiers; a result without units has its "<name> passed" beside it
     results = [c for c in met if c not in fixed and (" [" in c or " @ " in c or
                                                      c.endswith(" passed") or f"{c} passed" in met)]

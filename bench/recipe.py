@@ -28,14 +28,12 @@ from common.errors import ConfigError
 from sequences import get_sequence
 from sequences.base import Sample, Sequence
 
+from .campaign import CAMPAIGN_COLUMNS
 from .safety import SafeLimits
 from .yamlio import load_yaml
 
 _SAMPLE_KEYS = {"id", "diameter", "wavelength", "temperature", "limits", "attributes"}
 MAX_ATTRIBUTES, MAX_LIST = 32, 16  # free sample attributes: how many, and items in one list
-# columns of the campaign table (bench/campaign.py) that an attribute may not shadow
-RESERVED_ATTRIBUTES = {"run_id", "run_status", "simulated", "sample_id", "sequence", "step",
-                       "status", "reason", "file", "started", "ended", "passed"}
 _STEP_KEYS = {"sequence", "name", "params", "limits", "on_error"}
 DEFAULT_LIMITS = {"max_current": 10e-3, "max_voltage": 6.0, "max_reverse_voltage": 10.0}
 
@@ -128,7 +126,7 @@ def parse_attributes(data: Any) -> dict[str, Any]:
                 len(name) > 40:
             raise ConfigError(f"recipe: sample attribute name {name!r:.40} must be a lower-case "
                               f"identifier (letters, digits, _) of at most 40 characters")
-        if name in RESERVED_ATTRIBUTES:
+        if name in CAMPAIGN_COLUMNS:
             raise ConfigError(f"recipe: sample attribute {name!r} is a column of the campaign "
                               f"table already; choose another name")
     return {name: _attribute_value(name, value) for name, value in data.items()}
