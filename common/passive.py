@@ -179,19 +179,6 @@ class Setup:
         optical_delay - monitor_delay. The chip's own latency is the measured delay minus this."""
         return self.optical_delay - self.cables.monitor_delay
 
-    def link_response(self, frequency, source_impedance: float = 50.0) -> np.ndarray:
-        """Set-up part of the VNA's S21 per unit chip response, per W/A of differential
-        efficiency: 2 x gain / (R_source + Z) x receiver pole x exp(-j 2 pi f optical_delay).
-
-        S21(f) = b2 / a1 = dP/dI x H_chip(f) x link_response(f): an incident wave a1 (V into
-        50 ohm) has the EMF 2 a1 behind the port's ``source_impedance``, so the chip's current is
-        2 a1 / (R_source + Z) (r_d = 0, :class:`DriveCircuit`); the receiver's output into port 2
-        is gain x dP/dI x H x that current."""
-        f = np.asarray(frequency, dtype=float)
-        circuit = DriveCircuit(source_impedance, self.bias_tee.modulation_impedance)
-        return (self.photoreceiver.gain * circuit.current(1.0)
-                * self.photoreceiver.response(f) * np.exp(-2j * np.pi * f * self.optical_delay))
-
 
 @dataclass(frozen=True)
 class DriveCircuit:

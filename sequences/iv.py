@@ -110,6 +110,10 @@ class IV(Sequence):
         current, voltage = data["current"], data["voltage"]
         figures = {}
         forward = current > 0
+        reverse = voltage < 0
+        if np.any(reverse):  # forward points carrying < 100x the ohmic leakage seen in reverse
+            leakage = np.max(np.abs(current[reverse] / voltage[reverse]))  # S
+            forward &= current > 100 * leakage * voltage  # are leakage, not the diode: not fitted
         if np.count_nonzero(forward) >= 3 and np.ptp(voltage[forward]) > 0:
             figures.update(dc_analysis.iv_figures(
                 current[forward], voltage[forward], temperature=sample.temperature,

@@ -500,7 +500,6 @@ def test_setup_defaults_and_round_trip():
     assert custom.photoreceiver.bandwidth == 2e9 and custom.cables == Setup().cables
     assert setup.optical_delay == pytest.approx(3.0e-9)
     assert setup.drive_to_optical_skew == pytest.approx(2.5e-9)
-    assert setup.link_response(0.0) == pytest.approx(0.5 * 0.3 * 2000.0 / 50.0)
 
 
 @pytest.mark.parametrize("mapping, message", [
