@@ -235,6 +235,15 @@ def test_cli_errors_are_one_line(argv, says, tmp_path, capsys, monkeypatch):
     assert err.count("\n") == 0 and says in err, err
 
 
+def test_parquet_without_pyarrow_is_one_line_before_anything_is_read(tmp_path, capsys,
+                                                                    monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow raises ImportError
+    assert main(["campaign", str(tmp_path), "-o", str(tmp_path / "t.parquet")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "pyarrow" in err and "--format csv" in err
+    assert not (tmp_path / "t.parquet").exists()
+
+
 def test_sample_attributes_are_validated_and_stored(tmp_path):
     for attributes, says in [({"wafer": {"x": 1}}, "wafer"), ({"die": []}, "die"),
                              ({"die": [1, "a"]}, "die"), ({"Wafer": "W1"}, "Wafer"),
