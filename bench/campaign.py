@@ -277,8 +277,8 @@ def _on_dask(task: Callable[[list], list], batches: list[list], workers: int,
     with contextlib.ExitStack() as stack:
         if scheduler is None:
             cluster = stack.enter_context(LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=50))
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None, silence_logs=50))  # loopback only, no dashboard
             address = cluster.scheduler_address
         else:
             address = scheduler

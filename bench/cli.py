@@ -320,7 +320,6 @@ def cmd_campaign(args) -> int:
         result = collect(args.folders, workers=args.workers, scheduler=args.scheduler,
                          where=args.where, progress=progress)
     tables += [(output, result.table), (skipped_path, result.skipped_frame())]
-    figure = plot(result.table, *args.plot, by=args.by) if args.plot else None
     for path, frame in tables:
         if args.format == "csv":
             frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
@@ -332,13 +331,13 @@ def cmd_campaign(args) -> int:
     print(f"campaign: {output} ({len(result.table)} steps of {runs} runs"
           f"{', where ' + args.where if args.where else ''}); "
           f"{len(result.skipped)} files skipped, listed in {skipped_path}")
-    if figure is not None:
-        figure.savefig(plot_path, format="png")
-        print(f"plot: {plot_path}")
     if args.reanalyse:
         changed = redone.changes[redone.changes["changed"]]
         print(f"re-analysed into {args.reanalyse} (originals untouched): {len(changed)} results "
               f"changed in {changed['file'].nunique()} runs, listed in {changes_path}")
+    if args.plot:  # after the tables: a mistyped column does not cost the campaign's reading
+        plot(result.table, *args.plot, by=args.by).savefig(plot_path, format="png")
+        print(f"plot: {plot_path}")
     return EXIT_OK
 
 

@@ -290,6 +290,11 @@ def test_plots_draw_the_table_s_values(serial, campaign_dir, tmp_path, capsys):
     assert main(["campaign", str(campaign_dir[0]), "--workers", "1", "-o", str(tmp_path / "q.csv"),
                  "--format", "csv", "--by", "wafer"]) == 2
     assert "--plot" in capsys.readouterr().err
+    # a mistyped column: one line, the tables written all the same
+    assert main(["campaign", str(campaign_dir[0]), "--workers", "1", "-q", "--format", "csv",
+                 "-o", str(tmp_path / "r.csv"), "--plot", "wafer", "peak_eqq"]) == 2
+    assert "no column 'peak_eqq'" in capsys.readouterr().err
+    assert len(pd.read_csv(tmp_path / "r.csv")) == len(table)
 
 
 def test_reanalyse_writes_new_files_and_lists_what_changed(tmp_path, capsys):
