@@ -39,12 +39,15 @@ def bare_read(paths: list[Path]) -> None:
                     dict(ds.attrs)
 
 
-def per_file(action, count: int, repeats: int) -> list[float]:
-    times = []
+def per_file(actions: dict, count: int, repeats: int) -> dict[str, list[float]]:
+    """Seconds per file of each action, the actions taking turns in every repeat (a busy
+    machine then slows them alike)."""
+    times: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) / count)
+        for name, action in actions.items():
+            start = time.perf_counter()
+            action()
+            times[name].append((time.perf_counter() - start) / count)
     return times
 
 
@@ -67,19 +70,20 @@ def main() -> None:
         make_campaign(folder, args.points, damaged=False)
         paths = run_files([folder])
         bare_read(paths)  # the page cache warm for everyone
-        bare = per_file(lambda: bare_read(paths), len(paths), args.repeats)
-        serial = per_file(lambda: collect([folder], workers=1), len(paths), args.repeats)
         start = time.perf_counter()
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                           dashboard_address=None, silence_logs=50) as cluster:
             started = time.perf_counter() - start
             address = cluster.scheduler_address
             collect([folder], scheduler=address)  # workers import bench once
-            parallel = per_file(lambda: collect([folder], scheduler=address), len(paths),
-                                args.repeats)
+            times = per_file({"bare": lambda: bare_read(paths),
+                              "serial": lambda: collect([folder], workers=1),
+                              "parallel": lambda: collect([folder], scheduler=address)},
+                             len(paths), args.repeats)
+        bare, serial, parallel = times["bare"], times["serial"], times["parallel"]
         baseline = statistics.median(bare)
-        print(f"{len(paths)} run files, {args.repeats} repeats; local cluster of 2 processes "
-              f"started in {started:.2f} s (not counted below)")
+        print(f"{len(paths)} run files, {args.repeats} repeats taking turns; local cluster of 2 "
+              f"processes started in {started:.2f} s (not counted below)")
         print(f"{'bare h5py read':<34} {baseline * 1e3:7.3f} ms/file (spread "
               f"{min(bare) * 1e3:.3f}-{max(bare) * 1e3:.3f})")
         print(line("campaign serial (--workers 1)", serial, baseline))
