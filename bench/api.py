@@ -32,7 +32,8 @@ from .storage import RunRecord, StepRecord, read_run
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Run", "Step", "Table", "open_run", "summarize", "format_table", "print_table"]
+__all__ = ["Run", "Step", "Table", "campaign", "open_run", "summarize", "format_table",
+           "print_table"]
 
 
 @dataclass(repr=False)
@@ -226,6 +227,15 @@ def summarize(source: str | Path | Iterable[str | Path], *,
                         table.units.setdefault(f"{name} @ {cond}", spec["units"])
             table.append(row)
     return table
+
+
+def campaign(paths, scheduler: str | None = None, workers: int = 1,
+             where: str | None = None) -> pd.DataFrame:
+    """Every run file under the folders ``paths`` as one DataFrame, a row per step, read as Dask
+    tasks (:func:`bench.campaign.campaign`; the skipped files in ``frame.attrs["skipped"]``)."""
+    from .campaign import campaign as run_campaign
+
+    return run_campaign(paths, scheduler=scheduler, workers=workers, where=where)
 
 
 def _cell(value: Any, units: str | None) -> str:

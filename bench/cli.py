@@ -285,6 +285,63 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
+def cmd_campaign(args) -> int:
+    """``bench campaign DIR...``: every run file under the folders as one table, a row per step
+    (bench/campaign.py), and a second table of the files skipped with their reasons."""
+    from .storage import check_new_file
+
+    if args.workers < 1:
+        raise BenchError(f"--workers {args.workers}: must be at least 1")
+    if args.format == "parquet":
+        try:
+            import pyarrow  # noqa: F401  (the engine, asked before anything is read)
+        except ImportError:
+            raise BenchError("--format parquet needs pyarrow: pip install "
+                             "'microled-bench[parquet]' (or --format csv)") from None
+    output = Path(args.output or f"campaign.{args.format}")
+    skipped_path = output.with_name(f"{output.stem}_skipped{output.suffix}")
+    changes_path = output.with_name(f"{output.stem}_changes{output.suffix}")
+    plot_path = output.with_name(f"{output.stem}_plot.png")
+    for path in (output, skipped_path) + ((changes_path,) if args.reanalyse else ()) + \
+            ((plot_path,) if args.plot else ()):
+        check_new_file(path, force=args.force, what="campaign table")
+    if args.by and not args.plot:
+        raise BenchError("--by groups the points of --plot X Y; give --plot too")
+    from .campaign import Progress, collect, plot, reanalyse_all
+
+    progress = None if args.quiet else Progress()
+    tables = []
+    if args.reanalyse:
+        redone = reanalyse_all(args.folders, args.reanalyse, workers=args.workers,
+                               scheduler=args.scheduler, where=args.where, force=args.force,
+                               progress=progress)
+        result = redone.campaign
+        tables.append((changes_path, redone.changes))
+    else:
+        result = collect(args.folders, workers=args.workers, scheduler=args.scheduler,
+                         where=args.where, progress=progress)
+    tables += [(output, result.table), (skipped_path, result.skipped_frame())]
+    for path, frame in tables:
+        if args.format == "csv":
+            frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        else:
+            frame.to_parquet(path, index=False)
+    for _path, reason in result.skipped:
+        print(f"skipped: {reason}", file=sys.stderr)
+    runs = result.table["run_id"].nunique() if len(result.table) else 0
+    print(f"campaign: {output} ({len(result.table)} steps of {runs} runs"
+          f"{', where ' + args.where if args.where else ''}); "
+          f"{len(result.skipped)} files skipped, listed in {skipped_path}")
+    if args.reanalyse:
+        changed = redone.changes[redone.changes["changed"]]
+        print(f"re-analysed into {args.reanalyse} (originals untouched): {len(changed)} results "
+              f"changed in {changed['file'].nunique()} runs, listed in {changes_path}")
+    if args.plot:  # after the tables: a mistyped column does not cost the campaign's reading
+        plot(result.table, *args.plot, by=args.by).savefig(plot_path, format="png")
+        print(f"plot: {plot_path}")
+    return EXIT_OK
+
+
 def cmd_replay(args) -> int:
     from .display import Progress
     from .storage import read_run
@@ -417,6 +474,35 @@ def build_parser() -> argparse.ArgumentParser:
                         help="csv (UTF-8, a header row; default) or parquet (needs pyarrow)")
     export.add_argument("--force", action="store_true", help="overwrite tables already there")
     export.set_defaults(func=cmd_export)
+
+    campaign = sub.add_parser("campaign", help="every run file under some folders as one table, "
+                              "a row per step, read in parallel on Dask")
+    campaign.add_argument("folders", nargs="+", metavar="DIR", help="folders searched for *.h5 "
+                          "(recursively); only read")
+    campaign.add_argument("-o", "--output", help="table to write (default campaign.parquet or "
+                          ".csv); the skipped files go to <stem>_skipped beside it")
+    campaign.add_argument("--format", choices=("parquet", "csv"), default="parquet",
+                          help="parquet (default; needs pyarrow) or csv")
+    where = campaign.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=2, help="local Dask worker processes "
+                       "(default 2); 1 reads in this process without Dask")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="an existing Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    campaign.add_argument("--where", metavar="EXPR", help="keep the rows for which this pandas "
+                          "query holds; results also by bare name, e.g. "
+                          "\"sequence == 'liv' and peak_eqe > 0.2\"")
+    campaign.add_argument("--reanalyse", metavar="OUTDIR", help="re-run each step's analysis "
+                          "with the current code on the stored raw data, writing new files "
+                          "under OUTDIR/<folder name>/ (originals untouched); the table is of "
+                          "the new files, <stem>_changes lists what changed")
+    campaign.add_argument("--plot", nargs=2, metavar=("X", "Y"), help="draw Y against X into "
+                          "<stem>_plot.png: a scatter (X numbers), a box or yield per value (X "
+                          "text), a map (X die coordinates [column, row])")
+    campaign.add_argument("--by", metavar="COLUMN", help="with --plot: a series per value")
+    campaign.add_argument("--force", action="store_true",
+                          help="overwrite existing tables (and re-analysed files)")
+    campaign.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    campaign.set_defaults(func=cmd_campaign)
 
     replay = sub.add_parser("replay", help="re-analyse a run file, or re-execute it against its "
                             "I/O record; exit 1 if anything differs from the stored run")

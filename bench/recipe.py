@@ -7,6 +7,7 @@ sample:
   wavelength: 450e-9       # m, power meter correction and EQE
   temperature: 298.15      # K, stage temperature for the diode fit
   limits: {max_current: 10e-3, max_voltage: 6.0, max_reverse_voltage: 10}
+  attributes: {wafer: W12, die: [3, 4], lot: 7}   # free: text, numbers, short lists of them
 steps:
   - sequence: liv
     name: liv_room_temperature
@@ -27,10 +28,12 @@ from common.errors import ConfigError
 from sequences import get_sequence
 from sequences.base import Sample, Sequence
 
+from .campaign import CAMPAIGN_COLUMNS
 from .safety import SafeLimits
 from .yamlio import load_yaml
 
-_SAMPLE_KEYS = {"id", "diameter", "wavelength", "temperature", "limits"}
+_SAMPLE_KEYS = {"id", "diameter", "wavelength", "temperature", "limits", "attributes"}
+MAX_ATTRIBUTES, MAX_LIST = 32, 16  # free sample attributes: how many, and items in one list
 _STEP_KEYS = {"sequence", "name", "params", "limits", "on_error"}
 DEFAULT_LIMITS = {"max_current": 10e-3, "max_voltage": 6.0, "max_reverse_voltage": 10.0}
 
@@ -50,6 +53,7 @@ class Recipe:
     limits: SafeLimits
     steps: list[Step]
     source: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)  # the sample's free attributes
 
     def check(self) -> None:
         """Refuse any step whose plan exceeds the sample's limits, before anything runs."""
@@ -59,7 +63,8 @@ class Recipe:
     def sample_dict(self) -> dict[str, Any]:
         return {"id": self.sample.id, "diameter": self.sample.diameter,
                 "wavelength": self.sample.wavelength, "temperature": self.sample.temperature,
-                "limits": self.limits.to_dict()}
+                "limits": self.limits.to_dict(),
+                **({"attributes": dict(self.attributes)} if self.attributes else {})}
 
 
 def _positive(where: str, value: Any, at_most: float) -> float:
@@ -87,6 +92,46 @@ def _sample_id(value: Any) -> str:
     return text
 
 
+def _attribute_value(where: str, value: Any) -> Any:
+    """Text (at most 100 printable characters), a finite number, or a list of up to MAX_LIST of
+    them all of one kind (all text or all numbers)."""
+    def scalar(item: Any) -> str:
+        if isinstance(item, str) and len(item) <= 100 and item.isprintable():
+            return "text"
+        if isinstance(item, (int, float)) and not isinstance(item, bool) and \
+                math.isfinite(item) and abs(item) <= 1e18:
+            return "number"
+        raise ConfigError(f"recipe: sample attribute {where}={item!r:.40} must be text (at most "
+                          f"100 printable characters), a finite number or a short list of them")
+    if isinstance(value, list):
+        kinds = {scalar(item) for item in value}
+        if not value or len(value) > MAX_LIST or len(kinds) > 1:
+            raise ConfigError(f"recipe: sample attribute {where} must be a list of 1 to "
+                              f"{MAX_LIST} items, all text or all numbers")
+        return list(value)
+    scalar(value)
+    return value
+
+
+def parse_attributes(data: Any) -> dict[str, Any]:
+    """The sample's free ``attributes`` (wafer, die, lot...): names are lower-case identifiers
+    (they become columns of ``bench campaign``), values as :func:`_attribute_value` says."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or len(data) > MAX_ATTRIBUTES:
+        raise ConfigError(f"recipe: sample attributes must be a mapping of at most "
+                          f"{MAX_ATTRIBUTES} names to values")
+    for name in data:
+        if not isinstance(name, str) or not name.isidentifier() or name != name.lower() or \
+                len(name) > 40:
+            raise ConfigError(f"recipe: sample attribute name {name!r:.40} must be a lower-case "
+                              f"identifier (letters, digits, _) of at most 40 characters")
+        if name in CAMPAIGN_COLUMNS:
+            raise ConfigError(f"recipe: sample attribute {name!r} is a column of the campaign "
+                              f"table already; choose another name")
+    return {name: _attribute_value(name, value) for name, value in data.items()}
+
+
 def parse_sample(data: Any) -> tuple[Sample, SafeLimits]:
     if not isinstance(data, dict):
         raise ConfigError("recipe: 'sample' must be a mapping with id, diameter, wavelength, "
@@ -103,6 +148,7 @@ def parse_sample(data: Any) -> tuple[Sample, SafeLimits]:
                     wavelength=_positive("sample wavelength", data["wavelength"], at_most=1.0),
                     temperature=_positive("sample temperature", data.get("temperature", 298.15),
                                           at_most=1000.0))
+    parse_attributes(data.get("attributes"))
     try:
         return sample, SafeLimits.from_mapping(data["limits"])
     except ConfigError as exc:
@@ -189,7 +235,8 @@ def parse_recipe(data: dict[str, Any]) -> Recipe:
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
         raise ConfigError(f"recipe: step names must be unique; repeated: {sorted(duplicates)}")
-    recipe = Recipe(sample, limits, steps, source=data)
+    recipe = Recipe(sample, limits, steps, source=data,
+                    attributes=parse_attributes(data["sample"].get("attributes")))
     recipe.check()
     return recipe
 
