@@ -15,6 +15,7 @@ import signal
 
 import h5py
 import numpy as np
+from conftest import record_stations
 
 import bench.runner
 from bench.recipe import parse_recipe
@@ -184,14 +185,7 @@ def test_a_second_signal_during_the_safe_state_waits_for_its_end(tmp_path, monke
         if event == "progress" and payload["done"] == 2:
             raise KeyboardInterrupt
 
-    stations = []
-
-    class Recorded(bench.runner.Station):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            stations.append(self)
-
-    monkeypatch.setattr(bench.runner, "Station", Recorded)
+    stations = record_stations(monkeypatch)
     runner = Runner(StationConfig.load(None), recipe(), tmp_path / "run.h5",
                     subscribers=[interrupt])
     monkeypatch.setattr(Keithley2450, "output_off", off_then_terminated)
