@@ -42,6 +42,7 @@ from drivers.roles import (
 from sequences.base import Sequence, dropped_figures, split_figures
 
 from . import __version__
+from .clock import WallClock
 from .plan import Plan, PlanError, check_connected, check_recipe, resolve_roles
 from .recipe import Recipe, Step
 from .safety import DriveMonitor, NetworkAnalyzerGuard, PassiveGuard, PatternGuard, SourceGuard
@@ -178,11 +179,24 @@ class StepContext:
         out.update(self.arrays)
         return out
 
+    def now(self) -> float:
+        """Seconds on the bench's clock (:mod:`bench.clock`): differences are elapsed time."""
+        return self.runner.clock.now()
+
     def sleep(self, seconds: float) -> None:
-        """Wait; skipped when replaying a record (the record already holds the answers)."""
+        """Wait on the bench's clock, in slices that a stop request ends; skipped when
+        replaying a record (the record already holds the answers)."""
         self.runner.raise_pending_stop()
-        if seconds > 0 and self.runner.replay is None:
-            time.sleep(seconds)
+        if seconds <= 0 or self.runner.replay is not None:
+            return
+        clock = self.runner.clock
+        end = clock.now() + seconds
+        while (left := end - clock.now()) > 0:
+            clock.sleep(min(left, SLEEP_SLICE * clock.speed))
+            self.runner.raise_pending_stop()
+
+
+SLEEP_SLICE = 0.5  # s of real time: a stop request ends a long wait within this
 
 
 def _join(chunks: list) -> np.ndarray:
@@ -238,6 +252,7 @@ class Runner:
         self.record_io = station_config.record_io if record_io is None else record_io
         self.replay = replay
         self.resume, self.force = resume, force
+        self.clock = WallClock()  # what ctx.now() and ctx.sleep() run on (bench/clock.py)
         self.first_step = 0
         self.steps_started = 0  # in this session (a resume's earlier steps do not count)
         self.plan: Plan | None = None

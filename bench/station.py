@@ -1,10 +1,12 @@
 """The station: which instruments, on which resources, real or simulated; opened and identified.
 
-A station file (YAML) names instruments (``driver``, ``resource``, optional ``simulated: true``
-and ``fallback: sim``), an optional ``simulation:`` block (the simulated chip and its optics), the
-passive parts of the set-up under ``setup:``, and ``fallback: sim`` for every instrument at once.
-With no file the built-in simulated bench is used; a file holding only ``simulation:`` uses the
-built-in instruments with that chip.
+A station file (YAML) names instruments (``driver``, ``resource``, optional ``simulated: true``,
+``fallback: sim`` and ``options:``, the driver's own settings such as a positioner's axes and
+travel limits, checked by the driver class before anything opens), an optional ``simulation:``
+block (the simulated chip and its optics), the passive parts of the set-up under ``setup:``, and
+``fallback: sim`` for every instrument at once. With no file the built-in simulated bench is
+used; a file holding only ``simulation:`` uses the built-in instruments with that chip. A serial
+instrument's resource is a pyserial URL or port name (``COM3``, ``/dev/ttyUSB0``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
     from sim_instruments.backend import SimulatedWorld
 
-_INSTRUMENT_KEYS = {"driver", "resource", "simulated", "fallback"}
+_INSTRUMENT_KEYS = {"driver", "resource", "simulated", "fallback", "options"}
 _STATION_KEYS = {"name", "instruments", "simulation", "setup", "fallback", "record_io"}
 
 
@@ -44,6 +46,12 @@ class InstrumentConfig:
     resource: str
     simulated: bool = False
     fallback: bool = False
+    options: dict[str, Any] = field(default_factory=dict)  # checked by the driver class
+
+    @property
+    def serial(self) -> bool:
+        """The driver talks over pyserial (``transport = "serial"``), not VISA."""
+        return getattr(driver_class(self.driver), "transport", "visa") == "serial"
 
 
 @dataclass
@@ -106,10 +114,16 @@ class StationConfig:
             if not isinstance(resource, str) or not resource or not resource.isprintable() \
                     or any(c.isspace() for c in resource):
                 raise ConfigError(f"station: instrument {name!r} needs a VISA 'resource' string")
+            options = _block(spec, "options", f"instrument {name!r}: ")
+            try:
+                options = driver_class(driver).check_options(options)
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(f"station: instrument {name!r} options: {exc}") from None
             instruments[name] = InstrumentConfig(
                 name, driver, spec["resource"],
                 simulated=_flag(spec.get("simulated", False), f"instrument {name!r} simulated"),
-                fallback=all_fallback or _fallback(spec.get("fallback"), f"instrument {name!r}"))
+                fallback=all_fallback or _fallback(spec.get("fallback"), f"instrument {name!r}"),
+                options=options)
         station_name = data.get("name", "station")
         if not isinstance(station_name, str) or not station_name.isprintable():
             raise ConfigError(f"station: name {station_name!r:.60} must be printable text")
@@ -171,6 +185,8 @@ class OpenInstrument:
     def snapshot(self) -> dict[str, Any]:
         info = {"driver": self.config.driver, "resource": self.config.resource,
                 "idn": self.driver.idn, "simulated": self.simulated, "note": self.note}
+        if self.config.options:
+            info["options"] = dict(self.config.options)
         if self.safe_state:
             info["safe_state"] = dict(self.safe_state)
         return info
@@ -242,6 +258,34 @@ class Station:
         self._managers.append(manager)
         return manager
 
+    def _sim_serial(self, cfg: InstrumentConfig) -> Any:
+        """A simulated serial instrument in the world, opened through pyserial by its URL."""
+        from drivers.serial_link import open_serial
+        from sim_instruments.backend import SimulatedWorld
+        from sim_instruments.models import MODELS
+        from sim_instruments.serial_sim import attach
+
+        if cfg.driver not in MODELS:
+            raise StationError(f"{cfg.name}: no simulator for driver {cfg.driver!r}")
+        if self.world is None:
+            self.world = SimulatedWorld.from_config(self.config.simulation, self.config.setup)
+        url = attach(cfg.driver, self.world, cfg.name)
+        settings = driver_class(cfg.driver).serial_settings
+        return lambda: open_serial(url, settings)
+
+    def _real_serial(self, cfg: InstrumentConfig) -> Any:
+        """A serial port by pyserial URL (COM3, /dev/ttyUSB0, rfc2217://...), opened once to
+        check it is there."""
+        from drivers.serial_link import open_serial
+
+        settings = driver_class(cfg.driver).serial_settings
+        try:
+            open_serial(cfg.resource, settings).close()
+        except (OSError, ValueError) as exc:
+            raise StationError(f"{cfg.name}: cannot open serial port {cfg.resource} ({exc})") \
+                from None
+        return lambda: open_serial(cfg.resource, settings)
+
     def _real_manager(self, cfg: InstrumentConfig) -> pyvisa.ResourceManager:
         import pyvisa
 
@@ -259,7 +303,7 @@ class Station:
             resource = self._wrap(cfg.name, resource)
         from drivers.base import InstrumentError
 
-        driver = driver_class(cfg.driver)(resource, name=cfg.name)
+        driver = driver_class(cfg.driver)(resource, name=cfg.name, **cfg.options)
         try:
             driver.connect()
         except InstrumentError as exc:
@@ -271,6 +315,8 @@ class Station:
         Subclasses (the replay station) override this to serve other transports."""
         note = ""
         simulated = self._force_sim or cfg.simulated
+        if cfg.serial:
+            return self._open_serial(cfg, simulated)
         if simulated:
             manager = self._sim_manager(cfg)
             note = "simulated (--sim)" if self._force_sim else "simulated (station)"
@@ -284,6 +330,22 @@ class Station:
                 self._warn(f"warning: {note}; using the simulator for {cfg.name}")
                 manager, simulated = self._sim_manager(cfg), True
         return ReopenableResource(lambda: manager.open_resource(cfg.resource)), simulated, note
+
+    def _open_serial(self, cfg: InstrumentConfig, simulated: bool) -> tuple[Any, bool, str]:
+        note = ("simulated (--sim)" if self._force_sim else "simulated (station)") \
+            if simulated else ""
+        if simulated:
+            opener = self._sim_serial(cfg)
+        else:
+            try:
+                opener = self._real_serial(cfg)
+            except StationError as exc:
+                if not cfg.fallback:
+                    raise
+                note = f"SIMULATED FALLBACK: {exc}"
+                self._warn(f"warning: {note}; using the simulator for {cfg.name}")
+                opener, simulated = self._sim_serial(cfg), True
+        return ReopenableResource(opener), simulated, note
 
     def snapshot(self) -> dict[str, Any]:
         """Station metadata for the run file, settings read back from each instrument."""

@@ -339,6 +339,18 @@ class ScpiInstrument:
         self.write("*CLS")
         return self.idn
 
+    transport = "visa"  # or "serial": opened through pyserial (drivers/serial_link.py)
+    serial_settings: dict[str, Any] = {}  # pyserial line settings of a serial model
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """The station's ``options:`` for this model, checked (ValueError, one line) and
+        returned as the keyword arguments its constructor takes. This model takes none."""
+        if options:
+            raise ValueError(f"the {cls.__name__} driver takes no options (got "
+                             f"{', '.join(sorted(map(str, options)))})")
+        return {}
+
     @classmethod
     def check_plan(cls, request: dict[str, Any]) -> list[str]:
         """Problems this model has with a step's planned settings (drivers.roles.Instrument);

@@ -240,3 +240,124 @@ class PatternGenerator(Instrument, Protocol):
     def output_off(self) -> None: ...
     def output_enabled(self) -> bool: ...
     def describe_output(self) -> str: ...
+
+
+# == Roles added with the array, thermal and instrument issues (11, 12, 13) ===================
+
+@runtime_checkable
+class Switch(Instrument, Protocol):
+    """Routes the SMU to one emitter of an array (a relay matrix). Emitters are addressed
+    0-based as (row, column) of the array; the model maps them to its channels (from the
+    station's ``options``). ``select`` opens every route, waits for the relays, then closes the
+    one to the emitter (break-before-make); ``open_all`` leaves no emitter connected;
+    ``selected`` reads back the closed route from the instrument (None when none is).
+    Switching live is what burns chips: the guard (bench/safety.py) refuses ``select`` and
+    ``open_all`` unless every SMU's output is off or at zero. ``check_plan`` keys: ``rows``,
+    ``columns`` (the array a step will address)."""
+
+    rows: int
+    columns: int
+
+    def select(self, row: int, column: int) -> None: ...
+    def open_all(self) -> None: ...
+    def selected(self) -> tuple[int, int] | None: ...
+
+
+@runtime_checkable
+class Positioner(Instrument, Protocol):
+    """Motorised stage axes (m). ``axes`` names them ("x", "y", "z"); ``travel(axis)`` gives
+    the (low, high) travel limits the station set for it, which the guard enforces before a
+    move is sent. Moves are absolute or relative and return once the axes have stopped
+    (read back from the controller's state). ``check_plan`` keys: ``positions`` ({axis:
+    (low, high)} the step will visit)."""
+
+    axes: tuple[str, ...]
+
+    def travel(self, axis: str) -> tuple[float, float]: ...
+    def home(self, axes: tuple[str, ...] | None = None) -> None: ...
+    def move_to(self, **positions: float) -> None: ...
+    def move_by(self, **steps: float) -> None: ...
+    def position(self) -> dict[str, float]: ...
+
+
+@runtime_checkable
+class TemperatureController(Instrument, Protocol):
+    """A TEC holding the chip's stage at a set-point. Temperatures in K on this side (the
+    model converts to what its instrument speaks), currents in A. ``set_limits`` programs the
+    instrument's own high/low temperature and TEC current limits (from the sample's limits);
+    ``set_tolerance`` its in-tolerance window (K) and hold time (s); ``in_tolerance`` reads the
+    instrument's own verdict. The output goes off in the safe state like any other.
+    ``check_plan`` keys: ``temperature`` (K, a set-point), ``tec_current`` (A)."""
+
+    def set_limits(self, *, low: float, high: float, current: float) -> None: ...
+    def set_temperature(self, temperature: float) -> None: ...
+    def setpoint(self) -> float: ...
+    def temperature(self) -> float:
+        """The measured stage temperature (K)."""
+        ...
+
+    def set_tolerance(self, tolerance: float, hold: float) -> None: ...
+    def in_tolerance(self) -> bool: ...
+    def output_on(self) -> None: ...
+    def output_off(self) -> None: ...
+    def output_enabled(self) -> bool: ...
+    def describe_output(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """One spectrum as the instrument gave it: ``wavelength`` (m, increasing) and ``values`` in
+    ``units`` ("W" per resolution bandwidth for an OSA, "counts" for a CCD spectrometer);
+    ``resolution`` (m) the instrument's resolution bandwidth, ``integration_time`` (s) where it
+    has one."""
+
+    wavelength: np.ndarray
+    values: np.ndarray
+    units: str
+    resolution: float | None = None
+    integration_time: float | None = None
+
+
+@runtime_checkable
+class Spectrometer(Instrument, Protocol):
+    """An optical spectrum analyser or a CCD spectrometer. ``check_plan`` keys: ``start``,
+    ``stop`` (m), ``resolution`` (m), ``integration_time`` (s), ``points``."""
+
+    def configure(self, *, start: float, stop: float, resolution: float | None = None,
+                  integration_time: float | None = None, points: int | None = None) -> None: ...
+    def acquire_spectrum(self) -> Spectrum: ...
+
+
+@runtime_checkable
+class PulsedSource(Instrument, Protocol):
+    """An SMU that sources current pulses and measures within each pulse (2601B-PULSE,
+    B2900 pulse mode, 2450 and 2400 only where their manuals allow). ``check_plan`` keys:
+    ``current`` (A, pulse level), ``voltage`` (V, compliance), ``width`` (s), ``period`` (s),
+    ``sweep_points``. ``pulse_sweep`` runs the levels as pulses from a 0 A base, each measured
+    near its end, and returns what was measured."""
+
+    def pulse_sweep(self, levels: np.ndarray, *, width: float, period: float,
+                    voltage_limit: float) -> SweepReadings: ...
+    def output_on(self) -> None: ...
+    def output_off(self) -> None: ...
+    def output_enabled(self) -> bool: ...
+    def describe_output(self) -> str: ...
+    def read_source(self) -> tuple[str, float]: ...
+
+
+@runtime_checkable
+class PulseGenerator(Instrument, Protocol):
+    """A generator giving rectangular pulses with edge control into 50 ohm (a function
+    generator, a pulse generator): levels as volts into 50 ohm like a PatternGenerator (EMF
+    twice the level behind ``source_impedance``). ``check_plan`` keys: ``high``, ``low``,
+    ``width``, ``period``, ``edge`` (s)."""
+
+    source_impedance: float
+    level_resolution: float
+
+    def set_pulse(self, *, high: float, low: float, width: float, period: float,
+                  edge: float | None = None) -> None: ...
+    def output_on(self) -> None: ...
+    def output_off(self) -> None: ...
+    def output_enabled(self) -> bool: ...
+    def describe_output(self) -> str: ...

@@ -88,16 +88,29 @@ class SimulatedWorld:
     initial_state: dict[str, dict] = field(default_factory=dict)  # by station name, as given
 
     def __post_init__(self):
-        self.chip = MicroLED(self.chip_params)
+        self._chip = MicroLED(self.chip_params)
         self.noise = NoiseSource(self.chip_params.seed)
-        self._point: tuple[float, Any] | None = None  # the last steady_state() asked for
+        self._point: tuple[MicroLED, float, Any] | None = None  # the last steady_state() asked
+
+    @property
+    def chip(self) -> MicroLED:
+        """The chip the instruments see now (the one configured; an array's selected emitter, a
+        stage temperature or ageing replace it with the chip in that condition)."""
+        return self._chip
 
     def steady_state(self, current: float):
         """The chip's DC operating point (chip.OperatingPoint, 1-element arrays) at a current;
         the last one is kept, as the SMU and the power meter ask for the same point in turn."""
-        if self._point is None or self._point[0] != current:
-            self._point = (current, self.chip.steady_state(np.array([current])))
-        return self._point[1]
+        chip = self.chip
+        if self._point is None or self._point[0] is not chip or self._point[1] != current:
+            self._point = (chip, current, chip.steady_state(np.array([current])))
+        return self._point[2]
+
+    def detected_power(self, emitted: float) -> float:
+        """Optical power (W) reaching the detector of a power meter or photodiode when the chip
+        emits ``emitted`` W: the collection efficiency (and the fibre coupling, where the
+        simulation has one). Every simulated detector goes through here."""
+        return emitted * self.collection_efficiency
 
     @classmethod
     def from_config(cls, config: Any, setup: Any = None,

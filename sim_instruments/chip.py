@@ -39,6 +39,7 @@ BOUNDS = {
     "saturation_current": (0.0, 1e-3),         # A
     "series_resistance": (0.0, 1e6),           # ohm
     "thermal_resistance": (0.0, 1e7),          # K/W
+    "thermal_time_constant": (0.0, 10.0),      # s
     "ambient_temperature": (1.0, 1000.0),      # K
     "voltage_temperature_coefficient": (-0.1, 0.1),  # V/K
     "characteristic_temperature": (1.0, 1e5),  # K
@@ -65,6 +66,9 @@ class ChipParameters:
     saturation_current: float = 1e-27  # A (Vf ~ 3.1 V at 1 mA with the defaults)
     series_resistance: float = 100.0  # ohm
     thermal_resistance: float = 1000.0  # K/W
+    # s, single-pole thermal response of the junction: a micro-LED on its substrate heats in
+    # microseconds (Schubert ch. 6 for the junction-temperature method; ~1-100 us measured)
+    thermal_time_constant: float = 10e-6
     ambient_temperature: float = 298.15  # K
     voltage_temperature_coefficient: float = -1.5e-3  # V/K (Schubert ch. 6)
     characteristic_temperature: float = 800.0  # K, T1 of the light output (Schubert ch. 5)
@@ -120,6 +124,18 @@ class OperatingPoint:
     optical_power: np.ndarray  # W
     junction_temperature: np.ndarray  # K
     carrier_density: np.ndarray  # 1/m^3
+
+
+def pulse_heating_fraction(width: float, period: float, time_constant: float) -> float:
+    """Junction temperature rise at the end of a pulse over its DC value, for a single thermal
+    pole tau driven by a periodic rectangular heat input (periodic steady state):
+    (1 - exp(-w / tau)) / (1 - exp(-T / tau)); 1 at DC (w = T), ~w / T for w, T << tau, ~0 for a
+    single short pulse (T -> inf, w << tau)."""
+    if not 0 < width <= period:
+        raise ValueError(f"pulse width {width!r} s must be in (0, period {period!r} s]")
+    if time_constant <= 0:
+        return 1.0
+    return -math.expm1(-width / time_constant) / -math.expm1(-period / time_constant)
 
 
 class NoiseSource:
@@ -259,8 +275,10 @@ class MicroLED:
             conductance = p.saturation_current * np.exp(vj / nvt) / nvt + 1 / p.shunt_resistance
         return 1 / conductance + p.series_resistance
 
-    def steady_state(self, current) -> OperatingPoint:
-        """DC operating point with self-heating (Schubert ch. 4-6).
+    def steady_state(self, current, heating=1.0) -> OperatingPoint:
+        """DC operating point with self-heating (Schubert ch. 4-6). ``heating`` scales the
+        junction temperature rise: 1 at DC, :func:`pulse_heating_fraction` at the end of a pulse,
+        0 isothermal.
 
         P0 = EQE (h c / lambda q) I, P = P0 exp(-dT / T1), V = Vj(I) + I Rs + k_V dT and
         dT = R_th (I V - P). V is linear and P exponential in dT, so the self-consistency
@@ -276,7 +294,7 @@ class MicroLED:
         eqe = p.injection_efficiency * self.iqe(n) * p.extraction_efficiency
         p0 = eqe * self.photon_energy / sc.e * np.clip(i, 0.0, None)
         v0 = self._junction_voltage(i) + i * p.series_resistance
-        t1, rth = p.characteristic_temperature, p.thermal_resistance
+        t1, rth = p.characteristic_temperature, p.thermal_resistance * np.asarray(heating, float)
         a = 1 - rth * i * p.voltage_temperature_coefficient
         b, c = rth * i * v0, rth * p0
         with np.errstate(all="ignore"):

@@ -29,8 +29,8 @@ class ThorlabsPM100DModel(InstrumentModel):
         wavelength; with responsivity ~ proportional to wavelength (constant quantum efficiency), a
         wrong wavelength setting scales the reading by true/set wavelength."""
         world = self.world
-        power = float(world.steady_state(world.drive_current).optical_power[0])
-        power *= world.collection_efficiency
+        power = world.detected_power(float(world.steady_state(world.drive_current)
+                                           .optical_power[0]))
         power *= world.chip_params.wavelength / (float(self.sim.get("wavelength_nm")) * 1e-9)
         samples = int(self.sim.get("averaging"))
         rel = world.chip_params.noise / np.sqrt(samples)

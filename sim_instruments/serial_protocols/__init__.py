@@ -1,0 +1,1 @@
+"""pyserial URL handlers of the simulator (``serial.protocol_handler_packages``)."""
