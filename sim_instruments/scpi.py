@@ -22,7 +22,7 @@ import re
 from typing import NamedTuple
 
 _MNEMONIC = re.compile(r"([A-Za-z][A-Za-z0-9_]*?)(\d*)$")
-_NODE = re.compile(r"(\[)?:?([A-Za-z]+)(#)?(\])?")
+_NODE = re.compile(r"(\[)?:?([A-Za-z_]+)(#)?(\])?")  # Tektronix: WFMOutpre:BYT_Nr
 # SCPI-99 7.2.1 decimal numeric program data: mantissa, optional exponent
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:\s*[eE]\s*[-+]?\d+)?$")
 BOOLEANS = {"ON": "1", "OFF": "0", "1": "1", "0": "0"}
@@ -46,7 +46,7 @@ class Command(NamedTuple):
 
 def _words(mnemonic: str) -> tuple[str, str]:
     """(LONG, SHORT) upper-case forms of a mnemonic written Long/SHORT-case (``CURRent``)."""
-    short = "".join(c for c in mnemonic if c.isupper() or c.isdigit())
+    short = "".join(c for c in mnemonic if c.isupper() or c.isdigit() or c == "_")
     return mnemonic.upper(), short or mnemonic.upper()
 
 

@@ -15,6 +15,9 @@ MODELS: dict[str, tuple[str, str]] = {
     "keysight_81134a": ("keysight_81134a.yaml", "keysight_81134a:Keysight81134AModel"),
     "keysight_infiniium": ("keysight_infiniium.yaml", "keysight_infiniium:KeysightInfiniiumModel"),
     "keysight_e5071c": ("keysight_e5071c.yaml", "keysight_e5071c:KeysightE5071CModel"),
+    "keysight_infiniivision": ("keysight_infiniivision.yaml",
+                               "keysight_infiniivision:KeysightInfiniiVisionModel"),
+    "tektronix_mso": ("tektronix_mso.yaml", "tektronix_mso:TektronixMSOModel"),
 }
 
 

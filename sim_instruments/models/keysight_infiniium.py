@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backend import SOURCE_IMPEDANCE, ieee_block
-from .base import DriveSignal, InstrumentModel, _on, first_order_lowpass
+from ..backend import ieee_block
+from .base import InstrumentModel, _on
+from .scope_chain import ScopeInputs, quantise
 
 
 @dataclass
@@ -25,21 +26,6 @@ class _ScopeRecord:
     y_display: tuple[float, float]
 
 
-@dataclass(frozen=True)
-class _AnalogGrid:
-    """Time grid of the simulated analogue signal chain: ``step`` = record sample interval /
-    ``factor``; record sample n is grid point ``first + n x factor`` (what the ADC samples)."""
-
-    times: np.ndarray  # s, world time
-    step: float        # s
-    factor: int
-    first: int
-
-    def sampled(self, values: np.ndarray) -> np.ndarray:
-        """The record's samples of a signal simulated on this grid."""
-        return values[self.first::self.factor]
-
-
 class KeysightInfiniiumModel(InstrumentModel):
     """Infiniium MXR254A: single acquisitions (:DIGitize) of the set-up's drive and optical
     channels, edge trigger on the drive channel, WORD/BYTE/ASCii transfer with the preamble.
@@ -48,9 +34,8 @@ class KeysightInfiniiumModel(InstrumentModel):
     (y_increment = 10 scale / 65536, codes clipped); the front end is one pole at the analog
     bandwidth; noise is NOISE_FLOOR + NOISE_PER_DIVISION x scale rms, divided by sqrt(averages);
     a trigger on another channel, or with no edge through the level, free-runs (AUTO sweep).
-    The analogue chain (generator edges, chip, photoreceiver, front end) is simulated on a grid
-    finer than the sample interval and sampled by picking points, the same grid and front end
-    for every channel (:meth:`_analog_grid`).
+    The analogue chain (generator edges, chip, photoreceiver, front end) is the scopes' shared
+    one (scope_chain.ScopeInputs).
     """
 
     CHANNELS = 4
@@ -59,14 +44,12 @@ class KeysightInfiniiumModel(InstrumentModel):
     BANDWIDTH = 2.5e9          # Hz, MXR254A (the model number's "25")
     NOISE_FLOOR = 100e-6       # V rms
     NOISE_PER_DIVISION = 2e-3  # x V/div, rms
-    MAX_PREROLL = 1_000_000    # samples simulated before the record at most
-    ANALOG_RESOLUTION = 10     # analogue grid steps per generator edge, MAX_ANALOG_POINTS allowing
-    MAX_ANALOG_POINTS = 4_000_000  # analogue grid points per acquisition at most (time, memory)
     FRAME = "MXR254A:MY61010123"
     _REFERENCE = {"LEFT": 0.0, "CENTer": 0.5, "RIGHt": 1.0}
 
     def __init__(self, sim, world):
         super().__init__(sim, world)
+        self.inputs = ScopeInputs(world, self.BANDWIDTH)
         self.reset()
 
     def reset(self) -> None:
@@ -76,7 +59,7 @@ class KeysightInfiniiumModel(InstrumentModel):
 
     @property
     def time_constant(self) -> float:
-        return 1 / (2 * math.pi * self.BANDWIDTH)
+        return self.inputs.time_constant
 
     # Infiniium Programmer's Reference (EXR/MXR), command reference
     TREE = (
@@ -154,9 +137,15 @@ class KeysightInfiniiumModel(InstrumentModel):
         dt = 1.0 / rate
         x_origin = float(get("timebase_position")) \
             - self._REFERENCE[str(get("timebase_reference"))] * points * dt
-        source = self.world.modulation_source
-        signal = source.output_signal() if source is not None else None
-        grid = self._analog_grid(self._trigger_time(signal) + x_origin, dt, points, signal)
+        signal = self.inputs.signal()
+        drive = self.world.setup.oscilloscope.drive_channel
+        trigger = 0.0
+        if get("trigger_source") == f"CHANnel{drive}":
+            trigger = self.inputs.trigger_time(
+                signal, source=drive, level=float(get(f"trigger_level_ch{drive}")),
+                rising=get("trigger_slope") == "POSitive")
+        inputs = {c: 50.0 if get(f"ch{c}_input") == "DC50" else 1e6 for c in channels}
+        volts = self.inputs.record(inputs, trigger + x_origin, dt, points, signal)
         averages = int(get("average_count")) if _on(get("average")) else 1
         tb_scale = float(get("timebase_scale"))
         x_display = (10 * tb_scale, float(get("timebase_position"))
@@ -165,89 +154,13 @@ class KeysightInfiniiumModel(InstrumentModel):
         for channel in channels:
             scale, offset = float(get(f"ch{channel}_scale")), float(get(f"ch{channel}_offset"))
             sigma = (self.NOISE_FLOOR + self.NOISE_PER_DIVISION * scale) / math.sqrt(averages)
-            volts = self._channel_volts(channel, grid, signal)
-            volts = volts + sigma * self.world.noise.rng.standard_normal(points)
             y_increment = 10 * scale / 65536
-            codes = np.clip(np.rint((volts - offset) / y_increment), -32768, 32767)
+            codes = quantise(volts[channel], offset=offset, increment=y_increment, low=-32768,
+                             high=32767, noise_rms=sigma, rng=self.world.noise.rng)
             self.records[channel] = _ScopeRecord(
                 codes.astype(np.int16), dt, x_origin, y_increment, offset, averages,
                 2 if get(f"ch{channel}_input") == "DC50" else 1, x_display, (8 * scale, offset))
         self.done = True
-
-    def _trigger_time(self, signal: DriveSignal | None) -> float:
-        """World time of the trigger: the drive channel's first edge through the trigger level
-        (generator edge + monitor_delay); 0 (free-running) otherwise."""
-        wiring, get = self.world.setup.oscilloscope, self.sim.get
-        if signal is None or get("trigger_source") != f"CHANnel{wiring.drive_channel}":
-            return 0.0
-        crossing = signal.first_crossing(float(get(f"trigger_level_ch{wiring.drive_channel}")),
-                                         rising=get("trigger_slope") == "POSitive")
-        return 0.0 if crossing is None else crossing + self.world.setup.cables.monitor_delay
-
-    def _analog_grid(self, start: float, dt: float, points: int, signal: DriveSignal | None
-                     ) -> _AnalogGrid:
-        """Grid of the analogue simulation for a record of ``points`` samples from world time
-        ``start``: a pre-roll of 8 x the slowest time constant (differential lifetime at the
-        lowest drive current, chip RC, receiver, scope; at most MAX_PREROLL samples) for the chip
-        and the poles to settle, and ``factor`` steps per sample interval, each at most
-        1 / ANALOG_RESOLUTION of the generator's edge, within MAX_ANALOG_POINTS.
-        The poles (first_order_lowpass, the chip's RC) are solved exactly for an input linear
-        between grid points, and the chip's carriers are sub-stepped by its own lifetime, so the
-        step is limited only by how far each stage's input departs from linear: every signal in
-        the chain is the generator's output filtered, whose sharpest features are its edges (linear
-        ramps, kinks at both ends). Without a modulation signal the inputs are constant: factor 1.
-        """
-        chip, receiver = self.world.chip, self.world.setup.photoreceiver
-        slowest = max(float(chip.differential_lifetime(self._lowest_current(signal))),
-                      chip.rc_time_constant(), receiver.time_constant, self.time_constant)
-        preroll = int(min(self.MAX_PREROLL, math.ceil(8 * slowest / dt)))
-        factor = 1
-        if signal is not None:
-            factor = max(1, min(math.ceil(self.ANALOG_RESOLUTION * dt / signal.ramp),
-                                self.MAX_ANALOG_POINTS // (preroll + points)))
-        step = dt / factor
-        times = start - preroll * dt + np.arange((preroll + points - 1) * factor + 1) * step
-        return _AnalogGrid(times, step, factor, preroll * factor)
-
-    def _lowest_current(self, signal: DriveSignal | None) -> float:
-        """Lowest chip current, >= 0: the bias plus the generator's lowest AC part."""
-        lowest = self.world.drive_current
-        if signal is not None:
-            lowest += (min(signal.low, signal.high) - signal.mean_volts()) \
-                * self.world.drive_admittance()
-        return max(lowest, 0.0)
-
-    def _channel_volts(self, channel: int, grid: _AnalogGrid, signal: DriveSignal | None
-                       ) -> np.ndarray:
-        """Volts at a scope input at the record's instants, noise-free: the generator (drive
-        channel), the photoreceiver (optical channel), else 0 V, through the front-end pole;
-        simulated on the analogue grid, then sampled. The drive monitor is a 50 ohm generator
-        output of EMF twice its programmed level: into the 50 ohm input it shows the level,
-        into 1 Mohm (:INPut DC) twice as much, EMF x R_in / (50 + R_in)."""
-        setup = self.world.setup
-        if signal is not None and channel == setup.oscilloscope.drive_channel:
-            r_in = 50.0 if self.sim.get(f"ch{channel}_input") == "DC50" else 1e6
-            volts = 2 * signal.volts(grid.times - setup.cables.monitor_delay) \
-                * r_in / (SOURCE_IMPEDANCE + r_in)
-        elif channel == setup.oscilloscope.optical_channel:
-            volts = self._receiver_output(grid, signal)
-        else:
-            volts = np.zeros(grid.times.size)
-        return grid.sampled(first_order_lowpass(volts, grid.step, self.time_constant))
-
-    def _receiver_output(self, grid: _AnalogGrid, signal: DriveSignal | None) -> np.ndarray:
-        """Photoreceiver output: i(t) = I_bias + (V_gen - <V_gen>) x 2 / (50 + Z + r_d) (the
-        generator's EMF is twice its programmed level; the tee's capacitor blocks the mean)
-        reaches the chip after drive_delay, the light (MicroLED.optical_power_waveform) the
-        scope after the receiver's delays, through its gain and pole."""
-        world, setup = self.world, self.world.setup
-        current = np.full(grid.times.size, world.drive_current)
-        if signal is not None:
-            current += (signal.volts(grid.times - setup.optical_delay) - signal.mean_volts()) \
-                * world.drive_admittance()
-        power = world.chip.optical_power_waveform(grid.times, current)
-        receiver = setup.photoreceiver
-        return first_order_lowpass(receiver.gain * power, grid.step, receiver.time_constant)
 
     # -- transfer ----------------------------------------------------------------------------
     def _source_record(self) -> _ScopeRecord | None:
