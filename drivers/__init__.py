@@ -13,6 +13,7 @@ DRIVERS: dict[str, str] = {
     "keysight_81134a": "drivers.keysight_81134a:Keysight81134A",
     "keysight_infiniivision": "drivers.keysight_infiniivision:KeysightInfiniiVision",
     "tektronix_mso": "drivers.tektronix_mso:TektronixMSO",
+    "rigol_ds1000z": "drivers.rigol_ds1000z:RigolDS1000Z",
 }
 
 

@@ -18,6 +18,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "keysight_infiniivision": ("keysight_infiniivision.yaml",
                                "keysight_infiniivision:KeysightInfiniiVisionModel"),
     "tektronix_mso": ("tektronix_mso.yaml", "tektronix_mso:TektronixMSOModel"),
+    "rigol_ds1000z": ("rigol_ds1000z.yaml", "rigol_ds1000z:RigolDS1000ZModel"),
 }
 
 
