@@ -119,7 +119,7 @@ class RigolDS1000Z(RealTimeScope):
         channels = max(1, self.channels_on())
         span = self.divisions * scale
         needed = max(points or 0, 0 if sample_rate is None else sample_rate * span)
-        depths = [d for d in _DEPTHS[min(channels, 4)] if d >= needed]
+        depths = [d for d in _DEPTHS[min(channels, 4)] if d >= needed * (1 - 1e-9)]
         if not depths:
             raise ValueError(f"{needed:.4g} points over {span:.4g} s exceed the "
                              f"{_DEPTHS[min(channels, 4)][-1]} points of memory with "

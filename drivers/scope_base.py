@@ -50,7 +50,7 @@ class RealTimeScope(ScpiInstrument):
                     for c in channels
                     if isinstance(c, bool) or c not in range(1, cls.channels + 1)]
         n = max(1, len(set(channels)))
-        problems += check_ranges(f"{cls.model} with {n} channel(s)", request, {
+        problems += check_ranges(f"{cls.model} ({n} channels on)", request, {
             "sample_rate": (0.0, cls.rate_for(n), "Sa/s"),
             "points": (cls.min_points, cls.memory_for(n), "points")})
         problems += check_ranges(cls.model, request, {

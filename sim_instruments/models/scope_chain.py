@@ -81,7 +81,8 @@ class ScopeInputs:
         ``start``: a pre-roll of 8 x the slowest time constant (differential lifetime at the
         lowest drive current, chip RC, receiver, scope; at most MAX_PREROLL samples) for the chip
         and the poles to settle, and ``factor`` steps per sample interval, each at most
-        1 / ANALOG_RESOLUTION of the generator's edge, within MAX_ANALOG_POINTS.
+        1 / ANALOG_RESOLUTION of the generator's edge (or of a quarter of the front end's time
+        constant, if longer), within MAX_ANALOG_POINTS.
         The poles (first_order_lowpass, the chip's RC) are solved exactly for an input linear
         between grid points, and the chip's carriers are sub-stepped by its own lifetime, so the
         step is limited only by how far each stage's input departs from linear: every signal in
@@ -93,8 +94,10 @@ class ScopeInputs:
                       chip.rc_time_constant(), receiver.time_constant, self.time_constant)
         preroll = int(min(self.MAX_PREROLL, math.ceil(8 * slowest / dt)))
         factor = 1
-        if signal is not None:
-            factor = max(1, min(math.ceil(self.ANALOG_RESOLUTION * dt / signal.ramp),
+        if signal is not None:  # an edge faster than a quarter of the front end's time
+            # constant is integrated by it: resolving it finer changes nothing the ADC sees
+            edge = max(signal.ramp, self.time_constant / 4)
+            factor = max(1, min(math.ceil(self.ANALOG_RESOLUTION * dt / edge),
                                 self.MAX_ANALOG_POINTS // (preroll + points)))
         step = dt / factor
         times = start - preroll * dt + np.arange((preroll + points - 1) * factor + 1) * step
