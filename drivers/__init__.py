@@ -14,6 +14,7 @@ DRIVERS: dict[str, str] = {
     "keysight_infiniivision": "drivers.keysight_infiniivision:KeysightInfiniiVision",
     "tektronix_mso": "drivers.tektronix_mso:TektronixMSO",
     "rigol_ds1000z": "drivers.rigol_ds1000z:RigolDS1000Z",
+    "keysight_33500b": "drivers.keysight_33500b:Keysight33500B",
 }
 
 

@@ -19,6 +19,7 @@ MODELS: dict[str, tuple[str, str]] = {
                                "keysight_infiniivision:KeysightInfiniiVisionModel"),
     "tektronix_mso": ("tektronix_mso.yaml", "tektronix_mso:TektronixMSOModel"),
     "rigol_ds1000z": ("rigol_ds1000z.yaml", "rigol_ds1000z:RigolDS1000ZModel"),
+    "keysight_33500b": ("keysight_33500b.yaml", "keysight_33500b:Keysight33500BModel"),
 }
 
 
