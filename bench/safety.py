@@ -356,7 +356,7 @@ class DriveMonitor:
     def __init__(self, modulation_impedance: float):
         self.modulation_impedance = modulation_impedance  # ohm, the bias tee's modulation path
         self.sources: list[SourceGuard] = []
-        self.modulations: list[PatternGuard | NetworkAnalyzerGuard] = []
+        self.modulations: list[PatternGuard | NetworkAnalyzerGuard | PulseGuard] = []
 
     def circuit(self, driver) -> DriveCircuit:
         """The drive circuit of a modulation source (its ``source_impedance``) into the tee."""
@@ -459,6 +459,77 @@ class PatternGuard(_Guard):
         self._check(self._swing_current)
         self._driver.output_on()
         object.__setattr__(self, "_on", True)
+
+
+class PulseGuard(_Guard):
+    """Guards a pulse generator (drivers.roles.PulseGenerator) driving the chip through the tee.
+
+    The peak chip current is bias + 2 (high - low) / (R_source + Z), the whole swing of the
+    generator's EMF into the tee path with the chip as a short
+    (:meth:`common.passive.DriveCircuit.swing_current`). Up to ``max_current`` any duty cycle
+    is allowed; above it the pulse is pulsed operation: the duty cycle width / period must stay
+    within ``max_duty_cycle`` and the peak within ``max_pulse_current`` (``max_current`` when
+    unset). Checked when the pulse is set and again when the output goes on (the bias may have
+    changed); the output cannot go on before a pulse is set through the guard.
+    """
+
+    _passthrough = ("source_impedance", "level_resolution", "output_enabled")
+
+    def __init__(self, driver, limits: SafeLimits, drive: DriveMonitor):
+        super().__init__(driver, limits)
+        object.__setattr__(self, "_drive", drive)
+        object.__setattr__(self, "_swing_current", None)
+        object.__setattr__(self, "_duty", 1.0)
+        object.__setattr__(self, "_on", False)
+        drive.modulations.append(self)
+
+    @property
+    def active_modulation(self) -> float:
+        return self._swing_current if self._on else 0.0
+
+    def limit(self, duty: float | None = None) -> tuple[str, float]:
+        """The largest peak this pulse may reach: max_pulse_current when its duty cycle is
+        allowed for pulsed operation, max_current otherwise."""
+        limits, duty = self._limits, self._duty if duty is None else duty
+        if limits.max_duty_cycle is not None and duty > limits.max_duty_cycle:
+            return "max_current", limits.max_current
+        if limits.max_pulse_current is not None:
+            return "max_pulse_current", limits.max_pulse_current
+        return "max_current", limits.max_current
+
+    def _check(self, swing_current: float, duty: float) -> None:
+        name, limit = self.limit(duty)
+        self._drive.check(swing_current, limit, name, f"pulse swing at duty cycle {duty:g}")
+        peak = self._drive.bias_current() + swing_current
+        if peak > self._limits.max_current:
+            self._limits.check_pulse(peak, duty)
+
+    def set_pulse(self, *, high: float, low: float, width: float, period: float,
+                  edge: float | None = None) -> None:
+        high, low, width, period = float(high), float(low), float(width), float(period)
+        if not high > low:
+            raise LimitError(f"pulse levels need high > low, got high {high:g} V, low {low:g} V")
+        if not (np.isfinite(width) and np.isfinite(period) and 0 < width < period):
+            raise LimitError(f"pulse width {width:g} s and period {period:g} s need "
+                             f"0 < width < period")
+        swing, duty = self._drive.circuit(self._driver).swing_current(high, low), width / period
+        self._check(swing, duty)
+        self._driver.set_pulse(high=high, low=low, width=width, period=period, edge=edge)
+        object.__setattr__(self, "_swing_current", swing)
+        object.__setattr__(self, "_duty", duty)
+
+    def output_on(self) -> None:
+        if self._swing_current is None:
+            raise LimitError("set the pulse before the generator's output goes on")
+        self._check(self._swing_current, self._duty)
+        self._driver.output_on()
+        object.__setattr__(self, "_on", True)
+
+    def output_off(self) -> None:
+        try:
+            self._driver.output_off()
+        finally:
+            object.__setattr__(self, "_on", False)
 
 
 class NetworkAnalyzerGuard(_Guard):
