@@ -90,11 +90,11 @@ def test_sine_with_offset_square_and_burst():
         *ok("OUTPut:LOAD 50"), *ok("FUNCtion SINusoid"), *ok("FREQuency 1000000"),
         *ok("VOLTage 0.2"), *ok("VOLTage:OFFSet 0.5"),
         *ok("FUNCtion SQUare"), *ok("FREQuency 1000"), *ok("FUNCtion:SQUare:DCYCle 20"),
-        *levels("0.3", "0.0"),
+        *levels("0.3", "-0.1"),
         *ok("BURSt:MODE TRIGgered"), *ok("BURSt:NCYCles 5"), *ok("TRIGger:SOURce IMMediate"),
         *ok("BURSt:INTernal:PERiod 0.01"), *ok("BURSt:STATe ON")])
     generator.set_sine(frequency=1e6, amplitude=0.2, offset=0.5)
-    generator.set_square(frequency=1e3, high=0.3, low=0.0, duty=20.0)
+    generator.set_square(frequency=1e3, high=0.3, low=-0.1, duty=20.0)
     generator.set_burst(cycles=5, period=10e-3)
     resource.done()
 
