@@ -172,3 +172,34 @@ def test_a_rate_the_scope_lacks_is_refused_before_the_run(tmp_path, monkeypatch)
     run = bench_run(tmp_path, [{"sequence": "pulse-response", "params": {
         "sample_rate": 2e9, "bit_rate": 20e6}}])
     assert run.code == 2 and run.record is None  # nothing was opened or written
+
+
+def test_pulse_response_and_eye_run_on_the_33500b_within_its_rate(tmp_path, monkeypatch):
+    """The function generator in the 81134A's place, on the 200 MHz MSO: a user pattern (the
+    step) and its own PRBS at 20 Mbit/s; 100 Mbit/s is refused before anything is opened."""
+    import bench.station
+
+    real = bench.station.builtin_station_config
+
+    def with_33500b():
+        config = real()
+        config["instruments"]["scope"] = station_with("tektronix_mso")
+        config["instruments"]["generator"] = {
+            "driver": "keysight_33500b", "resource": "USB0::0x0957::0x2307::MY52800123::INSTR",
+            "simulated": True}
+        return config
+
+    monkeypatch.setattr("tests.test_rf_sequences.builtin_station_config", with_33500b)
+    rates = {"sample_rate": 1e9, "bit_rate": 20e6}
+    run = bench_run(tmp_path / "run", [
+        {"sequence": "pulse-response", "params": {"bias_current": 5e-3,
+                                                  "modulation_current": 1e-3, "run_bits": 32,
+                                                  "acquisitions": 2, **rates}},
+        {"sequence": "eye", "params": {"bias_current": 5e-3, "modulation_current": 2e-3,
+                                       "record_bits": 200, "acquisitions": 2, **rates}}])
+    assert run.code == 0, [s.reason for s in run.record.steps]
+    assert [s.status for s in run.record.steps] == ["completed", "completed"]
+    assert run.record.steps[1].results["q_factor"]["value"] > 3
+    too_fast = bench_run(tmp_path / "fast", [{"sequence": "eye", "params": {
+        "bit_rate": 100e6, "sample_rate": 1e9}}])
+    assert too_fast.code == 2 and too_fast.record is None
