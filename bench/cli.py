@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from common.errors import BenchError, RunFileError
+from common.errors import BenchError, RunFileError, StationError
 
 if TYPE_CHECKING:
     from .recipe import Recipe
@@ -371,6 +371,8 @@ def cmd_station(args) -> int:
     from .station import Station, StationConfig
 
     config = StationConfig.load(args.station)
+    if args.scan:
+        return _scan(config, args.sim)
     print(f"station: {config.name} ({config.source})")
     with Station(config, force_sim=args.sim) as station:
         for name, inst in station.instruments.items():
@@ -378,6 +380,46 @@ def cmd_station(args) -> int:
             print(f"  {name:<14} {inst.config.driver:<16} {kind:<9} {inst.config.resource}")
             print(f"  {'':<14} *IDN? {inst.driver.idn}"
                   f"{'  [' + inst.note + ']' if inst.note else ''}")
+    return EXIT_OK
+
+
+def _scan(config, simulated: bool) -> int:
+    """``bench station --scan``: every resource the VISA library lists (with ``--sim``, the
+    simulated library holding the station's VISA instruments), its *IDN? and the drivers that
+    match it; only *IDN? is sent, with a bounded timeout per resource."""
+    import pyvisa
+
+    from .identify import IDN_TIMEOUT_MS, scan
+
+    if simulated:
+        from sim_instruments.backend import SimulatedWorld, open_simulated_bench
+
+        visa = {c.resource: c.driver for c in config.instruments.values()
+                if not c.serial and c.driver != "auto"}
+        manager = open_simulated_bench(visa, SimulatedWorld.from_config(config.simulation,
+                                                                        config.setup))
+        print("scanning the SIMULATED VISA library of the station's instruments")
+    else:
+        try:
+            manager = pyvisa.ResourceManager()
+        except (ValueError, OSError) as exc:
+            raise StationError(f"no VISA library to scan: {exc}") from None
+        print(f"scanning VISA library {manager.visalib.library_path} "
+              f"(*IDN? only, {IDN_TIMEOUT_MS / 1000:g} s per resource)")
+    try:
+        found, notes = scan(manager)
+    finally:
+        manager.close()
+    for item in found:
+        if item.problem:
+            print(f"  {item.resource:<44} no answer: {item.problem}")
+            continue
+        proposal = " or ".join(item.drivers) if item.drivers else "no driver matches"
+        print(f"  {item.resource:<44} {item.idn}\n  {'':<44} driver: {proposal}")
+    if not found:
+        print("  (no resources)")
+    for note in notes:
+        print(f"note: {note}")
     return EXIT_OK
 
 
@@ -523,6 +565,9 @@ def build_parser() -> argparse.ArgumentParser:
     station = sub.add_parser("station", help="identify every instrument of a station")
     station.add_argument("--station", help="station YAML (default: the built-in simulated bench)")
     station.add_argument("--sim", action="store_true", help="simulate every instrument")
+    station.add_argument("--scan", action="store_true",
+                         help="list the resources the VISA library sees, their *IDN? and the "
+                              "matching driver (serial ports are not probed)")
     station.set_defaults(func=cmd_station)
     return parser
 

@@ -164,6 +164,7 @@ def check_models(step_plan: StepPlan, models: dict[str, Any]) -> None:
 
 def check_recipe(recipe, station_config, *, force_sim: bool = False) -> Plan:
     """The plan of every step, checked against the station's driver classes (nothing opened)."""
+    station_config = station_config.resolved(force_sim=force_sim)  # driver: auto, by *IDN?
     models = {name: driver_class(cfg.driver)
               for name, cfg in station_config.instruments.items()}
     plan = Plan([StepPlan(step.name, step.sequence.name) for step in recipe.steps])

@@ -6,14 +6,16 @@ travel limits, checked by the driver class before anything opens), an optional `
 block (the simulated chip and its optics), the passive parts of the set-up under ``setup:``, and
 ``fallback: sim`` for every instrument at once. With no file the built-in simulated bench is
 used; a file holding only ``simulation:`` uses the built-in instruments with that chip. A serial
-instrument's resource is a pyserial URL or port name (``COM3``, ``/dev/ttyUSB0``).
+instrument's resource is a pyserial URL or port name (``COM3``, ``/dev/ttyUSB0``). ``driver: auto``
+names a VISA resource whose driver is found at open by its ``*IDN?`` (bench/identify.py); the run's
+snapshot stores the driver found.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from sim_instruments.backend import SimulatedWorld
 
 _INSTRUMENT_KEYS = {"driver", "resource", "simulated", "fallback", "options"}
+AUTO = "auto"  # driver: auto, resolved at open by *IDN? (bench/identify.py)
 _STATION_KEYS = {"name", "instruments", "simulation", "setup", "fallback", "record_io"}
 
 
@@ -50,8 +53,10 @@ class InstrumentConfig:
 
     @property
     def serial(self) -> bool:
-        """The driver talks over pyserial (``transport = "serial"``), not VISA."""
-        return getattr(driver_class(self.driver), "transport", "visa") == "serial"
+        """The driver talks over pyserial (``transport = "serial"``), not VISA; ``auto``
+        identifies VISA resources only."""
+        return self.driver != AUTO and \
+            getattr(driver_class(self.driver), "transport", "visa") == "serial"
 
 
 @dataclass
@@ -70,6 +75,32 @@ class StationConfig:
     def passive(self) -> Setup:
         """The passive set-up, parsed with its defaults (checked when the station was read)."""
         return Setup.from_mapping(self.setup or None)
+
+    def resolved(self, *, force_sim: bool = False) -> StationConfig:
+        """This station with every ``driver: auto`` replaced by the driver that matches its
+        resource's ``*IDN?`` (only *IDN? is sent; StationError when none or several match);
+        itself when none is auto. ``force_sim`` with an auto instrument is refused."""
+        auto = [cfg for cfg in self.instruments.values() if cfg.driver == AUTO]
+        if not auto:
+            return self
+        if force_sim:
+            raise ConfigError(f"station: {', '.join(c.name for c in auto)} has driver auto: "
+                              f"a simulated instrument has nothing to identify; name its driver "
+                              f"to simulate it")
+        import pyvisa
+
+        from .identify import identify
+
+        manager = pyvisa.ResourceManager()
+        instruments = dict(self.instruments)
+        try:
+            for cfg in auto:
+                driver, _ = identify(manager, cfg.resource)
+                instruments[cfg.name] = replace(cfg, driver=driver)
+        finally:
+            with contextlib.suppress(Exception):
+                manager.close()
+        return replace(self, instruments=instruments)
 
     @classmethod
     def load(cls, path: str | Path | None) -> StationConfig:
@@ -107,16 +138,18 @@ class StationConfig:
                 raise ConfigError(f"station: instrument {name!r} has unknown key(s) "
                                   f"{sorted(map(str, bad))}; known: {sorted(_INSTRUMENT_KEYS)}")
             driver = spec.get("driver")
-            if not isinstance(driver, str) or driver not in DRIVERS:
+            if driver == AUTO:
+                _check_auto(name, spec)
+            elif not isinstance(driver, str) or driver not in DRIVERS:
                 raise ConfigError(f"station: instrument {name!r} has unknown driver {driver!r}; "
-                                  f"known: {', '.join(sorted(DRIVERS))}")
+                                  f"known: auto, {', '.join(sorted(DRIVERS))}")
             resource = spec.get("resource")
             if not isinstance(resource, str) or not resource or not resource.isprintable() \
                     or any(c.isspace() for c in resource):
                 raise ConfigError(f"station: instrument {name!r} needs a VISA 'resource' string")
             options = _block(spec, "options", f"instrument {name!r}: ")
             try:
-                options = driver_class(driver).check_options(options)
+                options = {} if driver == AUTO else driver_class(driver).check_options(options)
             except (ValueError, TypeError) as exc:
                 raise ConfigError(f"station: instrument {name!r} options: {exc}") from None
             instruments[name] = InstrumentConfig(
@@ -144,6 +177,17 @@ class StationConfig:
                 raise ConfigError(f"station: simulation block: {exc}") from None
         return cls(name=station_name, instruments=instruments, simulation=simulation,
                    setup=dict(setup), record_io=record_io, source=source, mapping=dict(data))
+
+
+def _check_auto(name: str, spec: dict[str, Any]) -> None:
+    """``driver: auto`` is identified on a real resource: a simulator has nothing to identify,
+    a fallback would need a model and options a driver."""
+    for key, why in (("simulated", "a simulated instrument has nothing to identify"),
+                     ("fallback", "a simulated fallback needs a named driver"),
+                     ("options", "options belong to a named driver")):
+        if spec.get(key) not in (None, False, {}):
+            raise ConfigError(f"station: instrument {name!r} has driver auto and {key}: {why}; "
+                              f"name its driver")
 
 
 def _block(data: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
@@ -236,6 +280,7 @@ class Station:
         return any(inst.simulated for inst in self.instruments.values())
 
     def open(self) -> Station:
+        self.config = self.config.resolved(force_sim=self._force_sim)  # driver: auto
         try:
             for cfg in self.config.instruments.values():
                 self.instruments[cfg.name] = self._open_one(cfg)
@@ -307,7 +352,11 @@ class Station:
         try:
             driver.connect()
         except InstrumentError as exc:
-            raise StationError(str(exc)) from None
+            from .identify import matching_drivers
+
+            others = matching_drivers(driver.idn) if driver.idn else []
+            hint = f"; it answers like driver {' or '.join(others)}" if others else ""
+            raise StationError(f"{exc}{hint}") from None
         return OpenInstrument(cfg, driver, simulated, note)
 
     def open_resource(self, cfg: InstrumentConfig) -> tuple[Any, bool, str]:
