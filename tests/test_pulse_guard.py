@@ -107,3 +107,17 @@ def test_the_simulated_33500b_drives_the_chip_with_the_guarded_peak():
         assert np.isclose(world.drive_history[-1][1] - world.drive_history[-1][0], 0.0)
     finally:
         manager.close()
+
+
+@pytest.mark.parametrize("order", [7, 9, 11])
+def test_the_simulated_prbs_is_maximal_and_starts_with_n_ones(order):
+    """33500 Series Operating and Service Guide (FUNCtion:PRBS:DATA): PN<n> is a shift
+    register of n bits whose output begins with n periods high; a maximal sequence holds every
+    non-zero n-bit word exactly once per period."""
+    from sim_instruments.models.keysight_33500b import maximal_sequence
+
+    bits = maximal_sequence(order)
+    assert bits.size == 2**order - 1 and bits[:order].all()
+    cyclic = np.concatenate([bits, bits[:order - 1]])
+    words = {int("".join(map(str, cyclic[k:k + order])), 2) for k in range(bits.size)}
+    assert words == set(range(1, 2**order))

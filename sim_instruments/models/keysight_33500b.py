@@ -10,9 +10,9 @@ from ..backend import SOURCE_IMPEDANCE
 from ..scpi import number
 from .base import DriveSignal, InstrumentModel, _on
 
-# ITU-T O.150 / common PRBS generator polynomials x^n + x^k + 1 (the instrument's own choice of
-# polynomial and seed is UNVERIFIED: no text found; any maximal sequence has the same statistics)
-_TAPS = {7: 6, 9: 5, 11: 9, 15: 14, 20: 3, 23: 18}
+# FUNCtion:PRBS:DATA's polynomials x^n + x^k + 1 (33500 Series Operating and Service Guide,
+# FUNCtion Subsystem); the output begins with n periods of high output: the all-ones state
+_TAPS = {7: 6, 9: 5, 11: 9, 15: 14, 20: 17, 23: 18}
 DAC_FULL_SCALE = 32767  # DATA:ARBitrary:DAC values -32767..+32767 map to LOW..HIGH
 
 
