@@ -121,3 +121,27 @@ def test_the_simulated_prbs_is_maximal_and_starts_with_n_ones(order):
     cyclic = np.concatenate([bits, bits[:order - 1]])
     words = {int("".join(map(str, cyclic[k:k + order])), 2) for k in range(bits.size)}
     assert words == set(range(1, 2**order))
+
+
+def test_a_33500b_found_driving_the_chip_is_seen_and_switched_off():
+    """A generator left on by a killed run (simulation: initial_state) modulates the chip
+    until the driver's output_off; a start state it could not hold is refused."""
+    world = SimulatedWorld(initial_state={"generator": {"output": True, "high": 0.5,
+                                                        "low": 0.0}})
+    resource = "USB0::0x0957::0x2307::MY52800123::INSTR"
+    manager = open_simulated_bench({resource: "keysight_33500b"}, world,
+                                   names={resource: "generator"})
+    try:
+        driver = Keysight33500B(manager.open_resource(resource), name="generator")
+        driver.connect()
+        assert driver.output_enabled() and "high 0.5 V" in driver.describe_output()
+        low, high = world.drive_history[-1]
+        assert high - low > 0
+        driver.output_off()
+        assert world.drive_history[-1][1] - world.drive_history[-1][0] == 0.0
+    finally:
+        manager.close()
+    from sim_instruments.models.keysight_33500b import Keysight33500BModel
+
+    with pytest.raises(ValueError, match="high - low"):
+        Keysight33500BModel.check_initial_state("generator", {"high": 0.0, "low": 0.5})

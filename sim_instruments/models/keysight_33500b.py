@@ -85,6 +85,13 @@ class Keysight33500BModel(InstrumentModel):
         self.arb = ""
         self._ac: tuple | None = None
 
+    @classmethod
+    def _check_state(cls, where, state):
+        high, low = state.get("high", 0.05), state.get("low", -0.05)
+        if not cls.AMPLITUDE_50[0] <= high - low <= cls.AMPLITUDE_50[1]:
+            raise ValueError(f"{where}: high - low = {high - low:g} V is outside "
+                             f"{cls.AMPLITUDE_50[0]:g}..{cls.AMPLITUDE_50[1]:g} V into 50 ohm")
+
     def start(self, state):
         for name in ("high", "low"):
             if name in state:
