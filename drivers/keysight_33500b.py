@@ -58,7 +58,8 @@ class Keysight33500B(ScpiInstrument):
     @classmethod
     def check_plan(cls, request: dict) -> list[str]:
         """``high``/``low`` (their window and amplitude), ``bit_rate``/``frequency``,
-        ``pattern_bits`` (arbitrary waveform length), ``width``, ``period``, ``edge``."""
+        ``pattern_bits`` (arbitrary waveform length), ``width``, ``period``, ``edge``, and
+        ``prbs_order`` (not yet a role key: ready for a sequence that plans its PRBS)."""
         model = "Keysight 33500B"
         problems = check_ranges(model, request, {
             "high": (*cls.level_window, "V"), "low": (*cls.level_window, "V"),
@@ -72,6 +73,10 @@ class Keysight33500B(ScpiInstrument):
             if not cls.amplitude_range[0] <= round(swing, 9) <= cls.amplitude_range[1]:
                 problems.append(f"amplitude high - low = {swing:g} V is outside the {model}'s "
                                 f"range 0.001 to 10 V")
+        order = request.get("prbs_order")
+        if order is not None and order not in PRBS_ORDERS:
+            problems.append(f"prbs_order={order!r}: the {model} generates PN"
+                            f"{', PN'.join(map(str, PRBS_ORDERS))} only")
         if not problems and {"width", "period"} <= set(request):
             if request["width"] >= request["period"]:
                 problems.append(f"width {request['width']:g} s does not fit the period "

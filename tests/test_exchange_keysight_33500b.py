@@ -116,3 +116,5 @@ def test_the_plan_check_names_the_models_limits():
     assert Keysight33500B.check_plan({"bit_rate": 1e9}) == [
         "bit_rate=1e+09 bit/s is outside the Keysight 33500B's range 0.001 to 5e+07 bit/s"]
     assert len(Keysight33500B.check_plan({"edge": 1e-9})) == 1
+    assert Keysight33500B.check_plan({"prbs_order": 10}) == [
+        "prbs_order=10: the Keysight 33500B generates PN7, PN9, PN11, PN15, PN20, PN23 only"]
