@@ -118,7 +118,8 @@ class Keysight33500B(ScpiInstrument):
     def set_prbs(self, order: int) -> None:
         """The instrument's own PRBS 2^order - 1 at the bit rate, fastest edges."""
         if order not in PRBS_ORDERS:
-            raise ValueError(f"PRBS order {order!r}: the 33500B generates PN{PRBS_ORDERS}")
+            raise ValueError(f"PRBS order {order!r}: the 33500B generates "
+                             f"PN{', PN'.join(map(str, PRBS_ORDERS))} only")
         rate = self._rate()
         self.write_checked(f"FUNCtion:PRBS:DATA PN{order}")
         self.write_checked(f"FUNCtion:PRBS:BRATe {number_text(rate)}")
