@@ -217,7 +217,7 @@ def test_a_start_state_is_checked_when_its_instrument_is_built():
 
 
 @pytest.mark.parametrize("state", [{"output": True, "level": 5.0},
-                                   {"output": True, "high": 0.02, "low": 0.0},
+                                   {"output": True, "high": 6.0, "low": 0.0},
                                    {"power": 50.0}, {"colour": "red"}])
 def test_a_start_state_no_model_can_take_is_refused_before_any_instrument(state):
     with pytest.raises(ValueError, match=r"initial_state.dut fits no simulated model \("):
