@@ -160,3 +160,15 @@ def test_liv_runs_unchanged_on_each_meter_and_finds_the_peak_eqe(model, tmp_path
     assert peak == pytest.approx(MicroLED(params).peak_eqe(), rel=TOLERANCE)
     (opened,) = stations
     assert max(abs(i) for i in opened.world.current_history) <= SWEEP["stop"] * (1 + 1e-9)
+
+
+def test_a_station_with_a_bad_photodiode_option_is_refused_before_anything_opens(stations):
+    from bench.station import StationConfig
+    from common.errors import ConfigError
+
+    station = {"instruments": {"power_meter": {**METERS["smu_photodiode"], "options": {
+        "responsivity": CALIBRATION, "bias": 3.0}}}}
+    with pytest.raises(ConfigError, match=r"power_meter.*options: bias=3.0 must be a number "
+                                          r"from -50 to 0$"):
+        StationConfig.from_mapping(station)
+    assert stations == []
