@@ -37,13 +37,14 @@ DC_CONTINUOUS = 0    # PM:MODE 0 (8.3.3.59)
 NO_FILTER, DIGITAL_FILTER = 0, 2  # PM:FILTer (8.3.3.48)
 RANGES = range(8)    # PM:RANge 0..7, most sensitive first (8.3.3.63)
 MAX_AVERAGING = 10000  # PM:DIGITALFILTER samples (UNVERIFIED)
+IDN_PATTERN = r"(?i)\bnewport\b.*\b[12]936-r\b"  # "NEWPORT 1936-R v1.0.0 ... SN..." (UNVERIFIED)
 
 
 def _identity(text: str) -> str:
     """An ``*IDN?`` answer of a 1936-R or 2936-R ("NEWPORT 1936-R v1.0.0 ... SN..."); anything
     else (a stale echo of an earlier command) is a ValueError, so the query is asked again."""
     text = text.strip()
-    if not re.search(r"(?i)\bnewport\b.*\b[12]936-r\b", text):
+    if not re.search(IDN_PATTERN, text):
         raise ValueError(f"not a 1936-R/2936-R identification: {text!r}")
     return text
 
@@ -57,7 +58,7 @@ class Newport1936R(ScpiInstrument):
     """1936-R (one channel) or 2936-R (channel A) with a photodiode or thermopile detector."""
 
     model = "1936-R"
-    idn_pattern = r"(?i)\bnewport\b.*\b[12]936-r\b"
+    idn_pattern = IDN_PATTERN
     transport = "serial"
     serial_settings = {"baudrate": 38400, "bytesize": 8, "parity": "N", "stopbits": 1,
                        "xonxoff": False, "rtscts": False}

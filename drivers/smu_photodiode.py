@@ -70,6 +70,7 @@ class SmuPhotodiode:
     """PowerMeter: an SMU channel biasing a calibrated photodiode and measuring its current."""
 
     model = "SMU photodiode"
+    idn_pattern = ""  # identification finds the SMU's own driver: a photodiode is a set-up
     transport = "visa"
     serial_settings: dict[str, Any] = {}
     wavelength_range = (100e-9, 20e-6)  # without options: the widest table accepted
