@@ -17,8 +17,9 @@ after a reset; this driver leaves the channel as found (A, after power-up).
 UNVERIFIED (no manual page seen; taken from public drivers that talk to the meter): the line
 settings 38400 baud 8N1, no handshake; ``<CR>`` ending a command and ``<CR><LF>`` an answer;
 ``ECHO 0``; the format of the ``ERRSTR?`` answer (a leading error code, 0 for none, is all this
-driver reads of it); ``PM:AUTO 0|1``; ``PM:DIGITALFILTER`` taking the number of samples of a
-running average (0-10000) and its query; ``PM:MAX:Lambda?``.
+driver reads of it); the arguments of ``PM:AUTO`` (0|1; the command is named by 8.3.3.63);
+``PM:DIGITALFILTER`` taking the number of samples of a running average (0-10000) and its query;
+``PM:MAX:Lambda?``.
 """
 
 from __future__ import annotations
