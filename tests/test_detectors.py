@@ -162,6 +162,28 @@ def test_liv_runs_unchanged_on_each_meter_and_finds_the_peak_eqe(model, tmp_path
     assert max(abs(i) for i in opened.world.current_history) <= SWEEP["stop"] * (1 + 1e-9)
 
 
+def test_a_run_on_an_optioned_driver_replays_against_its_record(tmp_path):
+    """The station options are kept in the snapshot and given back to the driver on replay."""
+    station = {"instruments": {
+        "smu": {"driver": "keithley2450", "resource": "USB0::0x05E6::0x2450::04400001::INSTR",
+                "simulated": True},
+        "power_meter": {**METERS["smu_photodiode"], "simulated": True}}}
+    (tmp_path / "station.yaml").write_text(json.dumps(station))
+    (tmp_path / "recipe.yaml").write_text(json.dumps({
+        "sample": sample_of(ChipParameters(), LIMITS),
+        "steps": [{"sequence": "liv", "params": {**SWEEP, "points": 8, "settle": 0.0}}]}))
+    out, again = tmp_path / "run.h5", tmp_path / "replayed.h5"
+    assert main(["run", str(tmp_path / "recipe.yaml"), "--station",
+                 str(tmp_path / "station.yaml"), "-o", str(out), "-q"]) == 0
+    assert main(["replay", str(out), "--instruments", "-o", str(again), "-q"]) == 0
+    with h5py.File(out, "r") as f, h5py.File(again, "r") as g:
+        assert json.loads(g["station/instruments/power_meter"].attrs["options"]) == \
+            json.loads(f["station/instruments/power_meter"].attrs["options"])
+        (key,) = f["steps"]
+        np.testing.assert_array_equal(g[f"steps/{key}/data/optical_power"][()],
+                                      f[f"steps/{key}/data/optical_power"][()])
+
+
 def test_a_station_with_a_bad_photodiode_option_is_refused_before_anything_opens(stations):
     from bench.station import StationConfig
     from common.errors import ConfigError
