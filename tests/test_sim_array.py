@@ -140,6 +140,9 @@ def test_coupling_closed_form_peak_and_radii():
     assert coupling.efficiency(x0, y0, z0 + 2 * ZR) == pytest.approx(0.5)
     assert coupling.efficiency(x0 + math.sqrt(2) * W, y0, z0 - 2 * ZR) == pytest.approx(
         0.5 * math.exp(-1))
+    d = coupling.lateral_tolerance(1.0)  # 1 dB: 10^(-0.1) = exp(-d^2 / w^2)
+    assert coupling.efficiency(x0 + d, y0, z0) == pytest.approx(10 ** -0.1)
+    assert d == pytest.approx(W * math.sqrt(0.1 * math.log(10)))
 
 
 def test_the_power_meter_sees_the_coupling_at_the_stage_position():
