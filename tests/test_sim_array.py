@@ -179,6 +179,8 @@ def test_each_emitter_has_its_optimum_shifted_by_the_pitch():
     ({"array": {"rows": 2, "columns": 2, "pitch": float("nan")}}, "pitch must be a finite"),
     ({"array": {"rows": 2, "columns": 2, "spread": {"efficiency": 0.5}}}, "spread.efficiency"),
     ({"array": {"rows": 2, "columns": 2, "spread": {"colour": 0.1}}}, "unknown key"),
+    ({"array": {"rows": 2, "columns": 2, "spread": []}}, "spread must be a mapping"),
+    ({"array": {"rows": 2, "columns": 2, "slots": [1, 2]}}, "must list 1 slot"),
     ({"array": {"rows": 2, "columns": 2, "dead": [[2, 0]]}}, "dead row must be"),
     ({"array": {"rows": 2, "columns": 2, "dead": [[0, 0]], "leaky": [[0, 0]]}}, "listed twice"),
     ({"array": {"rows": 2, "columns": 2, "dead": [[0, 0]], "dead_rate": 0.1}}, "not both"),
