@@ -15,6 +15,8 @@ DRIVERS: dict[str, str] = {
     "thorlabs_pm100usb": "drivers.thorlabs_pm100usb:ThorlabsPM100USB",
     "thorlabs_pm400": "drivers.thorlabs_pm400:ThorlabsPM400",
     "smu_photodiode": "drivers.smu_photodiode:SmuPhotodiode",
+    "keysight_34980a": "drivers.keysight_34980a:Keysight34980A",
+    "newport_smc100": "drivers.newport_smc100:NewportSMC100",
 }
 
 

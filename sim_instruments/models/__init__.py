@@ -19,6 +19,8 @@ MODELS: dict[str, tuple[str, str]] = {
     "thorlabs_pm100usb": ("thorlabs_pm100usb.yaml", "thorlabs_pm100usb:ThorlabsPM100USBModel"),
     "thorlabs_pm400": ("thorlabs_pm400.yaml", "thorlabs_pm400:ThorlabsPM400Model"),
     "smu_photodiode": ("smu_photodiode.yaml", "smu_photodiode:PhotodiodeOn2450Model"),
+    "keysight_34980a": ("keysight_34980a.yaml", "keysight_34980a:Keysight34980AModel"),
+    "newport_smc100": (None, "newport_smc100:NewportSMC100Model"),
 }
 
 
