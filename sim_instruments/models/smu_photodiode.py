@@ -21,6 +21,8 @@ from .photodiode import Photodiode, detected_light
 class PhotodiodeCircuit:
     """The 2450 model's view of its world with a photodiode at its terminals (anode on HI)."""
 
+    circuit_open = False  # the photodiode is wired to this SMU, behind no switch
+
     def __init__(self, world, diode: Photodiode):
         self.world, self.diode = world, diode
         self.drive_current = 0.0
