@@ -36,9 +36,11 @@ from drivers.roles import (
     Oscilloscope,
     Output,
     PatternGenerator,
+    Positioner,
     PowerMeter,
     PulseGenerator,
     SourceMeter,
+    Switch,
     VoltageSource,
 )
 from sequences.base import Sequence, dropped_figures, split_figures
@@ -52,8 +54,10 @@ from .safety import (
     NetworkAnalyzerGuard,
     PassiveGuard,
     PatternGuard,
+    PositionerGuard,
     PulseGuard,
     SourceGuard,
+    SwitchGuard,
 )
 from .station import Station, StationConfig
 from .storage import RunWriter, StorageFull, read_run, to_json
@@ -238,6 +242,10 @@ def guard_for(protocol: type, driver: Any, limits, drive: DriveMonitor) -> Any:
         return PassiveGuard(driver, limits, (
             "configure_channel", "configure_timebase", "configure_edge_trigger",
             "set_averaging", "acquire", "fetch_waveform"))
+    if protocol is Switch:
+        return SwitchGuard(driver, limits, drive)
+    if protocol is Positioner:
+        return PositionerGuard(driver, limits)
     raise ConfigError(f"no safety guard for role {protocol.__name__}")
 
 

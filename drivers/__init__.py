@@ -15,6 +15,12 @@ DRIVERS: dict[str, str] = {
     "tektronix_mso": "drivers.tektronix_mso:TektronixMSO",
     "rigol_ds1000z": "drivers.rigol_ds1000z:RigolDS1000Z",
     "keysight_33500b": "drivers.keysight_33500b:Keysight33500B",
+    "newport_1936r": "drivers.newport_1936r:Newport1936R",
+    "thorlabs_pm100usb": "drivers.thorlabs_pm100usb:ThorlabsPM100USB",
+    "thorlabs_pm400": "drivers.thorlabs_pm400:ThorlabsPM400",
+    "smu_photodiode": "drivers.smu_photodiode:SmuPhotodiode",
+    "keysight_34980a": "drivers.keysight_34980a:Keysight34980A",
+    "newport_smc100": "drivers.newport_smc100:NewportSMC100",
 }
 
 

@@ -20,6 +20,12 @@ MODELS: dict[str, tuple[str, str]] = {
     "tektronix_mso": ("tektronix_mso.yaml", "tektronix_mso:TektronixMSOModel"),
     "rigol_ds1000z": ("rigol_ds1000z.yaml", "rigol_ds1000z:RigolDS1000ZModel"),
     "keysight_33500b": ("keysight_33500b.yaml", "keysight_33500b:Keysight33500BModel"),
+    "newport_1936r": (None, "newport_1936r:Newport1936RModel"),
+    "thorlabs_pm100usb": ("thorlabs_pm100usb.yaml", "thorlabs_pm100usb:ThorlabsPM100USBModel"),
+    "thorlabs_pm400": ("thorlabs_pm400.yaml", "thorlabs_pm400:ThorlabsPM400Model"),
+    "smu_photodiode": ("smu_photodiode.yaml", "smu_photodiode:PhotodiodeOn2450Model"),
+    "keysight_34980a": ("keysight_34980a.yaml", "keysight_34980a:Keysight34980AModel"),
+    "newport_smc100": (None, "newport_smc100:NewportSMC100Model"),
 }
 
 
