@@ -59,7 +59,7 @@ class Keysight33500B(ScpiInstrument):
     def check_plan(cls, request: dict) -> list[str]:
         """``high``/``low`` (their window and amplitude), ``bit_rate``/``frequency``,
         ``pattern_bits`` (arbitrary waveform length), ``width``, ``period``, ``edge``, and
-        ``prbs_order`` (not yet a role key: ready for a sequence that plans its PRBS)."""
+        ``prbs_order`` (only its own PN orders)."""
         model = "Keysight 33500B"
         problems = check_ranges(model, request, {
             "high": (*cls.level_window, "V"), "low": (*cls.level_window, "V"),

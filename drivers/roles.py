@@ -213,7 +213,8 @@ class PatternGenerator(Instrument, Protocol):
     Levels are programmed as volts into 50 ohm: the open-circuit EMF behind ``source_impedance``
     is twice the programmed level. ``level_resolution`` is the smallest level step (V).
     ``check_plan`` keys: ``high``, ``low`` (V, a level pair set together), ``bit_rate`` or
-    ``frequency`` (Hz), ``pattern_bits`` (length of a user pattern), ``width`` and ``period`` (s).
+    ``frequency`` (Hz), ``pattern_bits`` (length of a user pattern), ``prbs_order`` (a PRBS
+    2^n - 1 the step will ask for), ``width`` and ``period`` (s).
     ``set_levels`` refuses a pair outside the model's window or amplitude range before sending,
     and passes only through valid pairs on the way. ``read_source`` gives ("VOLT", high level).
     """

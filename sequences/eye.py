@@ -109,9 +109,10 @@ class Eye(Sequence):
     @classmethod
     def plan(cls, params, sample, setup, models):
         return {"smu": smu_request(params["bias_current"], params),
-                "pattern_generator": generator_request(
+                "pattern_generator": {**generator_request(
                     models["pattern_generator"], setup, params["modulation_current"],
                     params["bit_rate"], 2 ** params["prbs_order"] - 1),
+                    "prbs_order": params["prbs_order"]},
                 "oscilloscope": scope_request(
                     setup, span=params["record_bits"] / params["bit_rate"],
                     sample_rate=params["sample_rate"], averaging=1)}

@@ -203,3 +203,23 @@ def test_pulse_response_and_eye_run_on_the_33500b_within_its_rate(tmp_path, monk
     too_fast = bench_run(tmp_path / "fast", [{"sequence": "eye", "params": {
         "bit_rate": 100e6, "sample_rate": 1e9}}])
     assert too_fast.code == 2 and too_fast.record is None
+
+
+def test_a_prbs_the_33500b_lacks_is_refused_by_the_plan():
+    """eye plans its PRBS order: the 33500B generates PN7/9/11/15/20/23 only."""
+    from bench.plan import check_recipe
+    from bench.recipe import parse_recipe
+    from bench.station import StationConfig, builtin_station_config
+
+    config = builtin_station_config()
+    config["instruments"]["generator"] = {
+        "driver": "keysight_33500b", "resource": "USB0::0x0957::0x2307::MY52800123::INSTR",
+        "simulated": True}
+    station = StationConfig.from_mapping(config)
+    sample = {"id": "dut", "diameter": 20e-6, "wavelength": 450e-9,
+              "limits": {"max_current": 20e-3, "max_voltage": 6.0}}
+    for order, refused in ((9, False), (10, True)):
+        recipe = parse_recipe({"sample": sample, "steps": [{"sequence": "eye", "params": {
+            "prbs_order": order, "bit_rate": 20e6, "sample_rate": 1e9}}]})
+        problems = [p for p in check_recipe(recipe, station).all_problems() if "prbs_order" in p]
+        assert bool(problems) is refused, problems
