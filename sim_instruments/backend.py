@@ -45,6 +45,7 @@ from common.values import checked_number
 from .chip import ChipParameters, MicroLED, NoiseSource
 from .clock import SimulatedClock
 from .degradation import Degradation, StressHistory
+from .stage import StageParameters
 from .faults import FaultPlan
 from .scpi import BOOLEANS, NUMBER, Command, CommandTree, number, unquote
 
@@ -90,7 +91,8 @@ class SimulatedWorld:
     initial_state: dict[str, dict] = field(default_factory=dict)  # by station name, as given
     clock: SimulatedClock = field(default_factory=SimulatedClock)  # the world's time
     degradation: Degradation | None = None  # the chip's ageing law, or None (it does not age)
-    stage: Any = None  # the TEC model holding the chip's stage (temperature(now)), or None
+    stage_params: StageParameters = field(default_factory=StageParameters)
+    stage: Any = None  # the ThermalStage a simulated TEC holds (sim_instruments/stage.py)
 
     def __post_init__(self):
         self._chip = MicroLED(self.chip_params)
@@ -195,6 +197,7 @@ class SimulatedWorld:
               chip: {diameter: 20.0e-6}        # ChipParameters fields, SI, within chip.BOUNDS
               clock: {speed: 1.0e6}            # simulated s per real s (sim_instruments/clock.py)
               degradation: {decay_rate: 1.0e-8, ...}   # sim_instruments/degradation.py
+              stage: {time_constant: 10.0, ...}        # the TEC's stage, sim_instruments/stage.py
               collection_efficiency: 1.0       # (0, 1]
               faults: [...]                    # sim_instruments/faults.py
               fault_seed: 0
@@ -213,6 +216,7 @@ class SimulatedWorld:
         config = dict(config)
         clock = SimulatedClock.from_config(config.pop("clock", None))
         degradation = Degradation.from_config(config.pop("degradation", None))
+        stage = StageParameters.from_config(config.pop("stage", None))
         chip = config.pop("chip", None)
         chip = ChipParameters.from_mapping({} if chip is None else chip)
         efficiency = checked_number("collection_efficiency",
@@ -223,11 +227,11 @@ class SimulatedWorld:
             raise ValueError(f"unknown key(s) in simulation block: "
                              f"{', '.join(sorted(map(str, config)))}; valid keys: chip, "
                              f"clock, collection_efficiency, degradation, faults, fault_seed, "
-                             f"initial_state")
+                             f"initial_state, stage")
         initial = _initial_states(initial, models)
         return cls(chip_params=chip, collection_efficiency=efficiency, faults=faults,
                    setup=Setup.from_mapping(setup), initial_state=initial, clock=clock,
-                   degradation=degradation)
+                   degradation=degradation, stage_params=stage)
 
     def apply(self, current: float, voltage: float) -> None:
         """Record that the chip now carries ``current`` at ``voltage`` (DC, from the SMU)."""
