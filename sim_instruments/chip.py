@@ -136,7 +136,7 @@ class ChipParameters:
         """E_g(T) (eV) by the Varshni law through ``bandgap`` at the reference temperature."""
         def varshni(t):
             return self.varshni_alpha * t * t / (t + self.varshni_beta)
-        return self.bandgap + varshni(self.reference_temperature) - varshni(temperature)
+        return self.bandgap - (varshni(temperature) - varshni(self.reference_temperature))
 
     def at_temperature(self, temperature: float) -> ChipParameters:
         """The parameters of this chip on a stage at ``temperature`` (K): the ambient, the
