@@ -68,3 +68,28 @@ def test_a_fast_clock_with_real_instruments_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="speed 100 needs an all-simulated station; real: smu"):
         runner._use_station_clock()
     assert isinstance(runner.clock, WallClock)
+
+
+def test_a_resumed_run_carries_the_chips_damage_into_its_new_world(tmp_path):
+    station = builtin_station_config()
+    station["simulation"]["clock"] = {"speed": 1e6}
+    station["simulation"]["degradation"] = {"decay_rate": 1e-6,
+                                            "reference_current_density": 1e6}
+    stress = {"sequence": "liv", "params": {"start": 1e-3, "stop": 2e-3, "points": 2,
+                                            "settle": 5000.0}}
+    recipe = parse_recipe({"sample": SAMPLE, "steps": [{**stress, "name": "first"},
+                                                       {**stress, "name": "second"}]})
+    path = tmp_path / "run.h5"
+    first = Runner(StationConfig.from_mapping(station), recipe, path)
+    assert first.run().status == "completed"
+    with h5py.File(path, "r+") as f:  # as if killed during the second step
+        stored = float(f.attrs["simulated_damage"])
+        f.attrs["status"] = "aborted"
+        f["steps"][sorted(f["steps"])[-1]].attrs["status"] = "aborted"
+    assert stored > 0
+    again = Runner(StationConfig.from_mapping(station), recipe, path, resume=True)
+    assert again.run().status == "completed"
+    world = again.station.world
+    assert world.degradation.initial_damage == stored
+    with h5py.File(path) as f:
+        assert f.attrs["simulated_damage"] > stored
