@@ -15,6 +15,10 @@ Models and sources:
   recombination in a quantum well, 2-D density of states), C ~ T (phonon-assisted Auger grows
   with temperature); Hader, Moloney & Koch, IEEE J. Quantum Electron. 44, 185 (2008), Kioupakis
   et al., Appl. Phys. Lett. 98, 161107 (2011). The light output thus falls with T.
+  The junction's own rise above the stage (self-heating) keeps its linear coefficients
+  (``voltage_temperature_coefficient``, ``characteristic_temperature``): a forward-voltage
+  measurement of the thermal resistance is consistent with the stage dependence only where that
+  coefficient equals the diode law's at the measuring current.
 - Small-signal response of the linearised carrier rate equation (differential lifetime) times the
   RC pole of the chip: Coldren & Corzine, "Diode Lasers and Photonic Integrated Circuits", ch. 5.
 """
