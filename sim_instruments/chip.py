@@ -64,9 +64,9 @@ BOUNDS = {
     "bandgap": (0.1, 10.0),                    # eV at the reference temperature
     "varshni_alpha": (0.0, 1e-2),              # eV/K
     "varshni_beta": (1.0, 1e4),                # K
-    "a_temperature_exponent": (-10.0, 10.0),
-    "b_temperature_exponent": (-10.0, 10.0),
-    "c_temperature_exponent": (-10.0, 10.0),
+    "a_temperature_exponent": (0.0, 10.0),     # > 0: A grows with T
+    "b_temperature_exponent": (0.0, 10.0),     # > 0: B falls with T
+    "c_temperature_exponent": (0.0, 10.0),     # > 0: C grows with T
 }
 BOLTZMANN_EV = sc.k / sc.e  # eV/K
 
@@ -106,7 +106,7 @@ class ChipParameters:
     varshni_alpha: float = 0.909e-3  # eV/K (GaN, Vurgaftman & Meyer 2003)
     varshni_beta: float = 830.0  # K
     a_temperature_exponent: float = 1.0  # A ~ (T / T_ref)^this
-    b_temperature_exponent: float = -1.0  # B ~ (T / T_ref)^this
+    b_temperature_exponent: float = 1.0  # B ~ (T / T_ref)^-this
     c_temperature_exponent: float = 1.0  # C ~ (T / T_ref)^this
 
     def __post_init__(self):
@@ -156,7 +156,7 @@ class ChipParameters:
             "saturation_current": min(self.saturation_current * math.exp(exponent),
                                       BOUNDS["saturation_current"][1]),
             "a_coeff": self.a_coeff * ratio ** self.a_temperature_exponent,
-            "b_coeff": self.b_coeff * ratio ** self.b_temperature_exponent,
+            "b_coeff": self.b_coeff * ratio ** -self.b_temperature_exponent,
             "c_coeff": self.c_coeff * ratio ** self.c_temperature_exponent})
 
     @property
