@@ -208,6 +208,7 @@ class SimulatedWorld:
                 smu: {output: true, function: CURR, level: 5.0e-3, limit: 6.0}
                 generator: {output: true, high: 0.4, low: 0.0}
                 vna: {output: true, power: -10.0, options: "285"}
+                tec: {output: true, setpoint: 330.0, temperature: 330.0}   # K
 
         ``models`` ({station name: driver}) lets the start states be checked against their
         instruments' models now; without it each is checked when its instrument is built."""
