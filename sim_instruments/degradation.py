@@ -95,15 +95,12 @@ class StressHistory:
 
     def __init__(self, start_time: float, initial_damage: float = 0.0):
         self._time, self._damage, self.rate = start_time, initial_damage, 0.0
-        self.stress_time = 0.0  # simulated seconds spent at a non-zero rate
 
     def damage(self, now: float) -> float:
         return self._damage + self.rate * max(now - self._time, 0.0)
 
     def hold(self, now: float, rate: float) -> None:
         if now > self._time:
-            if self.rate > 0:
-                self.stress_time += now - self._time
             self._damage = self.damage(now)
             self._time = now
         self.rate = rate
