@@ -93,3 +93,20 @@ def test_a_resumed_run_carries_the_chips_damage_into_its_new_world(tmp_path):
     assert world.degradation.initial_damage == stored
     with h5py.File(path) as f:
         assert f.attrs["simulated_damage"] > stored
+
+
+def test_bench_check_refuses_a_fast_clock_with_a_real_instrument(tmp_path):
+    from bench.plan import PlanError
+
+    station = builtin_station_config()
+    station["simulation"]["clock"] = {"speed": 50.0}
+    station["instruments"]["tec"]["simulated"] = False
+    runner = Runner(StationConfig.from_mapping(station),
+                    parse_recipe({"sample": SAMPLE, "steps": [LIV]}), tmp_path / "run.h5")
+    with pytest.raises(PlanError, match="speed 50 needs an all-simulated station; real: tec"):
+        runner.check()
+    assert not (tmp_path / "run.h5").exists()
+    forced = Runner(StationConfig.from_mapping(station),
+                    parse_recipe({"sample": SAMPLE, "steps": [LIV]}), tmp_path / "run.h5",
+                    force_sim=True)
+    forced.check()  # --sim: every instrument simulated
