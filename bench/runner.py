@@ -22,7 +22,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +41,13 @@ from drivers.roles import (
     PulseGenerator,
     SourceMeter,
     Switch,
+    TemperatureController,
     VoltageSource,
 )
 from sequences.base import Sequence, dropped_figures, split_figures
 
 from . import __version__
-from .clock import WallClock
+from .clock import WallClock, clock_for
 from .plan import Plan, PlanError, check_connected, check_recipe, resolve_roles
 from .recipe import Recipe, Step
 from .safety import (
@@ -58,6 +59,7 @@ from .safety import (
     PulseGuard,
     SourceGuard,
     SwitchGuard,
+    TemperatureGuard,
 )
 from .station import Station, StationConfig
 from .storage import RunWriter, StorageFull, read_run, to_json
@@ -170,6 +172,7 @@ class StepContext:
                 self.columns[name].append(values)
                 self._pending[name].append(values)
             self.count += values.size
+        self.runner.note_world()
         now = time.monotonic()
         if now - self._last_write >= self.runner.flush_interval:
             self.flush()
@@ -211,6 +214,7 @@ class StepContext:
             self.runner.raise_pending_stop()
 
 
+DAMAGE_ATTR = "simulated_damage"  # root attribute: the simulated chip's damage so far
 SLEEP_SLICE = 0.5  # s of real time: a stop request ends a long wait within this
 
 
@@ -238,6 +242,8 @@ def guard_for(protocol: type, driver: Any, limits, drive: DriveMonitor) -> Any:
         return NetworkAnalyzerGuard(driver, limits, drive)
     if protocol is PulseGenerator:
         return PulseGuard(driver, limits, drive)
+    if protocol is TemperatureController:
+        return TemperatureGuard(driver, limits)
     if protocol is Oscilloscope:
         return PassiveGuard(driver, limits, (
             "configure_channel", "configure_timebase", "configure_edge_trigger",
@@ -290,6 +296,7 @@ class Runner:
             self._recorded = dict(record.station.get("instruments", {}))
             self._resume_provenance(bool(record.attrs.get("simulated", False)))
             self.run_id = record.run_id
+            self._carry_damage(record.attrs.get(DAMAGE_ATTR))
             for step in record.steps:
                 if step.status != "completed":
                     break
@@ -329,6 +336,23 @@ class Runner:
             self.say(f"note: {notice}")
         self.plan = plan
         return plan
+
+    def _carry_damage(self, damage: Any) -> None:
+        """A resumed simulated chip keeps the damage its stress had done (the new session's
+        world starts with it, ``simulation.degradation.initial_damage``)."""
+        simulation = self.station_config.simulation or {}
+        law = simulation.get("degradation")
+        if damage is None or not isinstance(law, dict):
+            return
+        self.station_config = replace(self.station_config, simulation={
+            **simulation, "degradation": {**law, "initial_damage": float(damage)}})
+
+    def note_world(self) -> None:
+        """Keep the simulated chip's damage so far in the file (with the points it goes
+        with), for a resume to carry on from."""
+        world = getattr(self.station, "world", None)
+        if world is not None and world.degradation is not None:
+            self.writer.root_attrs(**{DAMAGE_ATTR: world.damage()})
 
     def _resume_provenance(self, was_simulated: bool) -> None:
         """Before anything opens: a resume uses the run's own instruments (names, drivers,
@@ -402,6 +426,7 @@ class Runner:
             identified = False
             try:
                 self.station.open()
+                self._use_station_clock()
                 self._check_identity()
                 identified = True
                 self._initial_safe_state()
@@ -450,11 +475,21 @@ class Runner:
             self._finish(outcome, previous)
         return outcome
 
+    def _use_station_clock(self) -> None:
+        """Steps run on the simulated world's clock when the station has one (bench/clock.py);
+        a clock speed other than 1 with real instruments is refused before any command."""
+        real = [name for name, inst in self.station.instruments.items() if not inst.simulated]
+        try:
+            self.clock = clock_for(getattr(self.station, "world", None), real)
+        except ValueError as exc:
+            raise ConfigError(f"station: {exc}") from None
+
     def _start_file(self, snapshot: dict[str, Any], simulated: bool) -> None:
         self.writer.start_run(run_id=self.run_id, software_version=__version__,
                               simulated=simulated, station=snapshot,
                               sample=self.recipe.sample_dict(), recipe=self.recipe.source,
                               source_run=self.replay and self.replay.source_run)
+        self.writer.root_attrs(clock_speed=float(self.clock.speed))
         self.writer.file["station"].attrs["config"] = to_json(self.station_config.mapping)
 
     def _finish(self, outcome: RunOutcome, previous) -> None:
@@ -489,6 +524,9 @@ class Runner:
             self.writer.file.attrs.update({"status": outcome.status,
                                            "status_reason": outcome.reason})
         self.writer.close()
+        if self.writer.broken and outcome.status == "completed":  # the last flush failed
+            outcome.status, outcome.reason = "aborted", self.writer.stopped or \
+                "cannot write the run file"
         if self.station is not None:
             self.station.close()
         self.emit("run_end", status=outcome.status, reason=outcome.reason,

@@ -21,6 +21,7 @@ DRIVERS: dict[str, str] = {
     "smu_photodiode": "drivers.smu_photodiode:SmuPhotodiode",
     "keysight_34980a": "drivers.keysight_34980a:Keysight34980A",
     "newport_smc100": "drivers.newport_smc100:NewportSMC100",
+    "arroyo_5300": "drivers.arroyo_5300:Arroyo5300",
 }
 
 

@@ -103,7 +103,7 @@ class EmitterArray:
                         for name in SPREADS}
         for pick in (np.min, np.max):  # the extreme draws checked once against chip.BOUNDS
             self._changes({name: float(pick(f)) for name, f in self.factors.items()}, None, True)
-        self._chips: dict[tuple[int, int], MicroLED] = {}
+        self._chips: dict[tuple[int, int, float | None], MicroLED] = {}
 
     # -- configuration -----------------------------------------------------------------------
     @classmethod
@@ -236,14 +236,22 @@ class EmitterArray:
             object.__setattr__(params, name, value)
         return params
 
-    def chip(self, row: int, column: int) -> MicroLED:
-        """The emitter's chip model, built on first use and kept."""
-        key = (row, column)
+    def chip(self, row: int, column: int, temperature: float | None = None) -> MicroLED:
+        """The emitter's chip model on a stage at ``temperature`` (K, kept to 1 mK; None: as
+        configured), built on first use and kept."""
+        if temperature is not None:
+            temperature = round(temperature, 3)
+            if temperature == self.base.ambient_temperature:
+                temperature = None
+        key = (row, column, temperature)
         chip = self._chips.get(key)
         if chip is None:
             kind = ShuntedMicroLED if self.fault(row, column) in ("shorted", "leaky") \
                 else MicroLED
-            chip = self._chips[key] = kind(self.parameters(row, column))
+            params = self.parameters(row, column)
+            if temperature is not None:
+                params = params.at_temperature(temperature)
+            chip = self._chips[key] = kind(params)
         return chip
 
     def offset(self, row: int, column: int) -> tuple[float, float, float]:

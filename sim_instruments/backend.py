@@ -43,8 +43,11 @@ from common.passive import Setup
 from common.values import checked_number
 
 from .chip import ChipParameters, MicroLED, NoiseSource
+from .clock import SimulatedClock
+from .degradation import Degradation, StressHistory
 from .faults import FaultPlan
 from .scpi import BOOLEANS, NUMBER, Command, CommandTree, number, unquote
+from .stage import StageParameters
 
 if TYPE_CHECKING:
     from .array import EmitterArray
@@ -93,22 +96,99 @@ class SimulatedWorld:
     array: EmitterArray | None = None  # emitters behind the switch (sim_instruments/array.py)
     coupling: Coupling | None = None   # fibre coupling (sim_instruments/coupling.py)
     switch: Any = None  # the simulated switch model: closed_crosspoints() -> [(slot, row, col)]
-    stage: Any = None   # the simulated positioner model: axis_position(address) -> m
+    positioner: Any = None  # the simulated positioner model: axis_position(address) -> m
+    clock: SimulatedClock = field(default_factory=SimulatedClock)  # the world's time
+    degradation: Degradation | None = None  # the chip's ageing law, or None (it does not age)
+    stage_params: StageParameters = field(default_factory=StageParameters)
+    stage: Any = None  # the ThermalStage a simulated TEC holds (sim_instruments/stage.py)
 
     def __post_init__(self):
         self._chip = MicroLED(self.chip_params)
         self.noise = NoiseSource(self.chip_params.seed)
         self._point: tuple[MicroLED, float, Any] | None = None  # the last steady_state() asked
+        self._fresh: dict[float, MicroLED] = {}  # the unaged chip per stage temperature (K)
+        self._aged: tuple[tuple[float, float], MicroLED] | None = None
+        self._stressed_on: MicroLED | None = None  # the fresh chip the stress rate was taken on
+        self.stress = StressHistory(self.clock.now(), self.degradation.initial_damage
+                                    if self.degradation is not None else 0.0)
+
+    def time(self) -> float:
+        """Simulated seconds (the world's clock)."""
+        return self.clock.now()
+
+    def stage_temperature(self) -> float:
+        """The chip's base temperature now (K): the TEC stage's, or the room's
+        (``chip.ambient_temperature``) without a TEC."""
+        if self.stage is None:
+            return self.chip_params.ambient_temperature
+        return self.stage.temperature(self.time())
+
+    def chip_at(self, temperature: float) -> MicroLED:
+        """The unaged chip on a stage at ``temperature`` (K, kept to 1 mK; cached)."""
+        key = round(temperature, 3)
+        chip = self._fresh.get(key)
+        if chip is None:
+            if key == self.chip_params.ambient_temperature == self.chip_params.\
+                    reference_temperature:
+                chip = self._chip
+            else:
+                if len(self._fresh) > 256:
+                    self._fresh.clear()
+                chip = MicroLED(self.chip_params.at_temperature(key))
+            self._fresh[key] = chip
+        return chip
 
     @property
     def chip(self) -> MicroLED:
-        """The chip the instruments see now (the one configured; an array's selected emitter, a
-        stage temperature or ageing replace it with the chip in that condition)."""
+        """The chip the instruments see now. With an array, the selected emitter at the stage
+        temperature (arrays do not age: a degradation block is refused with one); else the
+        configured chip at the stage temperature, aged by the stress it took so far
+        (:mod:`sim_instruments.degradation`)."""
         if self.array is not None:
             emitter = self.selected_emitter()
-            if emitter is not None:
-                return self.array.chip(*emitter)
-        return self._chip
+            if emitter is None:
+                return self._chip  # nothing connected: circuit_open says so to the instruments
+            return self.array.chip(*emitter, temperature=self.stage_temperature())
+        fresh = self.chip_at(self.stage_temperature())
+        if self.degradation is None:
+            return fresh
+        if fresh is not self._stressed_on:  # the stage moved: the stress rate with it
+            self._stressed_on = fresh
+            self.note_stress()
+        damage = round(self.stress.damage(self.time()), 7)
+        if damage == 0:
+            return fresh
+        key = (fresh.params.ambient_temperature, damage)
+        if self._aged is None or self._aged[0] != key:
+            law, p = self.degradation, fresh.params
+            self._aged = (key, MicroLED(ChipParameters(**{
+                **p.to_dict(),
+                "extraction_efficiency": p.extraction_efficiency * math.exp(-damage),
+                "series_resistance": p.series_resistance
+                * max(1 + law.series_resistance_growth * damage, 0.0),
+                "shunt_resistance": max(p.shunt_resistance * math.exp(-law.leakage_growth
+                                                                      * damage), 1.0)})))
+        return self._aged[1]
+
+    def damage(self) -> float:
+        """The chip's accumulated damage now (its optical output is the fresh chip's x
+        exp(-damage))."""
+        return self.stress.damage(self.time())
+
+    def note_stress(self) -> None:
+        """The damage so far integrated; from now on it grows at the rate of the present DC
+        current and junction temperature (stage plus self-heating, the chip as it is now)."""
+        law = self.degradation
+        if law is None:
+            return
+        self.stress.hold(self.time(), self.stress.rate)
+        current, rate = self.drive_current, 0.0
+        if current > 0:
+            point = self.steady_state(current)  # the operating point the instruments will see
+            junction = float(point.junction_temperature[0])
+            if math.isfinite(junction):
+                rate = law.rate(current / self.chip_params.area, junction)
+        self.stress.hold(self.time(), rate)
 
     def selected_emitter(self) -> tuple[int, int] | None:
         """The array's emitter (row, column) a closed switch route connects the SMU to, or None.
@@ -133,10 +213,10 @@ class SimulatedWorld:
     def stage_position(self) -> tuple[float, float, float]:
         """(x, y, z) m of the simulated positioner's axes per the coupling's address map; 0 for
         an axis without a positioner."""
-        if self.stage is None or self.coupling is None:
+        if self.positioner is None or self.coupling is None:
             return 0.0, 0.0, 0.0
         axes = dict(self.coupling.axes)
-        x, y, z = (self.stage.axis_position(axes[a]) for a in ("x", "y", "z"))
+        x, y, z = (self.positioner.axis_position(axes[a]) for a in ("x", "y", "z"))
         return x, y, z
 
     def steady_state(self, current: float):
@@ -172,6 +252,9 @@ class SimulatedWorld:
 
             simulation:
               chip: {diameter: 20.0e-6}        # ChipParameters fields, SI, within chip.BOUNDS
+              clock: {speed: 1.0e6}            # simulated s per real s (sim_instruments/clock.py)
+              degradation: {decay_rate: 1.0e-8, ...}   # sim_instruments/degradation.py
+              stage: {time_constant: 10.0, ...}        # the TEC's stage, sim_instruments/stage.py
               collection_efficiency: 1.0       # (0, 1]
               faults: [...]                    # sim_instruments/faults.py
               fault_seed: 0
@@ -179,7 +262,8 @@ class SimulatedWorld:
                 smu: {output: true, function: CURR, level: 5.0e-3, limit: 6.0}
                 generator: {output: true, high: 0.4, low: 0.0}
                 vna: {output: true, power: -10.0, options: "285"}
-              array: {rows: 32, columns: 32, ...}   # sim_instruments/array.py
+                tec: {output: true, setpoint: 330.0, temperature: 330.0}   # K
+              array: {rows: 32, columns: 32, ...}   # sim_instruments/array.py (no degradation)
               coupling: {optimum: [x, y, z], ...}   # sim_instruments/coupling.py
 
         ``models`` ({station name: driver}) lets the start states be checked against their
@@ -190,6 +274,9 @@ class SimulatedWorld:
             raise ValueError(f"the simulation block must be a mapping, got "
                              f"{type(config).__name__}")
         config = dict(config)
+        clock = SimulatedClock.from_config(config.pop("clock", None))
+        degradation = Degradation.from_config(config.pop("degradation", None))
+        stage = StageParameters.from_config(config.pop("stage", None))
         chip = config.pop("chip", None)
         chip = ChipParameters.from_mapping({} if chip is None else chip)
         efficiency = checked_number("collection_efficiency",
@@ -200,9 +287,12 @@ class SimulatedWorld:
         if config:
             raise ValueError(f"unknown key(s) in simulation block: "
                              f"{', '.join(sorted(map(str, config)))}; valid keys: chip, "
-                             f"collection_efficiency, faults, fault_seed, initial_state, array, "
-                             f"coupling")
+                             f"array, clock, collection_efficiency, coupling, degradation, faults, "
+                             f"fault_seed, initial_state, stage")
         initial = _initial_states(initial, models)
+        if array is not None and degradation is not None:
+            raise ValueError("simulation: an array's emitters do not age in this simulator: give "
+                             "either array or degradation")
         if array is not None:
             from .array import EmitterArray
 
@@ -213,7 +303,7 @@ class SimulatedWorld:
             coupling = Coupling.from_config(coupling)
         return cls(chip_params=chip, collection_efficiency=efficiency, faults=faults,
                    setup=Setup.from_mapping(setup), initial_state=initial, array=array,
-                   coupling=coupling)
+                   coupling=coupling, clock=clock, degradation=degradation, stage_params=stage)
 
     def describe(self) -> dict[str, Any]:
         """What the run file's station snapshot records of the simulated set-up."""
@@ -228,6 +318,7 @@ class SimulatedWorld:
     def apply(self, current: float, voltage: float) -> None:
         """Record that the chip now carries ``current`` at ``voltage`` (DC, from the SMU)."""
         self.drive_current = current
+        self.note_stress()  # the damage so far at the previous current, the new rate from now
         self.current_history.append(current)
         self.voltage_history.append(voltage)
         self.note_drive()
@@ -239,6 +330,7 @@ class SimulatedWorld:
         self.current_history.extend(np.asarray(currents, dtype=float).tolist())
         self.voltage_history.extend(np.asarray(voltages, dtype=float).tolist())
         self.drive_current = self.current_history[-1]
+        self.note_stress()
         low, high = self.modulation_extremes()
         self.drive_history.append((float(np.min(currents)) + low, float(np.max(currents)) + high))
         self.note_drive()

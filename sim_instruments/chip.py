@@ -6,6 +6,19 @@ Models and sources:
 - Shockley diode with series and shunt resistance, EQE = eta_inj IQE eta_extr, light output
   L ~ exp(-(T - Ta)/T1), forward-voltage temperature coefficient, self-heating
   Tj = Ta + R_th (I V - P): Schubert, "Light-Emitting Diodes", 2nd ed. (2006), ch. 4-6.
+- Over the stage temperature T (:meth:`MicroLED.at_temperature`): the diode law's saturation
+  current I_s ~ n_i^(2/n_id) ~ T^(3/n_id) exp(-E_g(T) / (n_id k T)) with the Varshni gap
+  E_g(T) = E_g0 - alpha T^2 / (T + beta) (GaN: alpha 0.909 meV/K, beta 830 K; Vurgaftman & Meyer,
+  J. Appl. Phys. 94, 3675 (2003)), which gives dV/dT = (V_j - E_g/q)/T - 3k/q + (dE_g/dT)/q at
+  constant current (Schubert ch. 6: a few mV/K); the recombination coefficients as power laws
+  of T / T_ref: A ~ T (SRH through the thermal velocity and capture), B ~ 1/T (radiative
+  recombination in a quantum well, 2-D density of states), C ~ T (phonon-assisted Auger grows
+  with temperature); Hader, Moloney & Koch, IEEE J. Quantum Electron. 44, 185 (2008), Kioupakis
+  et al., Appl. Phys. Lett. 98, 161107 (2011). The light output thus falls with T.
+  The junction's own rise above the stage (self-heating) shifts the voltage by
+  ``voltage_temperature_coefficient`` or, with ``self_heating_diode_law``, by that same diode-law
+  dV/dT at the operating current, so that a forward-voltage measurement of the thermal resistance
+  agrees with the stage dependence; the light's rise keeps ``characteristic_temperature``.
 - Small-signal response of the linearised carrier rate equation (differential lifetime) times the
   RC pole of the chip: Coldren & Corzine, "Diode Lasers and Photonic Integrated Circuits", ch. 5.
 """
@@ -47,7 +60,15 @@ BOUNDS = {
     "noise": (-1.0, 1.0),                      # relative; checked >= 0 below
     "shunt_resistance": (1.0, 1e18),           # ohm
     "seed": (0, 2**63 - 1),
+    "reference_temperature": (1.0, 1000.0),    # K
+    "bandgap": (0.1, 10.0),                    # eV at the reference temperature
+    "varshni_alpha": (0.0, 1e-2),              # eV/K
+    "varshni_beta": (1.0, 1e4),                # K
+    "a_temperature_exponent": (0.0, 10.0),     # > 0: A grows with T
+    "b_temperature_exponent": (0.0, 10.0),     # > 0: B falls with T
+    "c_temperature_exponent": (0.0, 10.0),     # > 0: C grows with T
 }
+BOLTZMANN_EV = sc.k / sc.e  # eV/K
 
 
 @dataclass(frozen=True)
@@ -76,10 +97,28 @@ class ChipParameters:
     noise: float = 1e-3  # relative standard deviation of each measured quantity
     seed: int = 1
     shunt_resistance: float = 1e12  # ohm, parallel leakage across the junction
+    # Over temperature (module docstring): the coefficients above hold at reference_temperature;
+    # at_temperature() gives the chip on a stage at another one.
+    reference_temperature: float = 298.15  # K
+    # eV: the activation of the saturation current, the gap of the GaN barriers the carriers
+    # are injected over (3.43 eV at 298 K from the Varshni law below)
+    bandgap: float = 3.43
+    varshni_alpha: float = 0.909e-3  # eV/K (GaN, Vurgaftman & Meyer 2003)
+    varshni_beta: float = 830.0  # K
+    a_temperature_exponent: float = 1.0  # A ~ (T / T_ref)^this
+    b_temperature_exponent: float = 1.0  # B ~ (T / T_ref)^-this
+    c_temperature_exponent: float = 1.0  # C ~ (T / T_ref)^this
+    # True: self-heating shifts the voltage by the diode law's dV/dT at the operating current
+    # (the stage law's own); False: by voltage_temperature_coefficient
+    self_heating_diode_law: bool = False
 
     def __post_init__(self):
         for f in fields(self):
             name, value = f.name, getattr(self, f.name)
+            if name == "self_heating_diode_law":
+                if not isinstance(value, bool):
+                    raise ValueError(f"{name} must be true or false, got {shown(value)}")
+                continue
             if name == "seed":
                 if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
                         or not 0 <= value <= BOUNDS["seed"][1]:
@@ -103,6 +142,29 @@ class ChipParameters:
     def to_dict(self) -> dict:
         """Plain dict of all fields (round-trips through from_mapping)."""
         return asdict(self)
+
+    def bandgap_at(self, temperature: float) -> float:
+        """E_g(T) (eV) by the Varshni law through ``bandgap`` at the reference temperature."""
+        def varshni(t):
+            return self.varshni_alpha * t * t / (t + self.varshni_beta)
+        return self.bandgap - (varshni(temperature) - varshni(self.reference_temperature))
+
+    def at_temperature(self, temperature: float) -> ChipParameters:
+        """The parameters of this chip on a stage at ``temperature`` (K): the ambient, the
+        saturation current by the diode law with the gap's temperature dependence and A, B, C by
+        their power laws (module docstring); the given values hold at reference_temperature."""
+        t = checked_number("temperature", temperature, *BOUNDS["ambient_temperature"])
+        t_ref, n_id = self.reference_temperature, self.ideality_factor
+        ratio = t / t_ref
+        exponent = 3 / n_id * math.log(ratio) - (self.bandgap_at(t) / t - self.bandgap / t_ref) \
+            / (n_id * BOLTZMANN_EV)
+        return ChipParameters(**{
+            **self.to_dict(), "ambient_temperature": t,
+            "saturation_current": min(self.saturation_current * math.exp(exponent),
+                                      BOUNDS["saturation_current"][1]),
+            "a_coeff": self.a_coeff * ratio ** self.a_temperature_exponent,
+            "b_coeff": self.b_coeff * ratio ** -self.b_temperature_exponent,
+            "c_coeff": self.c_coeff * ratio ** self.c_temperature_exponent})
 
     @property
     def area(self) -> float:
@@ -275,12 +337,24 @@ class MicroLED:
             conductance = p.saturation_current * np.exp(vj / nvt) / nvt + 1 / p.shunt_resistance
         return 1 / conductance + p.series_resistance
 
+    def _heating_coefficient(self, junction_voltage):
+        """dV/dT of the junction's self-heating (V/K): ``voltage_temperature_coefficient``, or
+        with ``self_heating_diode_law`` the diode law's at constant current,
+        (V_j - E_g/q) / T - 3 k / q + (dE_g/dT) / q (module docstring)."""
+        p = self.params
+        if not p.self_heating_diode_law:
+            return p.voltage_temperature_coefficient
+        t = p.ambient_temperature
+        gap_slope = -p.varshni_alpha * t * (t + 2 * p.varshni_beta) / (t + p.varshni_beta) ** 2
+        return (junction_voltage - p.bandgap_at(t)) / t - 3 * sc.k / sc.e + gap_slope
+
     def steady_state(self, current, heating=1.0) -> OperatingPoint:
         """DC operating point with self-heating (Schubert ch. 4-6). ``heating`` scales the
         junction temperature rise: 1 at DC, :func:`pulse_heating_fraction` at the end of a pulse,
         0 isothermal.
 
-        P0 = EQE (h c / lambda q) I, P = P0 exp(-dT / T1), V = Vj(I) + I Rs + k_V dT and
+        P0 = EQE (h c / lambda q) I, P = P0 exp(-dT / T1), V = Vj(I) + I Rs + k_V dT (k_V from
+        :meth:`_heating_coefficient`, per current) and
         dT = R_th (I V - P). V is linear and P exponential in dT, so the self-consistency
         a dT = b - c exp(-dT / T1) (a = 1 - R_th I k_V, b = R_th I V(dT=0), c = R_th P0) is solved
         exactly with the principal Lambert W branch (the one continuous from I = 0) instead of a
@@ -291,16 +365,18 @@ class MicroLED:
         p = self.params
         i = np.asarray(current, dtype=float)
         n, p0 = self._isothermal_light(i)
-        v0 = self._junction_voltage(i) + i * p.series_resistance
+        vj = self._junction_voltage(i)
+        v0 = vj + i * p.series_resistance
+        k_v = self._heating_coefficient(vj)
         t1, rth = p.characteristic_temperature, p.thermal_resistance * np.asarray(heating, float)
-        a = 1 - rth * i * p.voltage_temperature_coefficient
+        a = 1 - rth * i * k_v
         b, c = rth * i * v0, rth * p0
         with np.errstate(all="ignore"):
             z = -(c / (a * t1)) * np.exp(-b / (a * t1))
             ok = (a > 0) & (z >= -1 / np.e)
             w = np.where(ok, lambertw(np.where(ok, z, 0.0)).real, np.nan)
             dt = b / a + t1 * w
-        return OperatingPoint(current=i, voltage=v0 + p.voltage_temperature_coefficient * dt,
+        return OperatingPoint(current=i, voltage=v0 + k_v * dt,
                               optical_power=p0 * np.exp(-dt / t1),
                               junction_temperature=p.ambient_temperature + dt, carrier_density=n)
 
@@ -327,7 +403,8 @@ class MicroLED:
 
         def residual(i):
             heating = self.steady_state(i).junction_temperature - p.ambient_temperature
-            return i - isothermal(v - p.voltage_temperature_coefficient * heating)
+            k_v = self._heating_coefficient(self._junction_voltage(i))
+            return i - isothermal(v - k_v * heating)
 
         i = isothermal(v)
         for _ in range(maxiter):

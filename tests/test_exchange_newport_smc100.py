@@ -72,7 +72,7 @@ def test_home_then_absolute_and_relative_moves_in_mm():
     stage.move_by(y=-5e-7)
     assert sent(world, start)[:4] == ["1TP", "2TP", "2PR-0.0005", "2TE"]
     assert stage.position() == pytest.approx({"x": 0.25e-3, "y": -5e-7}, abs=1e-12)
-    assert world.stage.axis_position(1) == pytest.approx(0.25e-3, abs=1e-12)
+    assert world.positioner.axis_position(1) == pytest.approx(0.25e-3, abs=1e-12)
 
 
 def test_a_move_beyond_the_travel_never_reaches_the_controller():

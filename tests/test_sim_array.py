@@ -166,7 +166,7 @@ def test_each_emitter_has_its_optimum_shifted_by_the_pitch():
         "coupling": {"optimum": OPTIMUM, "mode_field_radius": W, "focus_depth": ZR}})
     world.switch = type("Closed", (), {"closed_crosspoints": lambda self: [(1, 2, 2)]})()
     assert world.selected_emitter() == (1, 1)
-    world.stage = type("At", (), {"axis_position": lambda self, a: (
+    world.positioner = type("At", (), {"axis_position": lambda self, a: (
         OPTIMUM[0] + 40e-6, OPTIMUM[1] + 40e-6, OPTIMUM[2])[a - 1]})()
     assert world.detected_power(1.0) == pytest.approx(1.0)
 

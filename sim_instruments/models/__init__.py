@@ -26,6 +26,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "smu_photodiode": ("smu_photodiode.yaml", "smu_photodiode:PhotodiodeOn2450Model"),
     "keysight_34980a": ("keysight_34980a.yaml", "keysight_34980a:Keysight34980AModel"),
     "newport_smc100": (None, "newport_smc100:NewportSMC100Model"),
+    "arroyo_5300": (None, "arroyo_5300:Arroyo5300Model"),
 }
 
 

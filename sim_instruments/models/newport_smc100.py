@@ -88,7 +88,7 @@ class NewportSMC100Model(SerialModel):
     def __init__(self, sim, world):
         super().__init__(sim, world)
         self.controllers = {address: _Controller() for address in (1, 2, 3)}
-        world.stage = self
+        world.positioner = self
 
     @classmethod
     def _check_state(cls, where, state):
