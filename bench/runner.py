@@ -36,6 +36,8 @@ from drivers.roles import (
     Output,
     PatternGenerator,
     PowerMeter,
+    PulsedCurrentSource,
+    PulsedSource,
     SourceMeter,
     VoltageSource,
 )
@@ -45,7 +47,14 @@ from . import __version__
 from .clock import WallClock
 from .plan import Plan, PlanError, check_connected, check_recipe, resolve_roles
 from .recipe import Recipe, Step
-from .safety import DriveMonitor, NetworkAnalyzerGuard, PassiveGuard, PatternGuard, SourceGuard
+from .safety import (
+    DriveMonitor,
+    NetworkAnalyzerGuard,
+    PassiveGuard,
+    PatternGuard,
+    PulsedSourceGuard,
+    SourceGuard,
+)
 from .station import Station, StationConfig
 from .storage import RunWriter, StorageFull, read_run, to_json
 from .transcript import GROUP as TRANSCRIPT
@@ -211,6 +220,10 @@ def _join(chunks: list) -> np.ndarray:
 
 def guard_for(protocol: type, driver: Any, limits, drive: DriveMonitor) -> Any:
     """The guarded view of a driver for one role; ``drive`` is shared by one step's guards."""
+    if protocol in (PulsedSource, PulsedCurrentSource):
+        guard = PulsedSourceGuard(driver, limits, drive)
+        drive.sources.append(guard)
+        return guard
     if protocol in (CurrentSource, VoltageSource, SourceMeter):
         guard = SourceGuard(driver, limits, drive)
         drive.sources.append(guard)
