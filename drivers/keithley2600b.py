@@ -235,16 +235,19 @@ class Keithley2600B(ScpiInstrument):
             Range(-top, top).check("sweep level", level)
         return levels
 
-    def _list_sweep(self, levels: np.ndarray, voltage_limit: float) -> None:
-        """The common part of a DC and a pulsed list sweep: buffers cleared, list, limit,
-        source and measure actions, count (smuX.nvbufferY.clear(), smuX.trigger.source.listi,
-        smuX.trigger.source.limitv, smuX.trigger.source.action, smuX.trigger.measure.iv,
-        smuX.trigger.measure.action, smuX.trigger.count, smuX.trigger.arm.count)."""
+    def _list_sweep(self, levels: np.ndarray, limit: float, function: str = "CURR") -> None:
+        """The common part of DC and pulsed list sweeps: buffers cleared, list, limit, source
+        and measure actions, count (smuX.nvbufferY.clear(), smuX.trigger.source.listi|listv,
+        smuX.trigger.source.limitv|limiti, smuX.trigger.source.action,
+        smuX.trigger.measure.iv, smuX.trigger.measure.action, smuX.trigger.count,
+        smuX.trigger.arm.count)."""
         smu = self.smu
+        source, limited = ("i", "v") if function == "CURR" else ("v", "i")
         self.write_checked(f"{smu}.nvbuffer1.clear()")
         self.write_checked(f"{smu}.nvbuffer2.clear()")
-        self.write_checked(f"{smu}.trigger.source.listi({{{', '.join(map(number_text, levels))}}})")
-        self._set("trigger.source.limitv", number_text(voltage_limit))
+        self.write_checked(f"{smu}.trigger.source.list{source}"
+                           f"({{{', '.join(map(number_text, levels))}}})")
+        self._set(f"trigger.source.limit{limited}", number_text(limit))
         self._set("trigger.source.action", f"{smu}.ENABLE")
         self.write_checked(f"{smu}.trigger.measure.iv({smu}.nvbuffer1, {smu}.nvbuffer2)")
         self._set("trigger.measure.action", f"{smu}.ENABLE")
@@ -279,26 +282,37 @@ class Keithley2600B(ScpiInstrument):
         """Expected duration: per point its delay, the integration at 50 Hz and 1 ms."""
         return points * (delay + self._nplc / 50.0 + 1e-3)
 
-    def sweep_current(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
+    def _dc_sweep(self, function: str, levels, delay: float) -> SweepReadings:
         """A DC list sweep (endpulse SOURCE_HOLD), each point measured after ``delay``
-        (smuX.measure.delay); the source returns to its level after the sweep. The 2600B has no
-        abort on compliance: points at the limit come back and the guard cuts them."""
-        levels = self._levels(levels, MAX_CURRENT)
+        (smuX.measure.delay) under the limit configure set; the source returns to its level
+        after the sweep, the output on for it and as it was after. The 2600B has no abort on compliance: points at the limit come back
+        and the guard cuts them."""
+        levels = self._levels(levels, MAX_CURRENT if function == "CURR" else MAX_VOLTAGE)
         Range(0.0, 1e4).check("delay", delay)
-        if self._function != "CURR":
-            raise InstrumentError(self.name, "trigger.source.listi",
-                                  "configure the current source before a current sweep")
-        self._list_sweep(levels, self._get("source.limitv"))
+        if self._function != function:
+            raise InstrumentError(self.name, "trigger.source.list",
+                                  f"configure the {'current' if function == 'CURR' else 'voltage'}"
+                                  f" source before its sweep")
+        limit = self._get("source.limitv" if function == "CURR" else "source.limiti")
+        self._list_sweep(levels, limit, function)
         self._set("trigger.source.stimulus", "0")
         self._set("trigger.endpulse.action", f"{self.smu}.SOURCE_HOLD")
         self._set("measure.delay", number_text(delay))
-        return self._run(levels, self.sweep_seconds(levels.size, delay),
-                         f"a {levels.size}-point sweep")
+        was_on = self.output_enabled()  # the trigger model sources only with the output on
+        if not was_on:
+            self.output_on()
+        try:
+            return self._run(levels, self.sweep_seconds(levels.size, delay),
+                             f"a {levels.size}-point sweep")
+        finally:
+            if not was_on:
+                self.output_off()
+
+    def sweep_current(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
+        return self._dc_sweep("CURR", levels, delay)
 
     def sweep_voltage(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        """Not offered: the simulated and tested exchange covers current lists only."""
-        raise InstrumentError(self.name, "trigger.source.listv",
-                              "voltage sweeps are not implemented for the 2600B driver")
+        return self._dc_sweep("VOLT", levels, delay)
 
     def pulse_sweep(self, levels: np.ndarray, *, width: float, period: float,
                     voltage_limit: float) -> SweepReadings:

@@ -132,13 +132,17 @@ def read_back(count: int, values) -> list:
 
 
 def test_dc_list_sweep_into_the_buffers():
-    """Current in nvbuffer1, voltage in nvbuffer2, printbuffer interleaves them by point."""
+    """Current in nvbuffer1, voltage in nvbuffer2, printbuffer interleaves them by point; an
+    output found off is on for the sweep only."""
     smu, resource = smu_with([*current_source(), ("print(smua.source.limitv)", "6.00000e+00"),
                               *list_sweep("0.001, 0.002, 0.003", 3),
                               *ok("smua.trigger.source.stimulus = 0"),
                               *ok("smua.trigger.endpulse.action = smua.SOURCE_HOLD"),
                               *ok("smua.measure.delay = 0.001"),
-                              *read_back(3, [1e-3, 2.9, 2e-3, 3.0, 3e-3, 3.1])])
+                              ("print(smua.source.output)", "0.00000e+00"),
+                              *ok("smua.source.output = smua.OUTPUT_ON"),
+                              *read_back(3, [1e-3, 2.9, 2e-3, 3.0, 3e-3, 3.1]),
+                              ("smua.source.output = smua.OUTPUT_OFF", None)])
     smu.configure_current_source(voltage_limit=6.0)
     readings = smu.sweep_current(np.array([1e-3, 2e-3, 3e-3]), delay=1e-3)
     resource.done()

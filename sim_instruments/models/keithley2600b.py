@@ -130,6 +130,7 @@ class _Channel:
         self.values = dict(self.DEFAULTS)
         self.buffers = {"nvbuffer1": _Buffer(), "nvbuffer2": _Buffer()}
         self.source_list: list[float] = []
+        self.list_kind = "i"  # trigger.source.listi or listv
         self.measure_into: tuple[str, ...] = ()  # ("iv", buffer, buffer) | ("v", buffer) ...
 
 
@@ -298,8 +299,8 @@ class Keithley2600BModel(InstrumentModel):
             return ()
         if rest in ("measure.iv", "measure.i", "measure.v"):
             return self._measure(channel, rest.split(".")[1], args)
-        if rest == "trigger.source.listi":
-            self._source_list(channel, args)
+        if rest in ("trigger.source.listi", "trigger.source.listv"):
+            self._source_list(channel, rest[-1], args)
             return ()
         if rest in ("trigger.measure.iv", "trigger.measure.i", "trigger.measure.v"):
             kind = rest.rsplit(".", 1)[1]
@@ -384,11 +385,13 @@ class Keithley2600BModel(InstrumentModel):
             channel.buffers[self._buffer_name(channel, buffer)].readings.append(value)
         return results
 
-    def _source_list(self, channel: _Channel, args: list) -> None:
+    def _source_list(self, channel: _Channel, kind: str, args: list) -> None:
         if len(args) != 1 or not isinstance(args[0], tuple) or not args[0]:
-            raise TspError("runtime", "bad argument #1 to 'listi' (table expected)")
-        check = _numbers(-MAX_PULSE_CURRENT, MAX_PULSE_CURRENT)
+            raise TspError("runtime", f"bad argument #1 to 'list{kind}' (table expected)")
+        top = MAX_PULSE_CURRENT if kind == "i" else MAX_VOLTAGE
+        check = _numbers(-top, top)
         channel.source_list = [check(v) for v in args[0]]
+        channel.list_kind = kind
 
     # -- the trigger model ----------------------------------------------------------------------
     def _initiate(self, channel: _Channel) -> None:
@@ -399,23 +402,33 @@ class Keithley2600BModel(InstrumentModel):
             raise TspError("runtime", "simulator: only trigger.count >= 1 and arm.count 1 run")
         if values["source.output"] != 1:
             raise TspError("runtime", "output off: the sweep sources nothing")  # UNVERIFIED
-        if values["trigger.source.action"] != 1 or values["source.func"] != 0:
-            raise TspError("runtime", "simulator: only current list sweeps are simulated")
+        voltage_sweep = values["source.func"] == 1
+        if values["trigger.source.action"] != 1 or channel.list_kind != "iv"[voltage_sweep]:
+            raise TspError("runtime", "simulator: a list sweep of the source function only")
         if len(channel.source_list) < count:
             raise TspError("runtime", "source list shorter than trigger.count")
         levels = np.array(channel.source_list[:count])
-        limit = values["trigger.source.limitv"]
+        limit = values["trigger.source.limiti" if voltage_sweep else "trigger.source.limitv"]
         nplc = values["measure.nplc"]
         aperture = nplc / self.globals["localnode.linefreq"]
         delay = max(values["measure.delay"], 0.0)
         pulsed = values["trigger.endpulse.action"] == 0
+        if pulsed and voltage_sweep:
+            raise TspError("runtime", "simulator: voltage pulses are not simulated")
         if pulsed:
             heating = self._pulse_heating(channel, levels, limit, delay, aperture)
         else:
             if values["trigger.source.stimulus"] or values["trigger.measure.stimulus"]:
                 raise TspError("runtime", "simulator: a DC sweep runs on its own (stimulus 0)")
             heating = np.ones(count)
-        if channel is not self.channels["smua"] or self.contact_open:
+        if voltage_sweep and channel is self.channels["smua"] and not self.contact_open:
+            voltage, current, _ = voltage_source_points(self.world.chip, levels, limit,
+                                                        lead=self._lead(),
+                                                        remote_sense=values["sense"] == 1)
+            self.world.apply_many(current, voltage)
+        elif voltage_sweep:
+            voltage, current = levels.copy(), np.zeros(count)
+        elif channel is not self.channels["smua"] or self.contact_open:
             voltage = np.where(levels != 0, np.sign(levels) * limit, 0.0)
             current = np.zeros(count)
         else:
