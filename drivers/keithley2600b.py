@@ -285,8 +285,8 @@ class Keithley2600B(ScpiInstrument):
     def _dc_sweep(self, function: str, levels, delay: float) -> SweepReadings:
         """A DC list sweep (endpulse SOURCE_HOLD), each point measured after ``delay``
         (smuX.measure.delay) under the limit configure set; the source returns to its level
-        after the sweep, the output on for it and as it was after. The 2600B has no abort on compliance: points at the limit come back
-        and the guard cuts them."""
+        after the sweep, the output on for it and as it was after. The 2600B has no abort on
+        compliance: points at the limit come back and the guard cuts them."""
         levels = self._levels(levels, MAX_CURRENT if function == "CURR" else MAX_VOLTAGE)
         Range(0.0, 1e4).check("delay", delay)
         if self._function != function:
