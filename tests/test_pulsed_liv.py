@@ -128,3 +128,23 @@ def test_pulses_beyond_the_sample_current_reach_only_with_a_duty_cycle_limit(tmp
     pulses = world.instruments["smu"].model.pulses
     assert max(level for level, _, _ in pulses) == pytest.approx(16e-3)
     assert all(width / period <= 0.01 + 1e-12 for _, width, period in pulses)
+
+
+def test_the_report_overlays_pulsed_and_dc(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from bench.report import plot_module
+
+    outcome, world, record = run(tmp_path, {**PARAMS, "points": 5})
+    assert outcome.status == "completed", outcome.reason
+    module = plot_module("pulsed-liv")
+    assert module.__name__ == "bench.plots.pulsed_liv"
+    drawn = module.plots(record.steps[0], {})
+    assert [name for name, _, _ in drawn] == ["iv", "temperature"]
+    ax = drawn[0][2].axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[:2] == ["pulsed (1 % duty)", "DC"]
+    assert ax.get_xlabel() == "current (mA)" and ax.get_ylabel() == "voltage (V)"
+    rise = drawn[1][2].axes[0].get_lines()[0].get_ydata()
+    assert np.all(np.diff(rise) > 0)  # more current, more heat
