@@ -19,21 +19,25 @@ LIMITS = {"max_current": 20e-3, "max_voltage": 6.0, "max_pulse_current": 20e-3,
           "max_duty_cycle": 0.02}
 
 
-def station(lead: float = 0.0, sense: str = "2-wire") -> StationConfig:
+PULSED = {"keithley2600b": "USB0::0x05E6::0x2602::4400001::INSTR",
+          "keysight_b2900": "USB0::0x0957::0x8C18::MY51140001::INSTR"}
+
+
+def station(lead: float = 0.0, sense: str = "2-wire", model="keithley2600b") -> StationConfig:
     return StationConfig.from_mapping({
-        "name": "2600B", "instruments": {"smu": {
-            "driver": "keithley2600b", "resource": "USB0::0x05E6::0x2602::4400001::INSTR",
+        "name": model, "instruments": {"smu": {
+            "driver": model, "resource": PULSED[model],
             "simulated": True, "options": {"sense": sense}}},
         "simulation": {"chip": {"thermal_time_constant": TAU}},
         "setup": {"leads": {"resistance": lead}}})
 
 
-def run(tmp_path, params, *, lead=0.0, sense="2-wire", limits=LIMITS):
+def run(tmp_path, params, *, lead=0.0, sense="2-wire", limits=LIMITS, model="keithley2600b"):
     recipe = parse_recipe({"sample": {"id": "chip", "diameter": 20e-6, "wavelength": 450e-9,
                                       "limits": limits},
                            "steps": [{"name": "pulsed", "sequence": "pulsed-liv",
                                       "params": params}]})
-    runner = Runner(station(lead, sense), recipe, tmp_path / "run.h5")
+    runner = Runner(station(lead, sense, model), recipe, tmp_path / "run.h5")
     outcome = runner.run()
     return outcome, runner.station.world, read_run(tmp_path / "run.h5")
 
@@ -45,8 +49,9 @@ def results(record) -> dict:
 PARAMS = {"start": 1e-3, "stop": 16e-3, "points": 8, "width": 100e-6, "duty_cycle": 0.01}
 
 
-def test_one_percent_duty_recovers_the_series_resistance_where_dc_reads_it_low(tmp_path):
-    outcome, world, record = run(tmp_path, PARAMS)
+@pytest.mark.parametrize("model", sorted(PULSED))
+def test_one_percent_duty_recovers_the_series_resistance_where_dc_reads_it_low(tmp_path, model):
+    outcome, world, record = run(tmp_path, PARAMS, model=model)
     assert outcome.status == "completed", outcome.reason
     found = results(record)
     truth = ChipParameters().series_resistance
@@ -68,11 +73,12 @@ def test_the_junction_temperature_rise_is_the_chips(tmp_path):
     assert found < dc_rise
 
 
+@pytest.mark.parametrize("model", sorted(PULSED))
 @pytest.mark.parametrize("sense, lead, expected_extra", [("2-wire", 20.0, 20.0),
                                                           ("4-wire", 20.0, 0.0)])
-def test_the_leads_are_in_two_wire_readings_only(tmp_path, sense, lead, expected_extra):
+def test_the_leads_are_in_two_wire_readings_only(tmp_path, sense, lead, expected_extra, model):
     outcome, world, record = run(tmp_path, {**PARAMS, "dc_reference": False}, lead=lead,
-                                 sense=sense)
+                                 sense=sense, model=model)
     assert outcome.status == "completed", outcome.reason
     truth = ChipParameters().series_resistance + expected_extra
     assert results(record)["series_resistance"] == pytest.approx(truth, rel=0.03)
@@ -119,11 +125,13 @@ def test_the_guard_refuses_a_pulse_train_the_recipe_check_never_saw():
     assert len(world.commands) == sent
 
 
-def test_pulses_beyond_the_sample_current_reach_only_with_a_duty_cycle_limit(tmp_path):
+@pytest.mark.parametrize("model", sorted(PULSED))
+def test_pulses_beyond_the_sample_current_reach_only_with_a_duty_cycle_limit(tmp_path, model):
     """Above max_current (DC) but within max_pulse_current at 1 % <= max_duty_cycle: runs."""
     limits = {"max_current": 10e-3, "max_voltage": 6.0, "max_pulse_current": 20e-3,
               "max_duty_cycle": 0.01}
-    outcome, world, record = run(tmp_path, {**PARAMS, "dc_reference": False}, limits=limits)
+    outcome, world, record = run(tmp_path, {**PARAMS, "dc_reference": False}, limits=limits,
+                                 model=model)
     assert outcome.status == "completed", outcome.reason
     pulses = world.instruments["smu"].model.pulses
     assert max(level for level, _, _ in pulses) == pytest.approx(16e-3)
