@@ -13,6 +13,7 @@ DRIVERS: dict[str, str] = {
     "keysight_81134a": "drivers.keysight_81134a:Keysight81134A",
     "keithley2600b": "drivers.keithley2600b:Keithley2600B",
     "keysight_b2900": "drivers.keysight_b2900:KeysightB2900",
+    "keithley2400": "drivers.keithley2400:Keithley2400",
 }
 
 

@@ -17,6 +17,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "keysight_e5071c": ("keysight_e5071c.yaml", "keysight_e5071c:KeysightE5071CModel"),
     "keithley2600b": ("keithley2600b.yaml", "keithley2600b:Keithley2600BModel"),
     "keysight_b2900": ("keysight_b2900.yaml", "keysight_b2900:KeysightB2900Model"),
+    "keithley2400": ("keithley2400.yaml", "keithley2400:Keithley2400Model"),
 }
 
 

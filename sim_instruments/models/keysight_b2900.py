@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from .base import InstrumentModel, _on
-from .smu_circuit import current_source_points, heating_within_pulse, voltage_source_points
+from .smu_circuit import SmuState, heating_within_pulse
 
 MAX_CURRENT, MAX_PULSE_CURRENT, MAX_VOLTAGE = 3.03, 10.5, 210.0
 # B2901A/B2902A output ranges: (max current A, max voltage V, max width s, max duty)
@@ -35,7 +35,7 @@ def pulse_region(current: float, voltage: float):
     return max(fits, key=lambda r: (r[2], r[3])) if fits else None
 
 
-class KeysightB2900Model(InstrumentModel):
+class KeysightB2900Model(SmuState, InstrumentModel):
     TREE = (
         ":OUTPut#[:STATe]", ":OUTPut#:ON:AUTO",
         "[:SOURce#]:FUNCtion:MODE", "[:SOURce#]:FUNCtion:SHAPe",
@@ -85,44 +85,6 @@ class KeysightB2900Model(InstrumentModel):
 
     def open_contact(self) -> None:
         self.contact_open = True
-
-    # -- physics ----------------------------------------------------------------------------
-    def _points(self, levels, heating: float = 1.0):
-        function = str(self.sim.get("function"))
-        remote = _on(self.sim.get("remote_sense"))
-        lead = self.world.setup.leads.resistance
-        if function == "CURR":
-            limit = float(self.sim.get("voltage_protection"))
-            if self.contact_open:
-                levels = np.atleast_1d(levels)
-                return np.sign(levels) * limit, np.zeros_like(levels)
-            v, i, _ = current_source_points(self.world.chip, levels, limit, lead=lead,
-                                            remote_sense=remote, heating=heating)
-        else:
-            limit = float(self.sim.get("current_protection"))
-            if self.contact_open:
-                levels = np.atleast_1d(levels)
-                return levels, np.zeros_like(levels)
-            v, i, _ = voltage_source_points(self.world.chip, levels, limit, lead=lead,
-                                            remote_sense=remote)
-        return v, i
-
-    def _level(self) -> float:
-        function = str(self.sim.get("function"))
-        return float(self.sim.get("current" if function == "CURR" else "voltage"))
-
-    def _apply(self) -> tuple[float, float]:
-        if not _on(self.sim.get("output")):
-            if self.world.drive_current != 0.0:
-                self.world.apply(0.0, 0.0)
-            return 0.0, 0.0
-        v, i = self._points(self._level())
-        self.world.apply(float(i[0]), float(v[0]))
-        return float(v[0]), float(i[0])
-
-    def _noisy(self, values) -> np.ndarray:
-        return self.world.noise.relative(np.asarray(values, dtype=float),
-                                         self.world.chip_params.noise)
 
     # -- commands -----------------------------------------------------------------------------
     def handle(self, command):

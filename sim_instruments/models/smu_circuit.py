@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from ..chip import MicroLED, pulse_heating_fraction
+from .base import _on
 
 
 def heating_within_pulse(time: float, width: float, period: float, tau: float) -> float:
@@ -90,3 +91,49 @@ def voltage_source_points(chip: MicroLED, levels, limit: float, *, lead: float,
         current[railed] = np.sign(current[railed]) * limit
         voltage[railed] = _terminal_voltage(chip, current[railed], regulated_lead, 1.0)
     return voltage, current, railed
+
+
+class SmuState:
+    """Mixin of the SCPI SMU models whose YAML names the source state ``function`` (CURR |
+    VOLT), ``current``, ``voltage``, ``voltage_protection``, ``current_protection``,
+    ``remote_sense`` and ``output``: the chip's operating point at those settings."""
+
+    contact_open = False
+
+    def _points(self, levels, heating: float = 1.0):
+        function = str(self.sim.get("function"))
+        remote = _on(self.sim.get("remote_sense"))
+        lead = self.world.setup.leads.resistance
+        if function == "CURR":
+            limit = float(self.sim.get("voltage_protection"))
+            if self.contact_open:
+                levels = np.atleast_1d(levels)
+                return np.sign(levels) * limit, np.zeros_like(levels)
+            v, i, _ = current_source_points(self.world.chip, levels, limit, lead=lead,
+                                            remote_sense=remote, heating=heating)
+        else:
+            limit = float(self.sim.get("current_protection"))
+            if self.contact_open:
+                levels = np.atleast_1d(levels)
+                return levels, np.zeros_like(levels)
+            v, i, _ = voltage_source_points(self.world.chip, levels, limit, lead=lead,
+                                            remote_sense=remote)
+        return v, i
+
+    def _level(self) -> float:
+        function = str(self.sim.get("function"))
+        return float(self.sim.get("current" if function == "CURR" else "voltage"))
+
+    def _apply(self) -> tuple[float, float]:
+        if not _on(self.sim.get("output")):
+            if self.world.drive_current != 0.0:
+                self.world.apply(0.0, 0.0)
+            return 0.0, 0.0
+        v, i = self._points(self._level())
+        self.world.apply(float(i[0]), float(v[0]))
+        return float(v[0]), float(i[0])
+
+    def _noisy(self, values) -> np.ndarray:
+        return self.world.noise.relative(np.asarray(values, dtype=float),
+                                         self.world.chip_params.noise)
+
