@@ -45,3 +45,33 @@ def test_the_sequences_run_on_the_model_in_the_bench(tmp_path, model):
         truth.series_resistance, rel=0.1)
     assert "reverse_leakage" in steps["iv_v"].results
     assert runner.station.world.drive_current == 0.0
+
+
+@pytest.mark.parametrize("sense, lead_seen", [("2-wire", 5.0), ("4-wire", 0.0)])
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_every_model_reads_the_chip_plus_the_leads_in_two_wire_only(model, sense, lead_seen):
+    """V(I) = the chip's steady state (closed form, its own parameters) + I R_L in 2-wire."""
+    import numpy as np
+
+    from common.passive import Setup
+    from drivers import driver_class
+    from sim_instruments.backend import SimulatedWorld, open_simulated_bench
+    from sim_instruments.chip import MicroLED
+
+    world = SimulatedWorld(chip_params=ChipParameters(noise=0.0),
+                           setup=Setup.from_mapping({"leads": {"resistance": 5.0}}))
+    manager = open_simulated_bench({MODELS[model]: model}, world, {MODELS[model]: "smu"})
+    smu = driver_class(model)(manager.open_resource(MODELS[model]), name="smu", sense=sense)
+    smu.connect()
+    smu.configure_current_source(voltage_limit=6.0)
+    smu.output_on()
+    chip = MicroLED(ChipParameters(noise=0.0))
+    smu.set_current(6e-3)
+    voltage, current = smu.measure()
+    expected = float(chip.steady_state(np.array([6e-3])).voltage[0]) + 6e-3 * lead_seen
+    assert voltage == pytest.approx(expected, rel=5e-6)  # the answers' 6 or 7 digits
+    readings = smu.sweep_current(np.array([1e-3, 4e-3]))
+    truth = chip.steady_state(np.array([1e-3, 4e-3])).voltage + np.array([1e-3, 4e-3]) * lead_seen
+    np.testing.assert_allclose(readings.voltage, truth, rtol=5e-6)
+    smu.output_off()
+    assert world.drive_current == 0.0
