@@ -11,7 +11,7 @@ from bench.recipe import parse_recipe
 from bench.runner import Runner
 from bench.station import StationConfig
 from bench.storage import read_run
-from common.errors import LimitError
+from common.errors import ConfigError, LimitError
 from sim_instruments.chip import ChipParameters, MicroLED
 
 TAU = 1e-3  # s, a chip on its package: the junction heats over a millisecond
@@ -156,3 +156,17 @@ def test_the_report_overlays_pulsed_and_dc(tmp_path):
     assert ax.get_xlabel() == "current (mA)" and ax.get_ylabel() == "voltage (V)"
     rise = drawn[1][2].axes[0].get_lines()[0].get_ydata()
     assert np.all(np.diff(rise) > 0)  # more current, more heat
+
+
+def test_an_smu_without_pulses_is_refused_before_the_run(tmp_path):
+    from bench.plan import PlanError
+
+    config = StationConfig.from_mapping({"name": "2400", "instruments": {"smu": {
+        "driver": "keithley2400", "resource": "GPIB0::24::INSTR", "simulated": True}}})
+    recipe = parse_recipe({"sample": {"id": "chip", "diameter": 20e-6, "wavelength": 450e-9,
+                                      "limits": LIMITS},
+                           "steps": [{"sequence": "pulsed-liv", "params": PARAMS}]})
+    runner = Runner(config, recipe, tmp_path / "run.h5")
+    with pytest.raises((PlanError, ConfigError), match="cannot act as PulsedCurrentSource"):
+        runner.run()
+    assert not (tmp_path / "run.h5").exists() or runner.station.world.max_applied_current == 0
