@@ -59,7 +59,7 @@ class PulsedLIV(Sequence):
     }
     columns = {"set_current": "A", "current": "A", "voltage": "V"}
     results = {
-        **{name: dc_analysis.DIODE_RESULTS[name] for name in dc_analysis.DIODE_RESULTS},
+        **dc_analysis.DIODE_RESULTS,
         "dc_series_resistance": Result("ohm", "R_s of the DC sweep's diode fit, heating "
                                        "included (dc_analysis.diode_fit)"),
         "dc_forward_voltage": Result("V", "DC V_f at reference_current", ("reference_current",)),
