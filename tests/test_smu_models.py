@@ -13,7 +13,8 @@ from sim_instruments.chip import ChipParameters
 
 MODELS = {"keithley2600b": "USB0::0x05E6::0x2602::4400001::INSTR",
           "keysight_b2900": "USB0::0x0957::0x8C18::MY51140001::INSTR",
-          "keithley2400": "GPIB0::24::INSTR"}
+          "keithley2400": "GPIB0::24::INSTR",
+          "keithley2450": "USB0::0x05E6::0x2450::04400001::INSTR"}
 STEPS = [
     {"name": "liv", "sequence": "liv", "params": {"start": 1e-4, "stop": 5e-3, "points": 8}},
     {"name": "iv_i", "sequence": "iv", "params": {"start": 1e-5, "stop": 5e-3, "points": 12}},
