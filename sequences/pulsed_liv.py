@@ -34,7 +34,7 @@ from .base import Dropped, Parameter, Result, Sequence, compliance_figure, figur
 class PulsedLIV(Sequence):
     name = "pulsed-liv"
     summary = "pulsed I-V beside DC: junction temperature rise, Rs without the thermal error"
-    roles = {"smu": PulsedCurrentSource}
+    roles = {"pulsed_smu": PulsedCurrentSource}
     parameters = {
         "start": Parameter(1e-3, "A", "first pulse current", minimum=0.0),
         "stop": Parameter(10e-3, "A", "last pulse current", minimum=0.0),
@@ -109,12 +109,12 @@ class PulsedLIV(Sequence):
     def plan(cls, params, sample, setup, models):
         levels = cls.levels(params)
         width, period = cls.timing(params)
-        return {"smu": {"current": float(np.max(np.abs(levels))),
+        return {"pulsed_smu": {"current": float(np.max(np.abs(levels))),
                         "voltage": params["voltage_limit"], "width": width, "period": period,
                         "sweep_points": params["points"], "nplc": params["nplc"]}}
 
     def acquire(self, ctx, params):
-        smu = ctx.role("smu")
+        smu = ctx.role("pulsed_smu")
         levels = self.levels(params)
         width, period = self.timing(params)
         smu.configure_current_source(voltage_limit=params["voltage_limit"], nplc=params["nplc"],

@@ -33,7 +33,10 @@ FAST = {
                        ":READ?"),
     "eye": ({"record_bits": 200, "acquisitions": 1, "settle": 0.0},
             ("scope", ":WAVeform:DATA?"), ":READ?"),
+    "pulsed-liv": ({"points": 6, "settle": 0.0}, ("pulsed_smu", "printbuffer(1, 6, "),
+                   "smua.trigger.initiate()"),
 }
+SMU = {"pulsed-liv": "pulsed_smu"}  # the SMU a sequence drives, where the contact opens
 
 
 def run(tmp_path, steps, faults=(), subscribers=()):
@@ -62,7 +65,8 @@ def test_every_sequence_is_under_fault_injection():
 @pytest.mark.parametrize("sequence", sorted(FAST))
 def test_fault_leaves_bench_safe_and_file_explains(tmp_path, sequence, kind):
     params, (instrument, match), starts = FAST[sequence]
-    fault = ({"instrument": "smu", "kind": kind, "at_command": 1, "match": starts}
+    fault = ({"instrument": SMU.get(sequence, "smu"), "kind": kind, "at_command": 1,
+              "match": starts}
              if kind == "compliance" else
              {"instrument": instrument, "kind": kind, "at_command": 1, "match": match})
     steps = [{"sequence": sequence, "name": "first", "params": params},

@@ -278,7 +278,11 @@ class Keithley2600BModel(InstrumentModel):
     def call(self, path: str, args: list):
         if path == "errorqueue.next":
             text = self.sim.dispatch(self.sim.tree.parse(ERROR_QUERY)).decode()
-            code, message, severity, node = text.split("\t")
+            fields = text.split("\t")
+            if len(fields) != 4:  # an entry queued in SCPI's form: <code>,"<message>"
+                code, _, message = text.partition(",")
+                fields = [code, message.strip('"'), "20", "1"]
+            code, message, severity, node = fields
             return float(code), message, float(severity), float(node)
         if path == "errorqueue.clear":
             return self._clear_errors()

@@ -71,6 +71,11 @@ class KeysightB2900Model(SmuState, InstrumentModel):
         if self.world.drive_current != 0.0:
             self.world.apply(0.0, 0.0)
 
+    @classmethod
+    def _check_state(cls, where, state):
+        if state.get("function", "CURR") == "CURR" and abs(state.get("level", 0.0)) > MAX_CURRENT:
+            raise ValueError(f"{where}.level={state['level']:g} is outside +-{MAX_CURRENT:g} A")
+
     def start(self, state):
         function = state.get("function", "CURR")
         self.sim.set("function", function)
