@@ -103,7 +103,8 @@ class Keithley2600B(ScpiInstrument):
                                       f"unexpected answer {text!r}") from None
             if code == 0:
                 return found
-            found.append(" ".join(text.split("\t")[:2]))
+            fields = text.split("\t")
+            found.append(f"{int(code)} {fields[1] if len(fields) > 1 else ''}".strip())
         return found
 
     def _set(self, attribute: str, value: str) -> None:
