@@ -167,6 +167,7 @@ def test_an_smu_without_pulses_is_refused_before_the_run(tmp_path):
                                       "limits": LIMITS},
                            "steps": [{"sequence": "pulsed-liv", "params": PARAMS}]})
     runner = Runner(config, recipe, tmp_path / "run.h5")
-    with pytest.raises((PlanError, ConfigError), match="needs a PulsedCurrentSource as .pulsed_smu.; the station has none"):
+    with pytest.raises((PlanError, ConfigError),
+                       match="needs a PulsedCurrentSource as .pulsed_smu.; the station has none"):
         runner.run()
     assert not (tmp_path / "run.h5").exists() or runner.station.world.max_applied_current == 0
