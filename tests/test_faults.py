@@ -37,10 +37,13 @@ FAST = {
                    "smua.trigger.initiate()"),
 }
 SMU = {"pulsed-liv": "pulsed_smu"}  # the SMU a sequence drives, where the contact opens
+EXTRA = {"pulsed-liv": {"pulsed_smu": {"driver": "keithley2600b", "simulated": True,
+                                       "resource": "USB0::0x05E6::0x2602::4400001::INSTR"}}}
 
 
-def run(tmp_path, steps, faults=(), subscribers=()):
+def run(tmp_path, steps, faults=(), subscribers=(), instruments=None):
     config = builtin_station_config()
+    config["instruments"].update(instruments or {})  # beyond the built-in bench's
     config["simulation"] = {**config.get("simulation", {}), "faults": list(faults)}
     station = StationConfig.from_mapping(config)
     runner = Runner(station, parse_recipe({"sample": SAMPLE, "steps": steps}),
@@ -71,7 +74,7 @@ def test_fault_leaves_bench_safe_and_file_explains(tmp_path, sequence, kind):
              {"instrument": instrument, "kind": kind, "at_command": 1, "match": match})
     steps = [{"sequence": sequence, "name": "first", "params": params},
              {"sequence": sequence, "name": "second", "params": params}]
-    runner, outcome = run(tmp_path, steps, [fault])
+    runner, outcome = run(tmp_path, steps, [fault], instruments=EXTRA.get(sequence))
     world = runner.station.world
 
     assert world.faults.log, "the fault never fired"
