@@ -14,6 +14,12 @@ DRIVERS: dict[str, str] = {
     "keithley2600b": "drivers.keithley2600b:Keithley2600B",
     "keysight_b2900": "drivers.keysight_b2900:KeysightB2900",
     "keithley2400": "drivers.keithley2400:Keithley2400",
+    "newport_1936r": "drivers.newport_1936r:Newport1936R",
+    "thorlabs_pm100usb": "drivers.thorlabs_pm100usb:ThorlabsPM100USB",
+    "thorlabs_pm400": "drivers.thorlabs_pm400:ThorlabsPM400",
+    "smu_photodiode": "drivers.smu_photodiode:SmuPhotodiode",
+    "keysight_34980a": "drivers.keysight_34980a:Keysight34980A",
+    "newport_smc100": "drivers.newport_smc100:NewportSMC100",
 }
 
 

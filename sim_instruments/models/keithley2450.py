@@ -98,16 +98,21 @@ class Keithley2450Model(InstrumentModel):
         self.contact_open = True
         self._last = None
 
+    @property
+    def _open(self) -> bool:
+        """No chip across the terminals: the probe lifted, or no emitter routed to them."""
+        return self.contact_open or self.world.circuit_open
+
     def _operating_points(self, function: str, levels: np.ndarray
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(voltage, current, in_compliance) at the chip for programmed levels, all at once."""
         chip, levels = self.world.chip, np.asarray(levels, dtype=float)
         limit = float(self.sim.get(_LIMIT_PROPERTY[function]))
         lead = self._lead()
-        if lead and not self.contact_open:  # the force leads in a 2-wire reading
+        if lead and not self._open:  # the force leads in a 2-wire reading
             points = current_source_points if function == "CURR" else voltage_source_points
             return points(chip, levels, limit, lead=lead, remote_sense=False)
-        if self.contact_open:  # open circuit: no current; a current source rails to its limit
+        if self._open:  # open circuit: no current; a current source rails to its limit
             current = np.zeros_like(levels)
             if function == "CURR":
                 return np.sign(levels) * limit, current, levels != 0
@@ -136,11 +141,11 @@ class Keithley2450Model(InstrumentModel):
     def _apply(self, function: str, level: float) -> tuple[float, float]:
         """The chip at one programmed level; the last point is kept, since a reading at the
         level just set (set, then READ?) finds the chip where the setting put it."""
-        key = (function, level, self.sim.get(_LIMIT_PROPERTY[function]), self.contact_open,
-               self._lead())
+        key = (function, level, self.sim.get(_LIMIT_PROPERTY[function]), self._open,
+               self.world.chip, self._lead())
         if self._last is not None and self._last[0] == key:
             voltage, current = self._last[1]
-        elif function == "CURR" and not self.contact_open and not key[4] and \
+        elif function == "CURR" and not key[3] and not key[5] and \
                 abs(voltage := float(self.world.steady_state(level).voltage[0])) <= key[2]:
             current = level  # within compliance: the chip's point at this current
             self._last = key, (voltage, current)

@@ -187,6 +187,11 @@ class Keithley2600BModel(InstrumentModel):
     def open_contact(self) -> None:
         self.contact_open = True
 
+    @property
+    def _open(self) -> bool:
+        """No chip across smua: the probe lifted, or no emitter routed to it."""
+        return self.contact_open or self.world.circuit_open
+
     # -- messages -------------------------------------------------------------------------
     def handle(self, command):
         if command.header != MessageTree.CHUNK:
@@ -344,7 +349,7 @@ class Keithley2600BModel(InstrumentModel):
     def _dc_point(self, values: dict) -> tuple[float, float]:
         """(voltage, current) measured at the chip on smua at its DC source settings."""
         remote = values["sense"] == 1
-        if self.contact_open:
+        if self._open:
             if values["source.func"] == 0:
                 level = values["source.leveli"]
                 return (math.copysign(values["source.limitv"], level) if level else 0.0), 0.0
@@ -425,14 +430,14 @@ class Keithley2600BModel(InstrumentModel):
             if values["trigger.source.stimulus"] or values["trigger.measure.stimulus"]:
                 raise TspError("runtime", "simulator: a DC sweep runs on its own (stimulus 0)")
             heating = np.ones(count)
-        if voltage_sweep and channel is self.channels["smua"] and not self.contact_open:
+        if voltage_sweep and channel is self.channels["smua"] and not self._open:
             voltage, current, _ = voltage_source_points(self.world.chip, levels, limit,
                                                         lead=self._lead(),
                                                         remote_sense=values["sense"] == 1)
             self.world.apply_many(current, voltage)
         elif voltage_sweep:
             voltage, current = levels.copy(), np.zeros(count)
-        elif channel is not self.channels["smua"] or self.contact_open:
+        elif channel is not self.channels["smua"] or self._open:
             voltage = np.where(levels != 0, np.sign(levels) * limit, 0.0)
             current = np.zeros(count)
         else:

@@ -100,20 +100,25 @@ class SmuState:
 
     contact_open = False
 
+    @property
+    def _open(self) -> bool:
+        """No chip across the terminals: the probe lifted, or no emitter routed to them."""
+        return self.contact_open or self.world.circuit_open
+
     def _points(self, levels, heating: float = 1.0):
         function = str(self.sim.get("function"))
         remote = _on(self.sim.get("remote_sense"))
         lead = self.world.setup.leads.resistance
         if function == "CURR":
             limit = float(self.sim.get("voltage_protection"))
-            if self.contact_open:
+            if self._open:
                 levels = np.atleast_1d(levels)
                 return np.sign(levels) * limit, np.zeros_like(levels)
             v, i, _ = current_source_points(self.world.chip, levels, limit, lead=lead,
                                             remote_sense=remote, heating=heating)
         else:
             limit = float(self.sim.get("current_protection"))
-            if self.contact_open:
+            if self._open:
                 levels = np.atleast_1d(levels)
                 return levels, np.zeros_like(levels)
             v, i, _ = voltage_source_points(self.world.chip, levels, limit, lead=lead,
