@@ -136,7 +136,8 @@ class Keithley2450Model(InstrumentModel):
         sense on (:SENSe:<function>:RSENse ON, for the measured function)."""
         measured = "volt_remote_sense" if self.sim.get("source_function") == "CURR" \
             else "curr_remote_sense"
-        return 0.0 if _on(self.sim.get(measured)) else self.world.setup.leads.resistance
+        setup = getattr(self.world, "setup", None)  # a photodiode circuit has no set-up leads
+        return 0.0 if setup is None or _on(self.sim.get(measured)) else setup.leads.resistance
 
     def _apply(self, function: str, level: float) -> tuple[float, float]:
         """The chip at one programmed level; the last point is kept, since a reading at the
