@@ -38,6 +38,8 @@ from drivers.roles import (
     PatternGenerator,
     Positioner,
     PowerMeter,
+    PulsedCurrentSource,
+    PulsedSource,
     PulseGenerator,
     SourceMeter,
     Switch,
@@ -56,6 +58,7 @@ from .safety import (
     PassiveGuard,
     PatternGuard,
     PositionerGuard,
+    PulsedSourceGuard,
     PulseGuard,
     SourceGuard,
     SwitchGuard,
@@ -230,6 +233,10 @@ def _join(chunks: list) -> np.ndarray:
 
 def guard_for(protocol: type, driver: Any, limits, drive: DriveMonitor) -> Any:
     """The guarded view of a driver for one role; ``drive`` is shared by one step's guards."""
+    if protocol in (PulsedSource, PulsedCurrentSource):
+        guard = PulsedSourceGuard(driver, limits, drive)
+        drive.sources.append(guard)
+        return guard
     if protocol in (CurrentSource, VoltageSource, SourceMeter):
         guard = SourceGuard(driver, limits, drive)
         drive.sources.append(guard)

@@ -124,6 +124,33 @@ class SafeLimits:
                              f"{self.max_duty_cycle:g}")
 
 
+    def check_pulses(self, levels, width: float, period: float, voltage_limit: float) -> None:
+        """Refuse (LimitError) a pulse train the limits do not allow: every level within
+        max_pulse_current at duty width / period within max_duty_cycle (check_pulse), a level
+        above max_current only with max_duty_cycle given, 0 < width <= period, the voltage
+        limit within max_voltage (and max_reverse_voltage for negative pulses)."""
+        levels = np.asarray(levels, dtype=float)
+        if levels.ndim != 1 or levels.size == 0 or not np.all(np.isfinite(levels)):
+            raise LimitError("pulses need a non-empty 1-D list of finite levels")
+        for name, value in (("width", width), ("period", period)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
+                    or not math.isfinite(value) or value <= 0:
+                raise LimitError(f"pulse {name} {value!r} s must be a finite positive number")
+        if width > period:
+            raise LimitError(f"pulse width {width:g} s is longer than the period {period:g} s")
+        self.check_voltage(voltage_limit, "voltage_limit")
+        duty = width / period
+        for level in (levels.min(), levels.max()):
+            self.check_pulse(float(level), duty)
+            if abs(level) > self.max_current and self.max_duty_cycle is None:
+                raise LimitError(f"pulse current {level:g} A is above the sample's max_current "
+                                 f"{self.max_current:g} A and the sample gives no max_duty_cycle")
+            if level < 0 and voltage_limit > self.max_reverse_voltage:
+                raise LimitError(f"negative pulses with voltage_limit {voltage_limit:g} V exceed "
+                                 f"max_reverse_voltage {self.max_reverse_voltage:g} V")
+
+
+
 _DEFAULTED = ("max_pulse_current", "max_duty_cycle", "ramp_step", "min_temperature",
               "max_temperature")  # null: the documented default (none for temperatures)
 MAX_TEMPERATURE = 1000.0  # K: no sample limit beyond it
@@ -347,6 +374,36 @@ class SourceGuard(_Guard):
 
     def sweep_voltage(self, levels, *, delay: float = 0.0):
         return self._sweep("VOLT", levels, delay)
+
+
+class PulsedSourceGuard(SourceGuard):
+    """Guards an SMU's pulse mode (PulsedSource) beside its DC source: every pulse level within
+    ``max_pulse_current`` (``max_current`` when unset) at the duty cycle width / period within
+    ``max_duty_cycle``; a pulse above ``max_current`` needs ``max_duty_cycle`` to be given
+    (else it is DC-like drive beyond the DC limit). Checked whole before the driver is called;
+    a DC output left on is ramped down first (pulses start from a 0 A idle level)."""
+
+    def pulse_sweep(self, levels, *, width: float, period: float,
+                    voltage_limit: float) -> SweepReadings:
+        levels = np.asarray(levels, dtype=float)
+        self._limits.check_pulses(levels, width, period, voltage_limit)
+        if self._on:
+            self.output_off()
+        readings = self._driver.pulse_sweep(levels, width=width, period=period,
+                                            voltage_limit=voltage_limit)
+        self._set(_mode="CURR", _level=0.0, _compliance=float(voltage_limit), _on=False)
+        stuck = self._stuck(readings.voltage, readings.current, readings.source)
+        if not stuck.any():
+            return readings
+        kept = int(np.argmax(stuck))
+        if kept < 2 or not np.any(self._conducting(readings.voltage[:kept],
+                                                   readings.current[:kept],
+                                                   readings.source[:kept])):
+            raise self._compliance_error(float(readings.voltage[kept]),
+                                         float(readings.current[kept]),
+                                         float(readings.source[kept]), False)
+        return SweepReadings(readings.source[:kept], readings.voltage[:kept],
+                             readings.current[:kept], stopped_at_compliance=True)
 
 
 class PassiveGuard(_Guard):

@@ -10,6 +10,7 @@ it, with defaults, for the simulator and the sequences alike::
                       delay: 0.0, coupling: 0.5}   # A/W, V/A into 50 ohm, Hz, s, fraction
       cables: {drive_delay: 1.0e-9, monitor_delay: 0.5e-9, receiver_delay: 2.0e-9}   # s
       oscilloscope: {optical_channel: 1, drive_channel: 2}
+      leads: {resistance: 0.0}                     # ohm, SMU force leads + contacts, both ways
 
 Signal path: the generator (or VNA port 1) drives the chip's modulation input through the bias tee.
 The drive circuit (:class:`DriveCircuit`) is a 50 ohm source whose levels are programmed as volts
@@ -137,7 +138,20 @@ class ScopeWiring:
             raise ValueError("setup.oscilloscope: optical_channel and drive_channel must differ")
 
 
-_SECTIONS = {cls.SECTION: cls for cls in (BiasTee, Photoreceiver, Cables, ScopeWiring)}
+@dataclass(frozen=True)
+class Leads:
+    """The SMU's force path to the chip and back (cables, probe needles, contacts): in 2-wire
+    sensing the SMU measures its voltage drop I x ``resistance`` on top of the chip's; in
+    4-wire (remote) sensing the sense leads meet the chip at the probes and it drops out."""
+
+    SECTION = "leads"
+    resistance: float = 0.0  # ohm, total of both force leads and their contacts
+
+    def __post_init__(self):
+        _check_fields(self, {"resistance": "non-negative"})
+
+
+_SECTIONS = {cls.SECTION: cls for cls in (BiasTee, Photoreceiver, Cables, ScopeWiring, Leads)}
 
 
 @dataclass(frozen=True)
@@ -148,6 +162,7 @@ class Setup:
     photoreceiver: Photoreceiver = Photoreceiver()
     cables: Cables = Cables()
     oscilloscope: ScopeWiring = ScopeWiring()
+    leads: Leads = Leads()
 
     @classmethod
     def from_mapping(cls, mapping: Mapping | None) -> Setup:

@@ -58,6 +58,22 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
     current_limit = Setting(":SOURce:VOLTage:ILIMit {}", ":SOURce:VOLTage:ILIMit?",
                             check=Range(1e-9, MAX_CURRENT), units="A")
 
+    def __init__(self, resource, name: str | None = None, *, sense: str = "2-wire"):
+        super().__init__(resource, name)
+        self.sense = sense  # the station's; a step's remote_sense asks for 4-wire
+
+    @classmethod
+    def check_options(cls, options: dict) -> dict:
+        """``sense``: "2-wire" or "4-wire" (remote sense, :SENSe:<function>:RSENse ON)."""
+        unknown = sorted(set(map(str, options)) - {"sense"})
+        if unknown:
+            raise ValueError(f"the Keithley 2450 takes the option sense, not "
+                             f"{', '.join(unknown)}")
+        sense = options.get("sense", "2-wire")
+        if sense not in ("2-wire", "4-wire"):
+            raise ValueError(f"sense must be 2-wire or 4-wire, got {sense!r}")
+        return {"sense": sense}
+
     # -- configuration ---------------------------------------------------------------------
     @classmethod
     def check_plan(cls, request: dict) -> list[str]:
@@ -80,7 +96,8 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
         self.write_checked(f':SENSe:FUNCtion "{sense}"')
         self.write_checked(f":SENSe:{sns}:NPLCycles {nplc:g}")
         self.write_checked(f":SENSe:{sns}:RANGe:AUTO ON")
-        self.write_checked(f":SENSe:{sns}:RSENse {'ON' if remote_sense else 'OFF'}")
+        remote = remote_sense or self.sense == "4-wire"
+        self.write_checked(f":SENSe:{sns}:RSENse {'ON' if remote else 'OFF'}")
         self.write_checked(f":SOURce:{src}:READ:BACK ON")
         if source_range is None:
             self.write_checked(f":SOURce:{src}:RANGe:AUTO ON")

@@ -347,6 +347,12 @@ class PulsedSource(Instrument, Protocol):
 
 
 @runtime_checkable
+class PulsedCurrentSource(PulsedSource, CurrentSource, Protocol):
+    """An SMU that sources both DC and pulses: ``pulsed-liv`` sets a pulsed sweep beside a DC
+    one on the same chip, through the same leads."""
+
+
+@runtime_checkable
 class PulseGenerator(Instrument, Protocol):
     """A generator giving rectangular pulses with edge control into 50 ohm (a function
     generator, a pulse generator): levels as volts into 50 ohm like a PatternGenerator (EMF

@@ -46,7 +46,7 @@ from .chip import ChipParameters, MicroLED, NoiseSource
 from .clock import SimulatedClock
 from .degradation import Degradation, StressHistory
 from .faults import FaultPlan
-from .scpi import BOOLEANS, NUMBER, Command, CommandTree, number, unquote
+from .scpi import BOOLEANS, NUMBER, Command, number, unquote
 from .stage import StageParameters
 
 if TYPE_CHECKING:
@@ -417,7 +417,7 @@ def _initial_states(raw: Any, models: Mapping[str, str] | None) -> dict[str, dic
     return states
 
 
-_TREES: dict[type, CommandTree] = {}  # one per model class: its header cache outlives benches
+_TREES: dict[type, Any] = {}  # one per model class: its header cache outlives benches
 
 
 class _Partial(bytes):
@@ -451,8 +451,8 @@ class SimInstrument:
         device_dict = loader.get_device_dict(model_name, None, False, 1)
         self.device = parser.get_device(model_name, device_dict, loader, {})
         self.device.resource_name = resource_name
-        self.tree = _TREES.get(model_cls) or _TREES.setdefault(
-            model_cls, CommandTree(model_cls.TREE, model_cls.KEYWORDS))
+        self.tree = _TREES.get(model_cls) or _TREES.setdefault(model_cls,
+                                                               model_cls.command_tree())
         self._routes = self._build_routes(device_dict, yaml_file)
         self._error_queue = next(iter(self.device._error_queues.values()))
         self._defaults = {n: p.get_value() for n, p in self.device._properties.items()}

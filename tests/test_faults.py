@@ -33,11 +33,17 @@ FAST = {
                        ":READ?"),
     "eye": ({"record_bits": 200, "acquisitions": 1, "settle": 0.0},
             ("scope", ":WAVeform:DATA?"), ":READ?"),
+    "pulsed-liv": ({"points": 6, "settle": 0.0}, ("pulsed_smu", "printbuffer(1, 6, "),
+                   "smua.trigger.initiate()"),
 }
+SMU = {"pulsed-liv": "pulsed_smu"}  # the SMU a sequence drives, where the contact opens
+EXTRA = {"pulsed-liv": {"pulsed_smu": {"driver": "keithley2600b", "simulated": True,
+                                       "resource": "USB0::0x05E6::0x2602::4400001::INSTR"}}}
 
 
-def run(tmp_path, steps, faults=(), subscribers=()):
+def run(tmp_path, steps, faults=(), subscribers=(), instruments=None):
     config = builtin_station_config()
+    config["instruments"].update(instruments or {})  # beyond the built-in bench's
     config["simulation"] = {**config.get("simulation", {}), "faults": list(faults)}
     station = StationConfig.from_mapping(config)
     runner = Runner(station, parse_recipe({"sample": SAMPLE, "steps": steps}),
@@ -65,12 +71,13 @@ def test_every_sequence_is_under_fault_injection():
 @pytest.mark.parametrize("sequence", sorted(FAST))
 def test_fault_leaves_bench_safe_and_file_explains(tmp_path, sequence, kind):
     params, (instrument, match), starts = FAST[sequence]
-    fault = ({"instrument": "smu", "kind": kind, "at_command": 1, "match": starts}
+    fault = ({"instrument": SMU.get(sequence, "smu"), "kind": kind, "at_command": 1,
+              "match": starts}
              if kind == "compliance" else
              {"instrument": instrument, "kind": kind, "at_command": 1, "match": match})
     steps = [{"sequence": sequence, "name": "first", "params": params},
              {"sequence": sequence, "name": "second", "params": params}]
-    runner, outcome = run(tmp_path, steps, [fault])
+    runner, outcome = run(tmp_path, steps, [fault], instruments=EXTRA.get(sequence))
     world = runner.station.world
 
     assert world.faults.log, "the fault never fired"

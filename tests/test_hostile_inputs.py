@@ -149,7 +149,7 @@ RECIPE_CASES = {
                          "{points: " + "9" * 400 + "}}]\n", ["too large", "line 2"]),
     "nan-limit": (with_limit(max_current=float("nan")), ["max_current", "finite"]),
     "inf-limit": (with_limit(max_voltage=float("inf")), ["max_voltage", "finite"]),
-    "1e308-limit": (with_limit(max_current=1e308), ["max_current", "1.05 A"]),
+    "1e308-limit": (with_limit(max_current=1e308), ["max_current", "3.03 A"]),
     "null-reverse": (with_limit(max_reverse_voltage=None), ["max_reverse_voltage"]),
     "tiny-ramp-step": (with_limit(ramp_step=1e-12), ["ramp_step", "1000"]),
     "duplicate-limit": ("sample:\n  id: s\n  diameter: 2.0e-5\n  wavelength: 4.5e-7\n  limits:\n"

@@ -494,7 +494,8 @@ def test_setup_defaults_and_round_trip():
         "photoreceiver": {"responsivity": 0.3, "transimpedance": 2000.0, "bandwidth": 10.0e9,
                           "delay": 0.0, "coupling": 0.5},
         "cables": {"drive_delay": 1.0e-9, "monitor_delay": 0.5e-9, "receiver_delay": 2.0e-9},
-        "oscilloscope": {"optical_channel": 1, "drive_channel": 2}}
+        "oscilloscope": {"optical_channel": 1, "drive_channel": 2},
+        "leads": {"resistance": 0.0}}
     custom = Setup.from_mapping({"photoreceiver": {"bandwidth": 2e9}, "cables": None})
     assert Setup.from_mapping(custom.to_dict()) == custom
     assert custom.photoreceiver.bandwidth == 2e9 and custom.cables == Setup().cables

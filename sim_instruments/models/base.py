@@ -41,6 +41,14 @@ class InstrumentModel:
     def __init__(self, sim: SimInstrument, world: SimulatedWorld):
         self.sim, self.world = sim, world
 
+    @classmethod
+    def command_tree(cls):
+        """How received messages are parsed: the SCPI tree of ``TREE`` and ``KEYWORDS``; a
+        model whose instrument speaks another language returns its own parser."""
+        from ..scpi import CommandTree
+
+        return CommandTree(cls.TREE, cls.KEYWORDS)
+
     def handle(self, command: Command) -> tuple[bool, bytes | str | None]:
         return False, None
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..scpi import boolean, number, unquote
 from .base import InstrumentModel, _on
+from .smu_circuit import current_source_points, voltage_source_points
 
 MAX_CURRENT = 1.05   # A, 1 A range + 5 % (manual, source current ranges)
 MAX_VOLTAGE = 210.0  # V, 200 V range + 5 %
@@ -107,6 +108,10 @@ class Keithley2450Model(InstrumentModel):
         """(voltage, current, in_compliance) at the chip for programmed levels, all at once."""
         chip, levels = self.world.chip, np.asarray(levels, dtype=float)
         limit = float(self.sim.get(_LIMIT_PROPERTY[function]))
+        lead = self._lead()
+        if lead and not self._open:  # the force leads in a 2-wire reading
+            points = current_source_points if function == "CURR" else voltage_source_points
+            return points(chip, levels, limit, lead=lead, remote_sense=False)
         if self._open:  # open circuit: no current; a current source rails to its limit
             current = np.zeros_like(levels)
             if function == "CURR":
@@ -126,14 +131,22 @@ class Keithley2450Model(InstrumentModel):
             voltage[railed] = chip.steady_state(current[railed]).voltage
         return voltage, current, railed
 
+    def _lead(self) -> float:
+        """The force leads' resistance a 2-wire reading includes (setup.leads), 0 with remote
+        sense on (:SENSe:<function>:RSENse ON, for the measured function)."""
+        measured = "volt_remote_sense" if self.sim.get("source_function") == "CURR" \
+            else "curr_remote_sense"
+        setup = getattr(self.world, "setup", None)  # a photodiode circuit has no set-up leads
+        return 0.0 if setup is None or _on(self.sim.get(measured)) else setup.leads.resistance
+
     def _apply(self, function: str, level: float) -> tuple[float, float]:
         """The chip at one programmed level; the last point is kept, since a reading at the
         level just set (set, then READ?) finds the chip where the setting put it."""
         key = (function, level, self.sim.get(_LIMIT_PROPERTY[function]), self._open,
-               self.world.chip)
+               self.world.chip, self._lead())
         if self._last is not None and self._last[0] == key:
             voltage, current = self._last[1]
-        elif function == "CURR" and not key[3] and \
+        elif function == "CURR" and not key[3] and not key[5] and \
                 abs(voltage := float(self.world.steady_state(level).voltage[0])) <= key[2]:
             current = level  # within compliance: the chip's point at this current
             self._last = key, (voltage, current)
