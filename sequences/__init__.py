@@ -6,13 +6,16 @@ from common.errors import ConfigError
 
 from .bandwidth import Bandwidth
 from .base import Sequence
+from .burn_in import BurnIn
 from .eye import Eye
 from .iv import IV
 from .liv import LIV
 from .pulse_response import PulseResponse
+from .temperature_sweep import TemperatureSweep
 
 SEQUENCES: dict[str, type[Sequence]] = {
-    cls.name: cls for cls in (LIV, IV, Bandwidth, PulseResponse, Eye)}
+    cls.name: cls for cls in (LIV, IV, Bandwidth, PulseResponse, Eye,
+                              TemperatureSweep, BurnIn)}
 
 
 def get_sequence(name: str) -> type[Sequence]:
