@@ -1,0 +1,161 @@
+"""temperature-sweep: its analysis against closed forms, its checks before anything moves."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bench.safety import SafeLimits
+from common.errors import ConfigError, LimitError
+from sequences import get_sequence
+from sequences.base import Sample
+from sequences.thermal_analysis import (
+    characteristic_temperature,
+    junction_temperature_rise,
+    temperature_coefficient,
+    thermal_resistance,
+    value_at_current,
+)
+
+SWEEP = get_sequence("temperature-sweep")
+SAMPLE = Sample("synthetic", diameter=20e-6, wavelength=450e-9)
+K_V, T1, R_TH, T0 = -2.0e-3, 600.0, 1500.0, 300.0  # V/K, K, K/W, K: the synthetic truth
+N_ID, I_S, R_S = 2.0, 1e-27, 100.0
+Q_OVER_K = 1.602176634e-19 / 1.380649e-23
+
+
+def isothermal_voltage(current, temperature):
+    """V at the junction temperature: the diode at T0, shifted by K_V (T - T0)."""
+    return N_ID * T0 / Q_OVER_K * np.log(current / I_S) + current * R_S \
+        + K_V * (temperature - T0)
+
+
+def light(current, junction):
+    """P = I x an efficiency peaking at 0.1 mA, falling as exp(-(T - T0) / T1)."""
+    s = np.sqrt(current / 1e-4)
+    return 2.76 * current * 0.3 * 2 * s / (1 + s * s) * np.exp(-(junction - T0) / T1)
+
+
+def dc_point(current, stage):
+    """Self-consistent DC point: T_j = stage + R_th (I V - P), solved by iteration."""
+    junction = np.full_like(current, stage)
+    for _ in range(200):
+        voltage = isothermal_voltage(current, junction)
+        power = light(current, junction)
+        junction = stage + R_TH * (current * voltage - power)
+    return voltage, power, junction
+
+
+def sweep_data(temperatures, currents, pulsed_current=None, offset=0.0):
+    data = {name: [] for name in ("set_current", "current", "voltage", "optical_power",
+                                  "stage_temperature", "measured_temperature",
+                                  "temperature_index")}
+    for k, stage in enumerate(temperatures):
+        voltage, power, _ = dc_point(currents, stage)
+        for name, values in (("set_current", currents), ("current", currents),
+                             ("voltage", voltage), ("optical_power", power),
+                             ("stage_temperature", np.full(currents.size, stage)),
+                             ("measured_temperature", np.full(currents.size, stage + offset)),
+                             ("temperature_index", np.full(currents.size, k))):
+            data[name].append(values)
+    data = {name: np.concatenate(parts) for name, parts in data.items()}
+    if pulsed_current is not None:
+        for k, stage in enumerate(temperatures):
+            data[f"pulsed_voltage_{k}"] = np.full(3, isothermal_voltage(pulsed_current, stage))
+    return data
+
+
+def params(**overrides):
+    return SWEEP.resolve({"inner_parameters": {"start": 1e-6, "stop": 5e-3, "points": 40},
+                          "temperatures": [298.15, 318.15, 338.15, 358.15], **overrides})
+
+
+def test_figures_recovered_from_closed_form_data():
+    p = params(thermal_current=5e-3)
+    currents = np.geomspace(1e-6, 5e-3, 40)
+    data = sweep_data(p["temperatures"], currents, pulsed_current=5e-3)
+    figures = SWEEP.analyse(data, p, SAMPLE)
+    # at 1 mA the self-heating is ~2.5 K and nearly the same at every stage temperature
+    assert figures["vf_temperature_coefficient"][0] == pytest.approx(K_V, rel=0.02)
+    assert figures["vf_temperature_coefficient"][2] == {"bias_current": (1e-3, "A")}
+    assert figures["characteristic_temperature"][0] == pytest.approx(T1, rel=0.02)
+    assert figures["peak_eqe_temperature_coefficient"][0] == pytest.approx(-1 / T1, rel=0.03)
+    assert figures["thermal_resistance"][0] == pytest.approx(R_TH, rel=1e-3)
+    np.testing.assert_allclose(figures["stage_temperature"][0], p["temperatures"])
+    assert figures["peak_eqe"][0].shape == (4,)  # the inner result at every temperature
+    _, _, junction = dc_point(np.array([5e-3]), 298.15)
+    assert figures["junction_temperature_rise"][0][0] == pytest.approx(junction[0] - 298.15,
+                                                                       rel=1e-3)
+
+
+def test_fits_use_the_measured_stage_temperature():
+    """The stage reads 0.5 K above every set-point: the slopes are unchanged."""
+    p = params()
+    currents = np.geomspace(1e-6, 5e-3, 40)
+    figures = SWEEP.analyse(sweep_data(p["temperatures"], currents, offset=0.5), p, SAMPLE)
+    np.testing.assert_allclose(figures["measured_temperature"][0],
+                               np.array(p["temperatures"]) + 0.5)
+    assert figures["vf_temperature_coefficient"][0] == pytest.approx(K_V, rel=0.02)
+
+
+def test_thermal_resistance_dropped_with_its_reason_without_pulses():
+    p = params()
+    figures = SWEEP.analyse(sweep_data(p["temperatures"], np.geomspace(1e-6, 5e-3, 40)), p,
+                            SAMPLE)
+    assert "thermal_current" in figures["thermal_resistance"][0]
+    p = params(thermal_current=5e-3)
+    figures = SWEEP.analyse(sweep_data(p["temperatures"], np.geomspace(1e-6, 5e-3, 40)), p,
+                            SAMPLE)
+    assert "pulsed" in figures["thermal_resistance"][0]
+
+
+def test_each_temperature_reanalysed_alone_from_the_stored_data():
+    p = params()
+    currents = np.geomspace(1e-6, 5e-3, 40)
+    data = sweep_data(p["temperatures"], currents)
+    data["compliance_current_2"] = np.float64(4e-3)
+    part = SWEEP.inner_data(data, p, 2)
+    np.testing.assert_array_equal(part["current"], currents)
+    assert float(part["compliance_current"]) == 4e-3
+    assert "stage_temperature" not in part
+
+
+def test_pure_functions_against_closed_forms():
+    t = np.array([290.0, 310.0, 330.0])
+    assert temperature_coefficient(t, 3.0 - 1.7e-3 * (t - 290)) == pytest.approx(-1.7e-3)
+    assert characteristic_temperature(t, 1e-3 * np.exp(-t / 450)) == pytest.approx(450)
+    rise = junction_temperature_rise(t, 3.0 - 2e-3 * (t + 7 - 290), 3.0 - 2e-3 * (t - 290))
+    np.testing.assert_allclose(rise, 7.0)
+    pulsed, heating = 3.0 - 2e-3 * (t - 290), np.array([0.010, 0.011, 0.012])
+    assert thermal_resistance(t, pulsed - 2e-3 * 1400 * heating, pulsed, heating) \
+        == pytest.approx(1400)
+    assert value_at_current([1e-4, 1e-2], [1.0, 3.0], 1e-3) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="outside"):
+        value_at_current([1e-4, 1e-2], [1.0, 3.0], 1.0)
+    with pytest.raises(ValueError, match="does not fall"):
+        characteristic_temperature(t, np.exp(t / 450))
+
+
+def limits(**extra):
+    return SafeLimits.from_mapping({"max_current": 10e-3, "max_voltage": 6.0, **extra})
+
+
+def test_checked_before_anything_moves():
+    p = params()
+    with pytest.raises(LimitError, match="min_temperature"):  # no temperature limits given
+        SWEEP.check_limits(p, limits())
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"inner": "nope"}, "unknown sequence"),
+    ({"inner": "burn-in"}, "moves the stage"),
+    ({"inner_parameters": {"points": 1}}, "inner sequence liv"),
+    ({"inner_parameters": [1, 2]}, "mapping"),
+    ({"temperatures": [298.15, math.nan]}, "list of numbers"),
+    ({"temperatures": []}, "list of numbers"),
+])
+def test_bad_parameters_refused(given, message):
+    with pytest.raises(ConfigError, match=message):
+        SWEEP.resolve(given)
