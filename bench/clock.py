@@ -21,3 +21,32 @@ class WallClock:
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
+
+
+class SimulatedBenchClock:
+    """The simulated world's clock (``sim_instruments/clock.py``) as the bench's clock: steps
+    wait and time stress on simulated seconds, ``speed`` of them per real second."""
+
+    simulated = True
+
+    def __init__(self, world_clock):
+        self.world_clock = world_clock
+        self.speed = world_clock.speed
+
+    def now(self) -> float:
+        return self.world_clock.now()
+
+    def sleep(self, seconds: float) -> None:
+        self.world_clock.sleep(seconds)
+
+
+def clock_for(world, real_instruments: list[str]):
+    """The bench's clock for an opened station: the simulated world's when it has one, else the
+    wall clock. A clock faster or slower than real time with real instruments on the station is
+    refused (ValueError): they live on the wall clock."""
+    if world is None:
+        return WallClock()
+    if world.clock.speed != 1 and real_instruments:
+        raise ValueError(f"simulation.clock.speed {world.clock.speed:g} needs an all-simulated "
+                         f"station; real: {', '.join(sorted(real_instruments))}")
+    return SimulatedBenchClock(world.clock)

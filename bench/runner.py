@@ -43,7 +43,7 @@ from drivers.roles import (
 from sequences.base import Sequence, dropped_figures, split_figures
 
 from . import __version__
-from .clock import WallClock
+from .clock import WallClock, clock_for
 from .plan import Plan, PlanError, check_connected, check_recipe, resolve_roles
 from .recipe import Recipe, Step
 from .safety import DriveMonitor, NetworkAnalyzerGuard, PassiveGuard, PatternGuard, SourceGuard
@@ -384,6 +384,7 @@ class Runner:
             identified = False
             try:
                 self.station.open()
+                self._use_station_clock()
                 self._check_identity()
                 identified = True
                 self._initial_safe_state()
@@ -432,11 +433,21 @@ class Runner:
             self._finish(outcome, previous)
         return outcome
 
+    def _use_station_clock(self) -> None:
+        """Steps run on the simulated world's clock when the station has one (bench/clock.py);
+        a clock speed other than 1 with real instruments is refused before any command."""
+        real = [name for name, inst in self.station.instruments.items() if not inst.simulated]
+        try:
+            self.clock = clock_for(getattr(self.station, "world", None), real)
+        except ValueError as exc:
+            raise ConfigError(f"station: {exc}") from None
+
     def _start_file(self, snapshot: dict[str, Any], simulated: bool) -> None:
         self.writer.start_run(run_id=self.run_id, software_version=__version__,
                               simulated=simulated, station=snapshot,
                               sample=self.recipe.sample_dict(), recipe=self.recipe.source,
                               source_run=self.replay and self.replay.source_run)
+        self.writer.file.attrs["clock_speed"] = float(self.clock.speed)
         self.writer.file["station"].attrs["config"] = to_json(self.station_config.mapping)
 
     def _finish(self, outcome: RunOutcome, previous) -> None:

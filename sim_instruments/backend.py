@@ -43,6 +43,9 @@ from common.passive import Setup
 from common.values import checked_number
 
 from .chip import ChipParameters, MicroLED, NoiseSource
+from .clock import SimulatedClock
+from .degradation import Degradation, StressHistory
+from .stage import StageParameters
 from .faults import FaultPlan
 from .scpi import BOOLEANS, NUMBER, Command, CommandTree, number, unquote
 
@@ -86,17 +89,89 @@ class SimulatedWorld:
     setup: Setup = field(default_factory=Setup)  # bias tee, photoreceiver, cables, scope wiring
     modulation_source: Any = None  # the generator model whose output the scope and chip see
     initial_state: dict[str, dict] = field(default_factory=dict)  # by station name, as given
+    clock: SimulatedClock = field(default_factory=SimulatedClock)  # the world's time
+    degradation: Degradation | None = None  # the chip's ageing law, or None (it does not age)
+    stage_params: StageParameters = field(default_factory=StageParameters)
+    stage: Any = None  # the ThermalStage a simulated TEC holds (sim_instruments/stage.py)
 
     def __post_init__(self):
         self._chip = MicroLED(self.chip_params)
         self.noise = NoiseSource(self.chip_params.seed)
         self._point: tuple[MicroLED, float, Any] | None = None  # the last steady_state() asked
+        self._fresh: dict[float, MicroLED] = {}  # the unaged chip per stage temperature (K)
+        self._aged: tuple[tuple[float, float], MicroLED] | None = None
+        self.stress = StressHistory(self.clock.now(), self.degradation.initial_damage
+                                    if self.degradation is not None else 0.0)
+
+    def time(self) -> float:
+        """Simulated seconds (the world's clock)."""
+        return self.clock.now()
+
+    def stage_temperature(self) -> float:
+        """The chip's base temperature now (K): the TEC stage's, or the room's
+        (``chip.ambient_temperature``) without a TEC."""
+        if self.stage is None:
+            return self.chip_params.ambient_temperature
+        return self.stage.temperature(self.time())
+
+    def chip_at(self, temperature: float) -> MicroLED:
+        """The unaged chip on a stage at ``temperature`` (K, kept to 1 mK; cached)."""
+        key = round(temperature, 3)
+        chip = self._fresh.get(key)
+        if chip is None:
+            if key == self.chip_params.ambient_temperature == self.chip_params.\
+                    reference_temperature:
+                chip = self._chip
+            else:
+                if len(self._fresh) > 256:
+                    self._fresh.clear()
+                chip = MicroLED(self.chip_params.at_temperature(key))
+            self._fresh[key] = chip
+        return chip
 
     @property
     def chip(self) -> MicroLED:
-        """The chip the instruments see now (the one configured; an array's selected emitter, a
-        stage temperature or ageing replace it with the chip in that condition)."""
-        return self._chip
+        """The chip the instruments see now: the configured one at the stage temperature, aged
+        by the stress it took so far (:mod:`sim_instruments.degradation`); an array's selected
+        emitter replaces it with that emitter."""
+        fresh = self.chip_at(self.stage_temperature())
+        if self.degradation is None:
+            return fresh
+        damage = round(self.damage(), 7)
+        if damage == 0:
+            return fresh
+        key = (fresh.params.ambient_temperature, damage)
+        if self._aged is None or self._aged[0] != key:
+            law, p = self.degradation, fresh.params
+            self._aged = (key, MicroLED(ChipParameters(**{
+                **p.to_dict(),
+                "extraction_efficiency": p.extraction_efficiency * math.exp(-damage),
+                "series_resistance": p.series_resistance
+                * max(1 + law.series_resistance_growth * damage, 0.0),
+                "shunt_resistance": max(p.shunt_resistance * math.exp(-law.leakage_growth
+                                                                      * damage), 1.0)})))
+        return self._aged[1]
+
+    def damage(self) -> float:
+        """The chip's accumulated damage now (optical output x exp(-damage)); the stress rate
+        is brought up to date with the present current and stage temperature first."""
+        self.note_stress()
+        return self.stress.damage(self.time())
+
+    def note_stress(self) -> None:
+        """From now on the damage grows at the rate of the present DC current and junction
+        temperature (stage plus self-heating of the unaged chip)."""
+        law = self.degradation
+        if law is None:
+            return
+        current = self.drive_current
+        rate = 0.0
+        if current > 0:
+            fresh = self.chip_at(self.stage_temperature())
+            junction = float(fresh.steady_state(np.array([current])).junction_temperature[0])
+            if math.isfinite(junction):
+                rate = law.rate(current / fresh.params.area, junction)
+        self.stress.hold(self.time(), rate)
 
     def steady_state(self, current: float):
         """The chip's DC operating point (chip.OperatingPoint, 1-element arrays) at a current;
@@ -120,6 +195,9 @@ class SimulatedWorld:
 
             simulation:
               chip: {diameter: 20.0e-6}        # ChipParameters fields, SI, within chip.BOUNDS
+              clock: {speed: 1.0e6}            # simulated s per real s (sim_instruments/clock.py)
+              degradation: {decay_rate: 1.0e-8, ...}   # sim_instruments/degradation.py
+              stage: {time_constant: 10.0, ...}        # the TEC's stage, sim_instruments/stage.py
               collection_efficiency: 1.0       # (0, 1]
               faults: [...]                    # sim_instruments/faults.py
               fault_seed: 0
@@ -136,6 +214,9 @@ class SimulatedWorld:
             raise ValueError(f"the simulation block must be a mapping, got "
                              f"{type(config).__name__}")
         config = dict(config)
+        clock = SimulatedClock.from_config(config.pop("clock", None))
+        degradation = Degradation.from_config(config.pop("degradation", None))
+        stage = StageParameters.from_config(config.pop("stage", None))
         chip = config.pop("chip", None)
         chip = ChipParameters.from_mapping({} if chip is None else chip)
         efficiency = checked_number("collection_efficiency",
@@ -145,14 +226,17 @@ class SimulatedWorld:
         if config:
             raise ValueError(f"unknown key(s) in simulation block: "
                              f"{', '.join(sorted(map(str, config)))}; valid keys: chip, "
-                             f"collection_efficiency, faults, fault_seed, initial_state")
+                             f"clock, collection_efficiency, degradation, faults, fault_seed, "
+                             f"initial_state, stage")
         initial = _initial_states(initial, models)
         return cls(chip_params=chip, collection_efficiency=efficiency, faults=faults,
-                   setup=Setup.from_mapping(setup), initial_state=initial)
+                   setup=Setup.from_mapping(setup), initial_state=initial, clock=clock,
+                   degradation=degradation, stage_params=stage)
 
     def apply(self, current: float, voltage: float) -> None:
         """Record that the chip now carries ``current`` at ``voltage`` (DC, from the SMU)."""
         self.drive_current = current
+        self.note_stress()  # the damage so far at the previous current, the new rate from now
         self.current_history.append(current)
         self.voltage_history.append(voltage)
         self.note_drive()
@@ -164,6 +248,7 @@ class SimulatedWorld:
         self.current_history.extend(np.asarray(currents, dtype=float).tolist())
         self.voltage_history.extend(np.asarray(voltages, dtype=float).tolist())
         self.drive_current = self.current_history[-1]
+        self.note_stress()
         low, high = self.modulation_extremes()
         self.drive_history.append((float(np.min(currents)) + low, float(np.max(currents)) + high))
         self.note_drive()

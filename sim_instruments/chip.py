@@ -6,6 +6,15 @@ Models and sources:
 - Shockley diode with series and shunt resistance, EQE = eta_inj IQE eta_extr, light output
   L ~ exp(-(T - Ta)/T1), forward-voltage temperature coefficient, self-heating
   Tj = Ta + R_th (I V - P): Schubert, "Light-Emitting Diodes", 2nd ed. (2006), ch. 4-6.
+- Over the stage temperature T (:meth:`MicroLED.at_temperature`): the diode law's saturation
+  current I_s ~ n_i^(2/n_id) ~ T^(3/n_id) exp(-E_g(T) / (n_id k T)) with the Varshni gap
+  E_g(T) = E_g0 - alpha T^2 / (T + beta) (GaN: alpha 0.909 meV/K, beta 830 K; Vurgaftman & Meyer,
+  J. Appl. Phys. 94, 3675 (2003)), which gives dV/dT = (V_j - E_g/q)/T - 3k/q + (dE_g/dT)/q at
+  constant current (Schubert ch. 6: a few mV/K); the recombination coefficients as power laws
+  of T / T_ref: A ~ T (SRH through the thermal velocity and capture), B ~ 1/T (radiative
+  recombination in a quantum well, 2-D density of states), C ~ T (phonon-assisted Auger grows
+  with temperature); Hader, Moloney & Koch, IEEE J. Quantum Electron. 44, 185 (2008), Kioupakis
+  et al., Appl. Phys. Lett. 98, 161107 (2011). The light output thus falls with T.
 - Small-signal response of the linearised carrier rate equation (differential lifetime) times the
   RC pole of the chip: Coldren & Corzine, "Diode Lasers and Photonic Integrated Circuits", ch. 5.
 """
@@ -47,7 +56,15 @@ BOUNDS = {
     "noise": (-1.0, 1.0),                      # relative; checked >= 0 below
     "shunt_resistance": (1.0, 1e18),           # ohm
     "seed": (0, 2**63 - 1),
+    "reference_temperature": (1.0, 1000.0),    # K
+    "bandgap": (0.1, 10.0),                    # eV at the reference temperature
+    "varshni_alpha": (0.0, 1e-2),              # eV/K
+    "varshni_beta": (1.0, 1e4),                # K
+    "a_temperature_exponent": (-10.0, 10.0),
+    "b_temperature_exponent": (-10.0, 10.0),
+    "c_temperature_exponent": (-10.0, 10.0),
 }
+BOLTZMANN_EV = sc.k / sc.e  # eV/K
 
 
 @dataclass(frozen=True)
@@ -76,6 +93,17 @@ class ChipParameters:
     noise: float = 1e-3  # relative standard deviation of each measured quantity
     seed: int = 1
     shunt_resistance: float = 1e12  # ohm, parallel leakage across the junction
+    # Over temperature (module docstring): the coefficients above hold at reference_temperature;
+    # at_temperature() gives the chip on a stage at another one.
+    reference_temperature: float = 298.15  # K
+    # eV: the activation of the saturation current, the gap of the GaN barriers the carriers
+    # are injected over (3.43 eV at 298 K from the Varshni law below)
+    bandgap: float = 3.43
+    varshni_alpha: float = 0.909e-3  # eV/K (GaN, Vurgaftman & Meyer 2003)
+    varshni_beta: float = 830.0  # K
+    a_temperature_exponent: float = 1.0  # A ~ (T / T_ref)^this
+    b_temperature_exponent: float = -1.0  # B ~ (T / T_ref)^this
+    c_temperature_exponent: float = 1.0  # C ~ (T / T_ref)^this
 
     def __post_init__(self):
         for f in fields(self):
@@ -103,6 +131,29 @@ class ChipParameters:
     def to_dict(self) -> dict:
         """Plain dict of all fields (round-trips through from_mapping)."""
         return asdict(self)
+
+    def bandgap_at(self, temperature: float) -> float:
+        """E_g(T) (eV) by the Varshni law through ``bandgap`` at the reference temperature."""
+        def varshni(t):
+            return self.varshni_alpha * t * t / (t + self.varshni_beta)
+        return self.bandgap + varshni(self.reference_temperature) - varshni(temperature)
+
+    def at_temperature(self, temperature: float) -> ChipParameters:
+        """The parameters of this chip on a stage at ``temperature`` (K): the ambient, the
+        saturation current by the diode law with the gap's temperature dependence and A, B, C by
+        their power laws (module docstring); the given values hold at reference_temperature."""
+        t = checked_number("temperature", temperature, *BOUNDS["ambient_temperature"])
+        t_ref, n_id = self.reference_temperature, self.ideality_factor
+        ratio = t / t_ref
+        exponent = 3 / n_id * math.log(ratio) - (self.bandgap_at(t) / t - self.bandgap / t_ref) \
+            / (n_id * BOLTZMANN_EV)
+        return ChipParameters(**{
+            **self.to_dict(), "ambient_temperature": t,
+            "saturation_current": min(self.saturation_current * math.exp(exponent),
+                                      BOUNDS["saturation_current"][1]),
+            "a_coeff": self.a_coeff * ratio ** self.a_temperature_exponent,
+            "b_coeff": self.b_coeff * ratio ** self.b_temperature_exponent,
+            "c_coeff": self.c_coeff * ratio ** self.c_temperature_exponent})
 
     @property
     def area(self) -> float:
