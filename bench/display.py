@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 # units shown converted, with the factor from SI; everything else gets an SI prefix
 _CONVERSIONS = {"A/m^2": ("A/cm^2", 1e-4)}
+HOUR = 3600.0  # s: durations of an hour or more are shown in hours ("h")
 _PREFIXES = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"),
              (1e-9, "n"), (1e-12, "p"), (1e-15, "f")]
 
@@ -23,6 +24,9 @@ def format_quantity(value: float | None, units: str) -> str:
         return f"{value * factor:.4g} {shown}"
     if units in ("", "1"):
         return f"{value:.4g}"
+    if units == "s" and abs(value) >= HOUR and math.isfinite(value):  # a stress time, a lifetime
+        hours = value / HOUR
+        return f"{hours:.4g} h" if abs(hours) < 1e4 else f"{hours:.0f} h"
     if units in ("dB", "dBm", "K", "%"):  # no SI prefix on logarithmic and absolute scales
         return f"{value:.4g} {units}"
     magnitude = abs(value)
