@@ -38,6 +38,7 @@ from drivers.roles import (
     PatternGenerator,
     PowerMeter,
     SourceMeter,
+    TemperatureController,
     VoltageSource,
 )
 from sequences.base import Sequence, dropped_figures, split_figures
@@ -46,7 +47,14 @@ from . import __version__
 from .clock import WallClock, clock_for
 from .plan import Plan, PlanError, check_connected, check_recipe, resolve_roles
 from .recipe import Recipe, Step
-from .safety import DriveMonitor, NetworkAnalyzerGuard, PassiveGuard, PatternGuard, SourceGuard
+from .safety import (
+    DriveMonitor,
+    NetworkAnalyzerGuard,
+    PassiveGuard,
+    PatternGuard,
+    SourceGuard,
+    TemperatureGuard,
+)
 from .station import Station, StationConfig
 from .storage import RunWriter, StorageFull, read_run, to_json
 from .transcript import GROUP as TRANSCRIPT
@@ -224,6 +232,8 @@ def guard_for(protocol: type, driver: Any, limits, drive: DriveMonitor) -> Any:
         return PatternGuard(driver, limits, drive)
     if protocol is NetworkAnalyzer:
         return NetworkAnalyzerGuard(driver, limits, drive)
+    if protocol is TemperatureController:
+        return TemperatureGuard(driver, limits)
     if protocol is Oscilloscope:
         return PassiveGuard(driver, limits, (
             "configure_channel", "configure_timebase", "configure_edge_trigger",

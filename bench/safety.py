@@ -29,6 +29,8 @@ class SafeLimits:
     max_pulse_current: float | None = None
     max_duty_cycle: float | None = None
     ramp_step: float | None = None
+    min_temperature: float | None = None  # K, the stage (a TEC's set-point) at least
+    max_temperature: float | None = None  # K, at most
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any] | None) -> SafeLimits:
@@ -49,7 +51,9 @@ class SafeLimits:
         max_current, max_voltage = source_ranges()
         bounds = {"max_current": (max_current, "A"), "max_pulse_current": (max_current, "A"),
                   "ramp_step": (max_current, "A"), "max_voltage": (max_voltage, "V"),
-                  "max_reverse_voltage": (max_voltage, "V"), "max_duty_cycle": (1.0, "")}
+                  "max_reverse_voltage": (max_voltage, "V"), "max_duty_cycle": (1.0, ""),
+                  "min_temperature": (MAX_TEMPERATURE, "K"),
+                  "max_temperature": (MAX_TEMPERATURE, "K")}
         for key, value in mapping.items():
             if value is None and key in _DEFAULTED:
                 continue
@@ -62,9 +66,14 @@ class SafeLimits:
             bound, units = bounds[key]
             if value > bound:
                 whose = "at most 1" if key == "max_duty_cycle" else \
+                    f"at most {bound:g} K" if units == "K" else \
                     f"within the bench's source instruments ({bound:g} {units} at most)"
                 raise ConfigError(f"sample limit {key}={value!r} must be {whose}")
             mapping[key] = float(value)
+        low, high = mapping.get("min_temperature"), mapping.get("max_temperature")
+        if low is not None and high is not None and not low < high:
+            raise ConfigError(f"sample limit min_temperature={low:g} K must be below "
+                              f"max_temperature={high:g} K")
         ramp_step = mapping.get("ramp_step")
         if ramp_step is not None and mapping["max_current"] / ramp_step > MAX_RAMP_LEVELS:
             raise ConfigError(f"sample limit ramp_step={ramp_step:g} A would ramp to max_current "
@@ -94,6 +103,17 @@ class SafeLimits:
             raise LimitError(f"{what} {voltage:g} V exceeds the sample's max_reverse_voltage "
                              f"{self.max_reverse_voltage:g} V")
 
+    def check_temperature(self, temperature: float, what: str = "temperature") -> None:
+        """A stage temperature (K) within min_temperature and max_temperature, where given."""
+        if not np.isfinite(temperature):
+            raise LimitError(f"{what} {temperature!r} K is not a finite temperature")
+        if self.max_temperature is not None and temperature > self.max_temperature:
+            raise LimitError(f"{what} {temperature:g} K exceeds the sample's max_temperature "
+                             f"{self.max_temperature:g} K")
+        if self.min_temperature is not None and temperature < self.min_temperature:
+            raise LimitError(f"{what} {temperature:g} K is below the sample's min_temperature "
+                             f"{self.min_temperature:g} K")
+
     def check_pulse(self, current: float, duty_cycle: float) -> None:
         limit = self.max_pulse_current if self.max_pulse_current is not None else self.max_current
         if abs(current) > limit:
@@ -104,7 +124,9 @@ class SafeLimits:
                              f"{self.max_duty_cycle:g}")
 
 
-_DEFAULTED = ("max_pulse_current", "max_duty_cycle", "ramp_step")  # null: the documented default
+_DEFAULTED = ("max_pulse_current", "max_duty_cycle", "ramp_step", "min_temperature",
+              "max_temperature")  # null: the documented default (none for temperatures)
+MAX_TEMPERATURE = 1000.0  # K: no sample limit beyond it
 MAX_RAMP_LEVELS = 1000  # levels of a ramp from 0 to max_current at ramp_step
 
 
@@ -340,6 +362,49 @@ class PassiveGuard(_Guard):
         raise AttributeError(f"a sequence may not call {attr!r} on {self._driver.name}")
 
     _passthrough = ()
+
+
+class TemperatureGuard(_Guard):
+    """Guards a TEC (TemperatureController): a set-point or an instrument limit beyond the
+    sample's ``min_temperature``/``max_temperature`` is refused before anything is sent. Before
+    the first set-point or output on, unless the sequence programmed them itself, the
+    instrument's own temperature limits are programmed from the sample's (the model's range
+    where the sample gives none, its ``MAX_CURRENT`` as the TEC current limit), so that the
+    instrument too refuses what the sample cannot take."""
+
+    _passthrough = ("setpoint", "temperature", "in_tolerance", "set_tolerance", "output_off",
+                    "output_enabled", "describe_output")
+
+    def __init__(self, driver, limits: SafeLimits):
+        super().__init__(driver, limits)
+        object.__setattr__(self, "_programmed", False)
+
+    def set_limits(self, *, low: float, high: float, current: float) -> None:
+        self._limits.check_temperature(low, "low temperature limit")
+        self._limits.check_temperature(high, "high temperature limit")
+        self._driver.set_limits(low=low, high=high, current=current)
+        object.__setattr__(self, "_programmed", True)
+
+    def _program(self) -> None:
+        if self._programmed:
+            return
+        limits, driver = self._limits, self._driver
+        if limits.min_temperature is not None or limits.max_temperature is not None:
+            model = type(driver).TEMPERATURE
+            driver.set_limits(
+                low=limits.min_temperature if limits.min_temperature is not None else model.low,
+                high=limits.max_temperature if limits.max_temperature is not None
+                else model.high, current=type(driver).MAX_CURRENT)
+        object.__setattr__(self, "_programmed", True)
+
+    def set_temperature(self, temperature: float) -> None:
+        self._limits.check_temperature(temperature, "set-point")
+        self._program()
+        self._driver.set_temperature(temperature)
+
+    def output_on(self) -> None:
+        self._program()
+        self._driver.output_on()
 
 
 class DriveMonitor:

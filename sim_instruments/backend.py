@@ -45,9 +45,9 @@ from common.values import checked_number
 from .chip import ChipParameters, MicroLED, NoiseSource
 from .clock import SimulatedClock
 from .degradation import Degradation, StressHistory
-from .stage import StageParameters
 from .faults import FaultPlan
 from .scpi import BOOLEANS, NUMBER, Command, CommandTree, number, unquote
+from .stage import StageParameters
 
 # The drive circuit (DESIGN.md, written here on its own): generators and VNA ports are 50 ohm
 # sources whose levels are programmed as volts into 50 ohm, so their open-circuit EMF is twice
