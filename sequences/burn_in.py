@@ -34,7 +34,6 @@ from .base import Dropped, Parameter, Result, Sequence, figure
 from .stage_temperature import (
     STABILITY_PARAMETERS,
     check_stability,
-    check_stage_temperature,
     settle,
 )
 
@@ -129,7 +128,7 @@ class BurnIn(Sequence):
         limits.check_voltage(params["voltage_limit"], "voltage_limit")
         limits.check_voltage(params["reverse_voltage"], "reverse_voltage")
         limits.check_current(params["leakage_limit"], "leakage_limit")
-        check_stage_temperature(limits, params["temperature"], "stress temperature")
+        limits.check_temperature(params["temperature"], "stress temperature")
         check_stability(params)
         cls.checkpoint_times(params)
         if params["liv_points"] and params["liv_points"] < 2:

@@ -12,7 +12,7 @@ Sources:
 
 TM-21 is written for LM-80 data (many thousand hours, a point every 1000 h); here the same fit
 runs over any burn-in: the window is the last half of the test's duration, and only the data
-after the first 1000 h where the test lasted longer than 1000 h.
+after the first 1000 h where two stress times or more lie beyond 1000 h.
 """
 
 from __future__ import annotations
@@ -89,14 +89,13 @@ def normalised_output(time, output) -> np.ndarray:
 
 def fit_window(time) -> np.ndarray:
     """Mask of the points TM-21 fits: the last half of the test's duration, and only the points
-    after the first 1000 h where the test reaches beyond 1000 h (its 6000-10000 h rule, the last
-    5000 h, is the last half of 10000 h)."""
+    after the first 1000 h where there are data to fit there (two stress times or more); the
+    6000-10000 h rule of TM-21, the last 5000 h, is the last half of 10000 h."""
     t = np.asarray(time, dtype=float)
     duration = float(t.max()) if t.size else 0.0
-    start = duration / 2
-    if duration > EARLY_DATA:
-        start = max(start, EARLY_DATA)
-    return t >= start
+    window = t >= duration / 2
+    late = window & (t >= EARLY_DATA)
+    return late if np.unique(t[late]).size >= 2 else window
 
 
 def decay_fit(time, output) -> DecayFit:

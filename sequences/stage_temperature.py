@@ -1,15 +1,15 @@
 """Bringing the chip's stage to a temperature and waiting until the TEC holds it there.
 
 Shared by the sequences that measure at a stage temperature (``temperature-sweep``,
-``burn-in``): the parameters of the wait, the check of a set-point against the sample's limits
-before anything moves, and the wait itself on the bench's clock.
+``burn-in``): the parameters of the wait, their check, and the wait itself on the bench's clock.
+(A set-point against the sample's limits: ``SafeLimits.check_temperature``.)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from common.errors import BenchError, ConfigError, LimitError
+from common.errors import BenchError, ConfigError
 
 from .base import Parameter
 
@@ -27,20 +27,6 @@ STABILITY_PARAMETERS = {
 
 class StabilityTimeout(BenchError):
     """The stage did not settle within the timeout."""
-
-
-def check_stage_temperature(limits: Any, temperature: float, what: str) -> None:
-    """Refuse a set-point outside the sample's ``min_temperature``/``max_temperature``
-    (LimitError); a sample without temperature limits is refused too: a TEC moves only within
-    limits the sample states."""
-    low = getattr(limits, "min_temperature", None)
-    high = getattr(limits, "max_temperature", None)
-    if low is None or high is None:
-        raise LimitError(f"{what} {temperature:g} K: the sample gives no min_temperature and "
-                         f"max_temperature, which a TEC set-point needs")
-    if not low <= temperature <= high:
-        raise LimitError(f"{what} {temperature:g} K is outside the sample's temperature limits "
-                         f"[{low:g}, {high:g}] K")
 
 
 def settle(ctx: Any, tec: Any, temperature: float, params: dict[str, Any]) -> float:

@@ -31,7 +31,6 @@ from .base import Dropped, Parameter, Result, Sequence, figure, split_figures
 from .stage_temperature import (
     STABILITY_PARAMETERS,
     check_stability,
-    check_stage_temperature,
     settle,
 )
 
@@ -132,7 +131,7 @@ class TemperatureSweep(Sequence):
     @classmethod
     def check_limits(cls, params, limits):
         for temperature in params["temperatures"]:
-            check_stage_temperature(limits, temperature, "stage temperature")
+            limits.check_temperature(temperature, "stage temperature")
         check_stability(params)
         cls.inner_sequence(params).check_limits(params["inner_parameters"], limits)
         if params["thermal_current"] is not None:

@@ -41,6 +41,8 @@ def test_window_leaves_out_the_first_1000_hours():
     np.testing.assert_array_equal(used, [1100, 1500])  # last half from 750 h, but >= 1000 h
     short = np.array([0, 10, 40, 60, 100])  # a test under 1000 h: the last half only
     np.testing.assert_array_equal(short[fit_window(short * HOUR)], [60, 100])
+    edge = np.array([0, 400, 700, 900, 1001])  # one time beyond 1000 h: nothing to fit there
+    np.testing.assert_array_equal(edge[fit_window(edge * HOUR)], [700, 900, 1001])
 
 
 def test_early_burn_in_phase_does_not_bias_the_fit():

@@ -143,9 +143,15 @@ def limits(**extra):
 
 
 def test_checked_before_anything_moves():
-    p = params()
-    with pytest.raises(LimitError, match="min_temperature"):  # no temperature limits given
-        SWEEP.check_limits(p, limits())
+    p = params(temperatures=[298.15, 358.15, 398.15])
+    with pytest.raises(LimitError, match="398.15 K exceeds the sample's max_temperature"):
+        SWEEP.check_limits(p, limits(min_temperature=280.0, max_temperature=390.0))
+    p = params(inner_parameters={"stop": 20e-3})  # the inner sweep's own check
+    with pytest.raises(LimitError, match="max_current"):
+        SWEEP.check_limits(p, limits(min_temperature=280.0, max_temperature=390.0))
+    p = params(hold=60.0, stability_timeout=30.0)
+    with pytest.raises(ConfigError, match="stability_timeout"):
+        SWEEP.check_limits(p, limits(min_temperature=280.0, max_temperature=390.0))
 
 
 @pytest.mark.parametrize("given, message", [
