@@ -140,7 +140,7 @@ class BurnIn(Sequence):
     @classmethod
     def planned_points(cls, params):
         return params["checkpoints"] + 1 + math.ceil(params["duration"]
-                                                     / cls.monitor_interval(params))
+                                                     / cls.monitor_interval(params)) - 1
 
     @classmethod
     def plan(cls, params, sample, setup, models):
@@ -241,25 +241,29 @@ class _Stress:
                                           nplc=self.params["nplc"])
         self.smu.output_on()
         self.smu.set_current(self.params["current"])
+        self.since = self.ctx.now()  # the stress current flows from here
         self.ctx.sleep(self.params["settle"])
-        self.since = self.ctx.now()
 
     def stop_stress(self) -> None:
+        """The stress current off; the stress counted until it is (the ramp down included)."""
         if self.since is None:
             return
+        self.smu.output_off()
         self.stress = self.elapsed()
         self.since = None
-        self.smu.output_off()
 
     def reading(self) -> tuple[float, float, float]:
         """(measured current A, forward voltage V, optical power W) at the stress current."""
         voltage, current = self.smu.measure()
         return current, voltage, self.meter.read_power()
 
-    def row(self, checkpoint: float, current, voltage, power, leakage) -> None:
-        self.ctx.points(stress_time=self.elapsed(), checkpoint=checkpoint, current=current,
-                        forward_voltage=voltage, optical_power=power, leakage_current=leakage,
-                        stage_temperature=self.tec.temperature())
+    def monitor(self) -> None:
+        """A row read under stress, the stress undisturbed."""
+        before = self.elapsed()
+        current, voltage, power = self.reading()
+        self.ctx.points(stress_time=(before + self.elapsed()) / 2, checkpoint=MONITOR,
+                        current=current, forward_voltage=voltage, optical_power=power,
+                        leakage_current=math.nan, stage_temperature=self.tec.temperature())
 
     def stress_until(self, target: float) -> None:
         """Stress until ``target`` s of stress, a monitor row every monitor interval."""
@@ -269,14 +273,15 @@ class _Stress:
         while (left := target - self.elapsed()) > 0:
             self.ctx.sleep(min(left, self.interval))
             if target - self.elapsed() > 0:
-                self.row(MONITOR, *self.reading(), math.nan)
+                self.monitor()
 
     def checkpoint(self, index: int) -> None:
         """Optical power and V_f at the stress current, then leakage (and a short LIV) with the
         stress off; one row."""
         self.start_stress()
+        before = self.elapsed()
         current, voltage, power = self.reading()
-        at = self.elapsed()
+        at = (before + self.elapsed()) / 2  # the readings' stress time
         self.stop_stress()
         leakage = self.leakage()
         if self.params["liv_points"]:

@@ -163,3 +163,23 @@ def arrhenius_fit(temperatures, rates) -> ArrheniusFit:
     slope, intercept = np.polyfit(1 / t, np.log(a), 1)
     return ArrheniusFit(activation_energy=float(-slope * K_B_EV),
                         prefactor=float(np.exp(intercept)))
+
+
+def burn_in_activation_energy(steps) -> ArrheniusFit:
+    """E_a from the burn-in steps of one run or several (``bench.api.open_run(path).steps``
+    values, or :class:`bench.storage.StepRecord` objects): each completed ``burn-in`` step's
+    ``decay_rate`` at its ``stress_temperature``, fitted by :func:`arrhenius_fit`. The steps must
+    share one current density (else current, not temperature, would set the rates): ValueError."""
+    temperatures, rates, densities = [], [], []
+    for step in steps:
+        result = step.results.get("decay_rate") if step.sequence == "burn-in" else None
+        if step.status != "completed" or result is None:
+            continue
+        conditions = result.get("conditions") or {}
+        temperatures.append(conditions["stress_temperature"]["value"])
+        densities.append(conditions["current_density"]["value"])
+        rates.append(result["value"])
+    if densities and not np.allclose(densities, densities[0], rtol=1e-6):
+        raise ValueError("the burn-ins ran at different current densities "
+                         f"({', '.join(f'{d:.4g}' for d in densities)} A/m^2): no Arrhenius fit")
+    return arrhenius_fit(temperatures, rates)
