@@ -31,6 +31,7 @@ from drivers.roles import PowerMeter, SourceMeter, TemperatureController
 
 from . import dc_analysis, lifetime_analysis
 from .base import Dropped, Parameter, Result, Sequence, figure
+from .lifetime_analysis import HOUR
 from .stage_temperature import (
     STABILITY_PARAMETERS,
     check_stability,
@@ -158,7 +159,7 @@ class BurnIn(Sequence):
         stress = float(np.max(stored)) if np.size(stored) else 0.0
         taken = {int(c) for c in ctx.earlier.get("checkpoint", ()) if c >= 0}
         if np.size(stored):
-            ctx.note(f"resumed at {stress / lifetime_analysis.HOUR:.4g} h of stress with "
+            ctx.note(f"resumed at {stress / HOUR:.4g} h of stress with "
                      f"{len(taken)} checkpoint(s) taken")
         meter.configure(wavelength=ctx.sample.wavelength, averaging=params["averaging"])
         settle(ctx, tec, params["temperature"], params)
@@ -257,11 +258,17 @@ class _Stress:
         voltage, current = self.smu.measure()
         return current, voltage, self.meter.read_power()
 
+    def points(self, **row) -> None:
+        """One row stored, the stress time so far and planned shown with the progress."""
+        self.ctx.progress(f"stress {self.elapsed() / HOUR:.4g} h of "
+                          f"{self.params['duration'] / HOUR:.4g} h planned (hours)")
+        self.ctx.points(**row)
+
     def monitor(self) -> None:
         """A row read under stress, the stress undisturbed."""
         before = self.elapsed()
         current, voltage, power = self.reading()
-        self.ctx.points(stress_time=(before + self.elapsed()) / 2, checkpoint=MONITOR,
+        self.points(stress_time=(before + self.elapsed()) / 2, checkpoint=MONITOR,
                         current=current, forward_voltage=voltage, optical_power=power,
                         leakage_current=math.nan, stage_temperature=self.tec.temperature())
 
@@ -286,7 +293,7 @@ class _Stress:
         leakage = self.leakage()
         if self.params["liv_points"]:
             self.short_liv(index)
-        self.ctx.points(stress_time=at, checkpoint=float(index), current=current,
+        self.points(stress_time=at, checkpoint=float(index), current=current,
                         forward_voltage=voltage, optical_power=power, leakage_current=leakage,
                         stage_temperature=self.tec.temperature())
 

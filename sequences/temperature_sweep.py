@@ -176,6 +176,8 @@ class TemperatureSweep(Sequence):
         inner = self.inner_sequence(params)
         tec = ctx.role("tec")
         for index, temperature in enumerate(params["temperatures"]):
+            ctx.progress(f"stage {temperature:g} K ({index + 1} of "
+                         f"{len(params['temperatures'])})")
             measured = settle(ctx, tec, temperature, params)
             inner_ctx = _InnerContext(ctx, inner, index, temperature, measured)
             inner().acquire(inner_ctx, params["inner_parameters"])
@@ -344,3 +346,6 @@ class _InnerContext:
 
     def note(self, message: str) -> None:
         self._ctx.note(f"at {self._tags['stage_temperature']:g} K: {message}")
+
+    def progress(self, text: str) -> None:
+        self._ctx.progress(f"stage {self._tags['stage_temperature']:g} K: {text}")

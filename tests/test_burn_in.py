@@ -4,6 +4,7 @@ the degradation law's closed form, Arrhenius E_a over three temperatures, kill a
 from __future__ import annotations
 
 import math
+import re
 
 import h5py
 import numpy as np
@@ -93,10 +94,12 @@ def test_activation_energy_from_three_burn_in_steps(tmp_path, write_yaml):
     assert fit.activation_energy == pytest.approx(LAW["activation_energy"], rel=0.15)
 
 
-def interrupt_at(monkeypatch, rows):
+def interrupt_at(monkeypatch, rows, shown):
     def interrupt(event, payload):
-        if event == "progress" and payload["done"] == rows:
-            raise KeyboardInterrupt
+        if event == "progress":
+            shown.append(payload["detail"])
+            if payload["done"] == rows:
+                raise KeyboardInterrupt
 
     monkeypatch.setattr(bench.display, "Progress", lambda: interrupt)
     monkeypatch.setattr(bench.cli, "Progress", lambda: interrupt, raising=False)
@@ -108,9 +111,11 @@ def test_killed_and_resumed_counts_the_stress_once(tmp_path, write_yaml, monkeyp
     real chip does) the decay rate a run straight through gives."""
     out = tmp_path / "run.h5"
     plan = recipe(write_yaml, burn_in(338.15))
-    interrupt_at(monkeypatch, 10)
+    shown = []
+    interrupt_at(monkeypatch, 10, shown)
     assert main(["run", plan, "--station", station(write_yaml), "-o", str(out)]) in (1, 130)
     monkeypatch.undo()
+    assert re.fullmatch(r"stress [\d.]+ h of 20 h planned \(hours\)", shown[-1])
     with h5py.File(out, "r") as f:
         (key,) = f["steps"]
         stored = f["steps"][key]["data/stress_time"][()]

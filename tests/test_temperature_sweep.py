@@ -165,3 +165,72 @@ def test_checked_before_anything_moves():
 def test_bad_parameters_refused(given, message):
     with pytest.raises(ConfigError, match=message):
         SWEEP.resolve(given)
+
+
+# -- on the simulated bench (TEC over pyserial, the chip over temperature) --------------------
+
+Q, K_B = 1.602176634e-19, 1.380649e-23
+
+
+def model_truth(temperatures, current):
+    """dVf/dT and T_1 at ``current`` from the chip's documented temperature laws
+    (sim_instruments/chip.py), evaluated here from its parameters: the diode law with
+    I_s ~ T^(3/n) exp(-E_g(T) / (n k T)) and the Varshni gap gives, at constant current,
+    dV/dT = (V_j - E_g/q) / T - 3 k/q + (dE_g/dT) / q; the light from the ABC cubic with
+    A ~ T, B ~ 1/T, C ~ T, fitted as exp(-T / T_1). Self-heating (a few K at 1 mA) left out."""
+    from sim_instruments.chip import ChipParameters
+
+    p = ChipParameters()
+    t = np.asarray(temperatures, dtype=float)
+
+    def gap(x):
+        return p.bandgap + p.varshni_alpha * (p.reference_temperature ** 2 / (
+            p.reference_temperature + p.varshni_beta) - x * x / (x + p.varshni_beta))
+
+    dgap = -p.varshni_alpha * t * (t + 2 * p.varshni_beta) / (t + p.varshni_beta) ** 2
+    n, t_ref = p.ideality_factor, p.reference_temperature
+    i_s = p.saturation_current * (t / t_ref) ** (3 / n) * np.exp(
+        -(gap(t) / t - p.bandgap / t_ref) * Q / (n * K_B))
+    v_j = n * K_B * t / Q * np.log(current / i_s)
+    slope = (v_j - gap(t)) / t - 3 * K_B / Q + dgap
+    generation = p.injection_efficiency * current / (Q * p.area * p.active_thickness)
+    power = []
+    for x in t:
+        a, b, c = (p.a_coeff * (x / t_ref), p.b_coeff * (t_ref / x), p.c_coeff * (x / t_ref))
+        roots = np.roots([c, b, a, -generation])
+        density = float(roots[np.argmin(np.abs(roots.imag))].real)
+        power.append(b * density**2 / generation)  # IQE; P is proportional at fixed I
+    return float(np.mean(slope)), float(-1 / np.polyfit(t, np.log(power), 1)[0])
+
+
+def test_on_the_simulated_bench_against_the_chip_model(tmp_path, write_yaml):
+    from bench.api import open_run
+    from bench.cli import main
+
+    temperatures = [298.15, 328.15, 358.15]
+    station = write_yaml("station.yaml", {
+        "name": "thermal test bench",
+        "instruments": {
+            "smu": {"driver": "keithley2450", "simulated": True,
+                    "resource": "USB0::0x05E6::0x2450::04400001::INSTR"},
+            "power_meter": {"driver": "thorlabs_pm100d", "simulated": True,
+                            "resource": "USB0::0x1313::0x8078::P0012345::INSTR"},
+            "tec": {"driver": "arroyo_5300", "resource": "/dev/ttyUSB0", "simulated": True}},
+        "simulation": {"clock": {"speed": 1.0e4}}})
+    recipe = write_yaml("recipe.yaml", {
+        "sample": {"id": "chip", "diameter": 20e-6, "wavelength": 450e-9,
+                   "limits": {"max_current": 10e-3, "max_voltage": 6.0,
+                              "min_temperature": 280.0, "max_temperature": 400.0}},
+        "steps": [{"sequence": "temperature-sweep",
+                   "params": {"temperatures": temperatures, "hold": 1.0,
+                              "inner_parameters": {"start": 1e-4, "stop": 2e-3,
+                                                   "points": 6}}}]})
+    out = tmp_path / "run.h5"
+    assert main(["run", recipe, "--station", station, "-o", str(out), "-q"]) == 0
+    step = open_run(out).steps["temperature-sweep"]
+    slope, t1 = model_truth(temperatures, 1e-3)
+    assert step.results["vf_temperature_coefficient"]["value"] == pytest.approx(slope, rel=0.03)
+    assert step.results["characteristic_temperature"]["value"] == pytest.approx(t1, rel=0.03)
+    np.testing.assert_allclose(step.analysis["measured_temperature"], temperatures, atol=0.1)
+    assert step.data["temperature_index"].size == 3 * 6  # each temperature's LIV, stored
+    assert "thermal_resistance" not in step.results  # no PulsedSource: dropped, with why
