@@ -14,6 +14,7 @@ import bench.cli
 import bench.display
 from bench.api import open_run
 from bench.cli import main
+from sequences import get_sequence
 from sequences.lifetime_analysis import K_B_EV, burn_in_activation_energy
 
 # the degradation law the simulator documents (sim_instruments/degradation.py), written out:
@@ -67,6 +68,7 @@ def test_decay_rate_and_projections_against_the_law(tmp_path, write_yaml):
     assert main(["run", recipe(write_yaml, burn_in(338.15)), "--station",
                  station(write_yaml), "-o", str(out), "-q"]) == 0
     step = open_run(out).steps["burn-in"]
+    assert set(step.results) == set(get_sequence("burn-in").results)  # as declared
     alpha = step.results["decay_rate"]["value"]
     assert alpha == pytest.approx(expected_rate(338.15), rel=0.10)
     b = step.analysis["fitted_output"][0] * math.exp(alpha * step.analysis[
