@@ -158,8 +158,14 @@ class TemperatureSweep(Sequence):
                               dataclasses.replace(sample, temperature=params["temperatures"][0]),
                               setup, {role: models[role] for role in
                                       {**inner.optional_roles, **inner.roles} if role in models})
-        temperatures = params["temperatures"]
-        requests["tec"] = {"temperature": max(temperatures, key=lambda t: abs(t - 298.15))}
+        # one request per role: the TEC is asked here about every other set-point
+        temperatures = sorted(params["temperatures"], key=lambda t: abs(t - 298.15))
+        requests["tec"] = {"temperature": temperatures[-1]}
+        if "tec" in models:
+            problems = [problem for t in temperatures[:-1]
+                        for problem in models["tec"].check_plan({"temperature": t})]
+            if problems:
+                raise ConfigError("; ".join(problems))
         if params["thermal_current"] is not None:
             if "pulsed_source" not in models:
                 raise ConfigError("thermal_current needs a PulsedSource on the station for "

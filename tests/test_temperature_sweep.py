@@ -154,6 +154,22 @@ def test_checked_before_anything_moves():
         SWEEP.check_limits(p, limits(min_temperature=280.0, max_temperature=390.0))
 
 
+def test_every_set_point_asked_of_the_tec_model():
+    """[170, 520] K: 520 K is sent as the plan's request, 170 K (-103 C, below the Arroyo
+    5300's -99 C) is asked of the model by the sweep's plan itself."""
+    from drivers.arroyo_5300 import Arroyo5300
+    from drivers.keithley2450 import Keithley2450
+    from drivers.thorlabs_pm100d import ThorlabsPM100D
+
+    models = {"tec": Arroyo5300, "smu": Keithley2450, "power_meter": ThorlabsPM100D}
+    p = params(temperatures=[520.0, 170.0])
+    with pytest.raises(ConfigError, match="170"):
+        SWEEP.plan(p, SAMPLE, None, models)
+    requests = SWEEP.plan(params(temperatures=[250.0, 400.0]), SAMPLE, None, models)
+    assert requests["tec"] == {"temperature": 400.0}
+    assert requests["smu"]["current"] == 5e-3  # the inner liv's own plan
+
+
 @pytest.mark.parametrize("given, message", [
     ({"inner": "nope"}, "unknown sequence"),
     ({"inner": "burn-in"}, "moves the stage"),
