@@ -269,8 +269,8 @@ class _Stress:
         before = self.elapsed()
         current, voltage, power = self.reading()
         self.points(stress_time=(before + self.elapsed()) / 2, checkpoint=MONITOR,
-                        current=current, forward_voltage=voltage, optical_power=power,
-                        leakage_current=math.nan, stage_temperature=self.tec.temperature())
+                    current=current, forward_voltage=voltage, optical_power=power,
+                    leakage_current=math.nan, stage_temperature=self.tec.temperature())
 
     def stress_until(self, target: float) -> None:
         """Stress until ``target`` s of stress, a monitor row every monitor interval."""
@@ -283,19 +283,18 @@ class _Stress:
                 self.monitor()
 
     def checkpoint(self, index: int) -> None:
-        """Optical power and V_f at the stress current, then leakage (and a short LIV) with the
-        stress off; one row."""
+        """Optical power and V_f at the stress current, then the leakage with the stress off: one
+        row; then the short LIV, if asked."""
         self.start_stress()
         before = self.elapsed()
         current, voltage, power = self.reading()
         at = (before + self.elapsed()) / 2  # the readings' stress time
         self.stop_stress()
-        leakage = self.leakage()
-        if self.params["liv_points"]:
-            self.short_liv(index)
         self.points(stress_time=at, checkpoint=float(index), current=current,
-                        forward_voltage=voltage, optical_power=power, leakage_current=leakage,
-                        stage_temperature=self.tec.temperature())
+                    forward_voltage=voltage, optical_power=power, leakage_current=self.leakage(),
+                    stage_temperature=self.tec.temperature())
+        if self.params["liv_points"]:  # after the row: a resume never takes it twice
+            self.short_liv(index)
 
     def leakage(self) -> float:
         """|I| at reverse_voltage (A)."""

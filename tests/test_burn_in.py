@@ -65,7 +65,7 @@ def recipe(write_yaml, *steps):
 
 def test_decay_rate_and_projections_against_the_law(tmp_path, write_yaml):
     out = tmp_path / "run.h5"
-    assert main(["run", recipe(write_yaml, burn_in(338.15)), "--station",
+    assert main(["run", recipe(write_yaml, burn_in(338.15, liv_points=4)), "--station",
                  station(write_yaml), "-o", str(out), "-q"]) == 0
     step = open_run(out).steps["burn-in"]
     assert set(step.results) == set(get_sequence("burn-in").results)  # as declared
@@ -83,6 +83,10 @@ def test_decay_rate_and_projections_against_the_law(tmp_path, write_yaml):
     assert step.results["leakage_ratio"]["value"] > 1
     checkpoints = step.data["checkpoint"][step.data["checkpoint"] >= 0]
     np.testing.assert_array_equal(checkpoints, np.arange(13))  # 0, then 12 log-spaced
+    for k in range(13):  # a short LIV after each, up to the stress current
+        assert step.data[f"liv_current_{k}"] == pytest.approx(np.geomspace(1e-6, CURRENT, 4),
+                                                              rel=0.01)
+        assert step.data[f"liv_optical_power_{k}"][-1] > 0
     with h5py.File(out, "r") as f:
         assert f.attrs["clock_speed"] == SPEED
 
