@@ -140,8 +140,9 @@ class BurnIn(Sequence):
 
     @classmethod
     def planned_points(cls, params):
-        return params["checkpoints"] + 1 + math.ceil(params["duration"]
-                                                     / cls.monitor_interval(params)) - 1
+        """Rows: the checkpoints (the one at 0 included) and about one monitor row per
+        monitor interval."""
+        return params["checkpoints"] + math.ceil(params["duration"] / cls.monitor_interval(params))
 
     @classmethod
     def plan(cls, params, sample, setup, models):
