@@ -39,9 +39,8 @@ from .stage_temperature import (
 )
 
 MONITOR = -1.0  # the checkpoint column of a monitor row (read under stress, no leakage)
-CAP_NOTE = ("TM-21-11: L_p = ln(B / p) / alpha of the fit over the last half of the test (after "
-            "1000 h where it lasted longer), limited to 6x the test duration for 20 units or "
-            "more, 5.5x for fewer")
+CAP_NOTE = ("TM-21-11: L_p = ln(B / p) / alpha of the decay_rate fit, limited to 6x the test "
+            "duration for 20 units or more, 5.5x for fewer")
 
 
 def _projection_results(p: int) -> dict[str, Result]:
@@ -92,8 +91,9 @@ class BurnIn(Sequence):
                "optical_power": "W", "leakage_current": "A", "stage_temperature": "K"}
     results = {
         "decay_rate": Result("1/s", "alpha of the TM-21 fit Phi/Phi_0 = B exp(-alpha t) of the "
-                             "checkpoints' optical power over the last half of the stress "
-                             "(after the first 1000 h where it lasted longer; IES TM-21-11)",
+                             "checkpoints' optical power over the last half of the stress, "
+                             "without the first 1000 h where two checkpoints or more lie "
+                             "beyond (IES TM-21-11)",
                              ("current_density", "stress_temperature")),
         **_projection_results(70),
         **_projection_results(50),
