@@ -242,22 +242,28 @@ class _Stress:
         self.smu.configure_current_source(voltage_limit=self.params["voltage_limit"],
                                           nplc=self.params["nplc"])
         self.smu.output_on()
-        self.smu.set_current(self.params["current"])
-        self.since = self.ctx.now()  # the stress current flows from here
+        before = self.ctx.now()
+        self.smu.set_current(self.params["current"])  # ramped up in the sample's steps
+        self.since = (before + self.ctx.now()) / 2  # the stress counts from the ramp's middle
         self.ctx.sleep(self.params["settle"])
 
     def stop_stress(self) -> None:
-        """The stress current off; the stress counted until it is (the ramp down included)."""
+        """The stress current off (ramped down), the stress counted to the ramp's middle."""
         if self.since is None:
             return
+        before = self.elapsed()
         self.smu.output_off()
-        self.stress = self.elapsed()
+        self.stress = (before + self.elapsed()) / 2
         self.since = None
 
-    def reading(self) -> tuple[float, float, float]:
-        """(measured current A, forward voltage V, optical power W) at the stress current."""
+    def reading(self) -> tuple[float, float, float, float]:
+        """(stress time s, measured current A, forward voltage V, optical power W) at the
+        stress current; the stress time is the middle of the power reading (what TM-21 fits)."""
+        before = self.elapsed()
+        power = self.meter.read_power()
+        at = (before + self.elapsed()) / 2
         voltage, current = self.smu.measure()
-        return current, voltage, self.meter.read_power()
+        return at, current, voltage, power
 
     def points(self, **row) -> None:
         """One row stored, the stress time so far and planned shown with the progress."""
@@ -267,9 +273,8 @@ class _Stress:
 
     def monitor(self) -> None:
         """A row read under stress, the stress undisturbed."""
-        before = self.elapsed()
-        current, voltage, power = self.reading()
-        self.points(stress_time=(before + self.elapsed()) / 2, checkpoint=MONITOR,
+        at, current, voltage, power = self.reading()
+        self.points(stress_time=at, checkpoint=MONITOR,
                     current=current, forward_voltage=voltage, optical_power=power,
                     leakage_current=math.nan, stage_temperature=self.tec.temperature())
 
@@ -287,9 +292,7 @@ class _Stress:
         """Optical power and V_f at the stress current, then the leakage with the stress off: one
         row; then the short LIV, if asked."""
         self.start_stress()
-        before = self.elapsed()
-        current, voltage, power = self.reading()
-        at = (before + self.elapsed()) / 2  # the readings' stress time
+        at, current, voltage, power = self.reading()
         self.stop_stress()
         self.points(stress_time=at, checkpoint=float(index), current=current,
                     forward_voltage=voltage, optical_power=power, leakage_current=self.leakage(),
