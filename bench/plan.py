@@ -131,6 +131,18 @@ def _chip_notice(recipe, station_config, force_sim: bool, plan: Plan) -> None:
                             + ", ".join(differs))
 
 
+def _clock_check(station_config, force_sim: bool, plan: Plan) -> None:
+    """A simulated clock faster or slower than real time needs every instrument simulated
+    (real ones live on the wall clock); the runner checks it again once the station is open."""
+    clock = (station_config.simulation or {}).get("clock") or {}
+    speed = clock.get("speed", 1) if isinstance(clock, dict) else 1
+    real = sorted(name for name, cfg in station_config.instruments.items()
+                  if not (force_sim or cfg.simulated))
+    if speed != 1 and real:
+        plan.problems.append(f"simulation.clock.speed {speed:g} needs an all-simulated "
+                             f"station; real: {', '.join(real)}")
+
+
 def _step_checks(step, recipe, setup, models: dict[str, Any], step_plan: StepPlan) -> None:
     sequence = step.sequence
     try:
@@ -169,6 +181,7 @@ def check_recipe(recipe, station_config, *, force_sim: bool = False) -> Plan:
     plan = Plan([StepPlan(step.name, step.sequence.name) for step in recipe.steps])
     _sample_checks(recipe, plan)
     _chip_notice(recipe, station_config, force_sim, plan)
+    _clock_check(station_config, force_sim, plan)
     setup = station_config.passive
     for step, step_plan in zip(recipe.steps, plan.steps, strict=True):
         _step_checks(step, recipe, setup, models, step_plan)

@@ -22,7 +22,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,7 @@ class StepContext:
                 self.columns[name].append(values)
                 self._pending[name].append(values)
             self.count += values.size
+        self.runner.note_world()
         now = time.monotonic()
         if now - self._last_write >= self.runner.flush_interval:
             self.flush()
@@ -213,6 +214,7 @@ class StepContext:
             self.runner.raise_pending_stop()
 
 
+DAMAGE_ATTR = "simulated_damage"  # root attribute: the simulated chip's damage so far
 SLEEP_SLICE = 0.5  # s of real time: a stop request ends a long wait within this
 
 
@@ -288,6 +290,7 @@ class Runner:
             self._recorded = dict(record.station.get("instruments", {}))
             self._resume_provenance(bool(record.attrs.get("simulated", False)))
             self.run_id = record.run_id
+            self._carry_damage(record.attrs.get(DAMAGE_ATTR))
             for step in record.steps:
                 if step.status != "completed":
                     break
@@ -327,6 +330,23 @@ class Runner:
             self.say(f"note: {notice}")
         self.plan = plan
         return plan
+
+    def _carry_damage(self, damage: Any) -> None:
+        """A resumed simulated chip keeps the damage its stress had done (the new session's
+        world starts with it, ``simulation.degradation.initial_damage``)."""
+        simulation = self.station_config.simulation or {}
+        law = simulation.get("degradation")
+        if damage is None or not isinstance(law, dict):
+            return
+        self.station_config = replace(self.station_config, simulation={
+            **simulation, "degradation": {**law, "initial_damage": float(damage)}})
+
+    def note_world(self) -> None:
+        """Keep the simulated chip's damage so far in the file (with the points it goes
+        with), for a resume to carry on from."""
+        world = getattr(self.station, "world", None)
+        if world is not None and world.degradation is not None and self.writer.file.id.valid:
+            self.writer.file.attrs[DAMAGE_ATTR] = world.damage()
 
     def _resume_provenance(self, was_simulated: bool) -> None:
         """Before anything opens: a resume uses the run's own instruments (names, drivers,

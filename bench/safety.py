@@ -368,9 +368,9 @@ class TemperatureGuard(_Guard):
     """Guards a TEC (TemperatureController): a set-point or an instrument limit beyond the
     sample's ``min_temperature``/``max_temperature`` is refused before anything is sent. Before
     the first set-point or output on, unless the sequence programmed them itself, the
-    instrument's own temperature limits are programmed from the sample's (the model's range
-    where the sample gives none, its ``MAX_CURRENT`` as the TEC current limit), so that the
-    instrument too refuses what the sample cannot take."""
+    instrument's own temperature limits are programmed from the sample's (the driver class's
+    ``TEMPERATURE`` range where the sample gives one bound only, its ``MAX_CURRENT`` as the TEC
+    current limit), so that the instrument too refuses what the sample cannot take."""
 
     _passthrough = ("setpoint", "temperature", "in_tolerance", "set_tolerance", "output_off",
                     "output_enabled", "describe_output")

@@ -8,6 +8,9 @@
     trigger model run in one vectorised pass of the chip model, one binary transfer) over the
     same levels set and read point by point through the same driver. Target: >= 20x at 1000
     points.
+(c) Cost of the same point-by-point levels on a chip held by the simulated TEC at 330 K and
+    ageing under the degradation law (the world rebuilds the chip for each new stage
+    temperature or damage) over the plain world's. Target: within 1.5x.
 
 Both sides of each ratio run in this process; each figure is the median over --repeats runs,
 with the min-max of the ratio over the runs.
@@ -76,6 +79,36 @@ def simulated_exchange(query: str, count: int) -> float:
         manager.close()
 
 
+def thermal_world() -> SimulatedWorld:
+    """A world whose chip sits on the simulated TEC's stage, held at 330 K, and ages."""
+    from sim_instruments.serial_sim import attach
+
+    world = SimulatedWorld.from_config({
+        "degradation": {"decay_rate": 1e-6},
+        "initial_state": {"tec": {"temperature": 330.0, "setpoint": 330.0, "output": True}}})
+    attach("arroyo_5300", world, "tec")
+    return world
+
+
+def stepped_time(levels: np.ndarray, world: SimulatedWorld) -> float:
+    """Seconds for the levels set and read point by point on the 2450 of ``world``."""
+    manager = open_simulated_bench({SMU: "keithley2450"}, world)
+    try:
+        smu = Keithley2450(manager.open_resource(SMU), name="smu")
+        smu.connect()
+        smu.configure_current_source(voltage_limit=6.0)
+        smu.output_on()
+        start = time.perf_counter()
+        for level in levels:
+            smu.set_current(float(level))
+            smu.measure()
+        stepped = time.perf_counter() - start
+        smu.output_off()
+    finally:
+        manager.close()
+    return stepped
+
+
 def sweep_times(points: int) -> tuple[float, float]:
     """(instrument-side sweep, point by point) seconds for the same levels, same driver."""
     levels = np.geomspace(1e-6, 5e-3, points)
@@ -113,7 +146,11 @@ def main() -> None:
     args = parser.parse_args()
     count = max(20, min(2000, 2 * args.points))
     plain, idn, setting, sweeps, stepped = [], [], [], [], []
+    bare, thermal = [], []
+    levels = np.geomspace(1e-6, 5e-3, min(args.points, 200))
     for _ in range(args.repeats):
+        bare.append(stepped_time(levels, SimulatedWorld()))
+        thermal.append(stepped_time(levels, thermal_world()))
         plain.append(plain_exchange(count))
         idn.append(simulated_exchange("*IDN?", count))
         setting.append(simulated_exchange(":SOURce:CURRent:VLIMit?", count))
@@ -132,6 +169,10 @@ def main() -> None:
           f"point by point {statistics.median(stepped) * 1e3:.1f} ms")
     print(summary("point by point / instrument-side sweep",
                   [b / a for a, b in zip(sweeps, stepped, strict=True)], ">= 20 at 1000 points"))
+    print(f"{len(levels)} levels point by point: plain world {statistics.median(bare) * 1e3:.1f} "
+          f"ms, on the TEC's stage and ageing {statistics.median(thermal) * 1e3:.1f} ms")
+    print(summary("TEC stage + ageing / plain world",
+                  [b / a for a, b in zip(bare, thermal, strict=True)], "<= 1.5"))
 
 
 if __name__ == "__main__":

@@ -100,6 +100,7 @@ class SimulatedWorld:
         self._point: tuple[MicroLED, float, Any] | None = None  # the last steady_state() asked
         self._fresh: dict[float, MicroLED] = {}  # the unaged chip per stage temperature (K)
         self._aged: tuple[tuple[float, float], MicroLED] | None = None
+        self._stressed_on: MicroLED | None = None  # the fresh chip the stress rate was taken on
         self.stress = StressHistory(self.clock.now(), self.degradation.initial_damage
                                     if self.degradation is not None else 0.0)
 
@@ -137,7 +138,10 @@ class SimulatedWorld:
         fresh = self.chip_at(self.stage_temperature())
         if self.degradation is None:
             return fresh
-        damage = round(self.damage(), 7)
+        if fresh is not self._stressed_on:  # the stage moved: the stress rate with it
+            self._stressed_on = fresh
+            self.note_stress()
+        damage = round(self.stress.damage(self.time()), 7)
         if damage == 0:
             return fresh
         key = (fresh.params.ambient_temperature, damage)
@@ -153,24 +157,23 @@ class SimulatedWorld:
         return self._aged[1]
 
     def damage(self) -> float:
-        """The chip's accumulated damage now (optical output x exp(-damage)); the stress rate
-        is brought up to date with the present current and stage temperature first."""
-        self.note_stress()
+        """The chip's accumulated damage now (its optical output is the fresh chip's x
+        exp(-damage))."""
         return self.stress.damage(self.time())
 
     def note_stress(self) -> None:
-        """From now on the damage grows at the rate of the present DC current and junction
-        temperature (stage plus self-heating of the unaged chip)."""
+        """The damage so far integrated; from now on it grows at the rate of the present DC
+        current and junction temperature (stage plus self-heating, the chip as it is now)."""
         law = self.degradation
         if law is None:
             return
-        current = self.drive_current
-        rate = 0.0
+        self.stress.hold(self.time(), self.stress.rate)
+        current, rate = self.drive_current, 0.0
         if current > 0:
-            fresh = self.chip_at(self.stage_temperature())
-            junction = float(fresh.steady_state(np.array([current])).junction_temperature[0])
+            point = self.steady_state(current)  # the operating point the instruments will see
+            junction = float(point.junction_temperature[0])
             if math.isfinite(junction):
-                rate = law.rate(current / fresh.params.area, junction)
+                rate = law.rate(current / self.chip_params.area, junction)
         self.stress.hold(self.time(), rate)
 
     def steady_state(self, current: float):
@@ -205,6 +208,7 @@ class SimulatedWorld:
                 smu: {output: true, function: CURR, level: 5.0e-3, limit: 6.0}
                 generator: {output: true, high: 0.4, low: 0.0}
                 vna: {output: true, power: -10.0, options: "285"}
+                tec: {output: true, setpoint: 330.0, temperature: 330.0}   # K
 
         ``models`` ({station name: driver}) lets the start states be checked against their
         instruments' models now; without it each is checked when its instrument is built."""

@@ -15,6 +15,10 @@ Models and sources:
   recombination in a quantum well, 2-D density of states), C ~ T (phonon-assisted Auger grows
   with temperature); Hader, Moloney & Koch, IEEE J. Quantum Electron. 44, 185 (2008), Kioupakis
   et al., Appl. Phys. Lett. 98, 161107 (2011). The light output thus falls with T.
+  The junction's own rise above the stage (self-heating) keeps its linear coefficients
+  (``voltage_temperature_coefficient``, ``characteristic_temperature``): a forward-voltage
+  measurement of the thermal resistance is consistent with the stage dependence only where that
+  coefficient equals the diode law's at the measuring current.
 - Small-signal response of the linearised carrier rate equation (differential lifetime) times the
   RC pole of the chip: Coldren & Corzine, "Diode Lasers and Photonic Integrated Circuits", ch. 5.
 """
@@ -60,9 +64,9 @@ BOUNDS = {
     "bandgap": (0.1, 10.0),                    # eV at the reference temperature
     "varshni_alpha": (0.0, 1e-2),              # eV/K
     "varshni_beta": (1.0, 1e4),                # K
-    "a_temperature_exponent": (-10.0, 10.0),
-    "b_temperature_exponent": (-10.0, 10.0),
-    "c_temperature_exponent": (-10.0, 10.0),
+    "a_temperature_exponent": (0.0, 10.0),     # > 0: A grows with T
+    "b_temperature_exponent": (0.0, 10.0),     # > 0: B falls with T
+    "c_temperature_exponent": (0.0, 10.0),     # > 0: C grows with T
 }
 BOLTZMANN_EV = sc.k / sc.e  # eV/K
 
@@ -102,7 +106,7 @@ class ChipParameters:
     varshni_alpha: float = 0.909e-3  # eV/K (GaN, Vurgaftman & Meyer 2003)
     varshni_beta: float = 830.0  # K
     a_temperature_exponent: float = 1.0  # A ~ (T / T_ref)^this
-    b_temperature_exponent: float = -1.0  # B ~ (T / T_ref)^this
+    b_temperature_exponent: float = 1.0  # B ~ (T / T_ref)^-this
     c_temperature_exponent: float = 1.0  # C ~ (T / T_ref)^this
 
     def __post_init__(self):
@@ -136,7 +140,7 @@ class ChipParameters:
         """E_g(T) (eV) by the Varshni law through ``bandgap`` at the reference temperature."""
         def varshni(t):
             return self.varshni_alpha * t * t / (t + self.varshni_beta)
-        return self.bandgap + varshni(self.reference_temperature) - varshni(temperature)
+        return self.bandgap - (varshni(temperature) - varshni(self.reference_temperature))
 
     def at_temperature(self, temperature: float) -> ChipParameters:
         """The parameters of this chip on a stage at ``temperature`` (K): the ambient, the
@@ -152,7 +156,7 @@ class ChipParameters:
             "saturation_current": min(self.saturation_current * math.exp(exponent),
                                       BOUNDS["saturation_current"][1]),
             "a_coeff": self.a_coeff * ratio ** self.a_temperature_exponent,
-            "b_coeff": self.b_coeff * ratio ** self.b_temperature_exponent,
+            "b_coeff": self.b_coeff * ratio ** -self.b_temperature_exponent,
             "c_coeff": self.c_coeff * ratio ** self.c_temperature_exponent})
 
     @property

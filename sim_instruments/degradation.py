@@ -94,16 +94,13 @@ class StressHistory:
     the damage grows at ``rate`` (1/s); ``damage(t)`` integrates up to t."""
 
     def __init__(self, start_time: float, initial_damage: float = 0.0):
-        self._time, self._damage, self._rate = start_time, initial_damage, 0.0
-        self.stress_time = 0.0  # simulated seconds spent at a non-zero rate
+        self._time, self._damage, self.rate = start_time, initial_damage, 0.0
 
     def damage(self, now: float) -> float:
-        return self._damage + self._rate * max(now - self._time, 0.0)
+        return self._damage + self.rate * max(now - self._time, 0.0)
 
     def hold(self, now: float, rate: float) -> None:
         if now > self._time:
-            if self._rate > 0:
-                self.stress_time += now - self._time
             self._damage = self.damage(now)
             self._time = now
-        self._rate = rate
+        self.rate = rate

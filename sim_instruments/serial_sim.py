@@ -41,6 +41,10 @@ class SerialModel(InstrumentModel):
         """The answer to one message, or None when it is not answered."""
         return None
 
+    def output_enabled(self) -> bool:
+        """Whether the instrument's output is on now (read by tests on the instrument side)."""
+        return False
+
 
 class SerialDevice:
     """One simulated serial instrument: its model, input and output byte streams."""

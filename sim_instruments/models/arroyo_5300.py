@@ -74,6 +74,9 @@ class Arroyo5300Model(SerialModel):
         if state.get("output"):
             self.stage.control(now, enabled=True)
 
+    def output_enabled(self) -> bool:
+        return self.stage.enabled
+
     # -- the command set --------------------------------------------------------------------
     def handle_line(self, text: str) -> str | None:
         match = _COMMAND.match(text)
