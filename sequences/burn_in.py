@@ -15,7 +15,8 @@ checkpoints already taken are skipped, and the stress goes on (the stage settled
 Stress applied after the last stored row is lost from the count: at most one monitor interval
 plus the file's flush interval.
 
-Analysis (:mod:`sequences.lifetime_analysis`): the TM-21 fit of the checkpoints' optical power,
+Analysis (:mod:`sequences.lifetime_analysis`): the TM-21 fit of every optical power reading
+under stress (checkpoints and monitor rows),
 ``decay_rate``, ``l70`` and ``l50`` (capped at 6x / 5.5x the test duration, ``l70_capped`` and
 ``l50_capped`` 1 when they are), the forward-voltage drift and leakage growth.
 """
@@ -91,7 +92,8 @@ class BurnIn(Sequence):
                "optical_power": "W", "leakage_current": "A", "stage_temperature": "K"}
     results = {
         "decay_rate": Result("1/s", "alpha of the TM-21 fit Phi/Phi_0 = B exp(-alpha t) of the "
-                             "checkpoints' optical power over the last half of the stress, "
+                             "optical power read under stress (checkpoints and monitor "
+                             "readings) over the last half of the stress, "
                              "without the first 1000 h where two checkpoints or more lie "
                              "beyond (IES TM-21-11)",
                              ("current_density", "stress_temperature")),
@@ -104,8 +106,8 @@ class BurnIn(Sequence):
         "leakage_ratio": Result("1", "I_leak(end) / I_leak(0) at reverse_voltage, last "
                                 "checkpoint over the first", ("reverse_voltage",)),
     }
-    derived_axes = {"normalised_output": {"axis": "checkpoint_stress_time"},
-                    "fitted_output": {"axis": "checkpoint_stress_time"}}
+    derived_axes = {"normalised_output": {"axis": "output_stress_time"},
+                    "fitted_output": {"axis": "output_stress_time"}}
 
     # -- the plan ------------------------------------------------------------------------------
     @classmethod
@@ -175,12 +177,11 @@ class BurnIn(Sequence):
     # -- analysis ------------------------------------------------------------------------------
     @classmethod
     def analyse(cls, data, params, sample):
-        rows = data["checkpoint"] >= 0
-        time, power = data["stress_time"][rows], data["optical_power"][rows]
-        order = np.argsort(time, kind="stable")
-        time, power = time[order], power[order]
-        voltage = data["forward_voltage"][rows][order]
-        leakage = data["leakage_current"][rows][order]
+        order = np.argsort(data["stress_time"], kind="stable")  # every reading under stress
+        time, power = data["stress_time"][order], data["optical_power"][order]
+        checkpoints = data["checkpoint"][order] >= 0
+        voltage = data["forward_voltage"][order][checkpoints]
+        leakage = data["leakage_current"][order][checkpoints]
         conditions = {"current_density": (dc_analysis.current_density(params["current"],
                                                                        sample.diameter),
                                           "A/m^2"),
@@ -206,9 +207,10 @@ class BurnIn(Sequence):
             figures["fitted_output"] = (fit.maintenance(time), "1")
         figure(figures, "normalised_output", "1",
                lambda: lifetime_analysis.normalised_output(time, power))
-        figures["checkpoint_stress_time"] = (time, "s")
-        if time.size >= 2:
-            figure(figures, "optical_power_maintenance", "1", lambda: _ratio(power))
+        figures["output_stress_time"] = (time, "s")
+        if voltage.size >= 2:
+            figure(figures, "optical_power_maintenance", "1",
+                   lambda: _ratio(power[checkpoints]))
             figures["forward_voltage_drift"] = (float(voltage[-1] - voltage[0]), "V")
             figure(figures, "leakage_ratio", "1", lambda: _ratio(np.abs(leakage)),
                    lambda: {"reverse_voltage": (params["reverse_voltage"], "V")})

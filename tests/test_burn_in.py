@@ -72,9 +72,9 @@ def test_decay_rate_and_projections_against_the_law(tmp_path, write_yaml):
     alpha = step.results["decay_rate"]["value"]
     assert alpha == pytest.approx(expected_rate(338.15), rel=0.10)
     b = step.analysis["fitted_output"][0] * math.exp(alpha * step.analysis[
-        "checkpoint_stress_time"][0])
+        "output_stress_time"][0])
     l70, l50 = step.results["l70"]["value"], step.results["l50"]["value"]
-    limit = 5.5 * step.analysis["checkpoint_stress_time"][-1]  # one unit: TM-21's 5.5x
+    limit = 5.5 * step.analysis["output_stress_time"][-1]  # one unit: TM-21's 5.5x
     assert l70 == pytest.approx(math.log(b / 0.7) / alpha, rel=1e-6)
     assert step.results["l70_capped"]["value"] == 0.0
     assert l50 == pytest.approx(min(math.log(b / 0.5) / alpha, limit), rel=1e-6)

@@ -30,7 +30,8 @@ def _checkpoints(step: StepRecord) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
 
 def maintenance_plot(step: StepRecord) -> Plot:
-    """Phi/Phi_0 against stress time, monitor readings, checkpoints, the fit and L70."""
+    """Phi/Phi_0 against stress time (monitor readings and checkpoints, all fitted), the fit
+    and L70."""
     time, values = _checkpoints(step)
     if time.size < 1 or not values["optical_power"][0] > 0:
         raise ValueError("no checkpoint with a positive optical power")
@@ -47,10 +48,11 @@ def maintenance_plot(step: StepRecord) -> Plot:
     caption = "Normalised optical output against stress time (hours)."
     if alpha is not None and "fitted_output" in step.analysis:
         fitted = np.asarray(step.analysis["fitted_output"], dtype=float)
-        b = float(fitted[-1] * np.exp(alpha * time[-1])) if fitted.size else 1.0
+        fitted_time = np.asarray(step.analysis["output_stress_time"], dtype=float)
+        b = float(fitted[-1] * np.exp(alpha * fitted_time[-1])) if fitted.size else 1.0
         end = max(time[-1], l70 or 0.0)
         t = np.linspace(0.0, end, 200)
-        window = t >= float(time[fit_window(time)].min())
+        window = t >= float(fitted_time[fit_window(fitted_time)].min())
         ax.plot(t[window] / HOUR, b * np.exp(-alpha * t[window]), "-", color="C1",
                 label=f"TM-21 fit, alpha {alpha:.3g} 1/s")
         ax.plot(t[~window] / HOUR, b * np.exp(-alpha * t[~window]), ":", color="C1")
@@ -67,7 +69,7 @@ def maintenance_plot(step: StepRecord) -> Plot:
     ax.set_ylabel("optical output / initial")
     grid(ax)
     ax.legend(loc="best", fontsize="small")
-    ax.set_title(f"{step.name}: lumen maintenance at "
+    ax.set_title(f"{step.name}: optical output maintenance at "
                  f"{step.params.get('current', float('nan')) * 1e3:g} mA, "
                  f"{step.params.get('temperature', float('nan')):g} K")
     return ("maintenance", caption, fig)
