@@ -153,7 +153,8 @@ class BurnIn(Sequence):
                         "nplc": params["nplc"]},
                 "power_meter": {"wavelength": sample.wavelength,
                                 "averaging": params["averaging"]},
-                "tec": {"temperature": params["temperature"]}}
+                "tec": {"temperature": params["temperature"], "tolerance": params["tolerance"],
+                        "hold": params["hold"]}}
 
     # -- acquisition ---------------------------------------------------------------------------
     def acquire(self, ctx, params):

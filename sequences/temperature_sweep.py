@@ -160,7 +160,8 @@ class TemperatureSweep(Sequence):
                                       {**inner.optional_roles, **inner.roles} if role in models})
         # one request per role: the TEC is asked here about every other set-point
         temperatures = sorted(params["temperatures"], key=lambda t: abs(t - 298.15))
-        requests["tec"] = {"temperature": temperatures[-1]}
+        requests["tec"] = {"temperature": temperatures[-1], "tolerance": params["tolerance"],
+                           "hold": params["hold"]}
         if "tec" in models:
             problems = [problem for t in temperatures[:-1]
                         for problem in models["tec"].check_plan({"temperature": t})]

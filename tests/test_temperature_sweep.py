@@ -166,7 +166,7 @@ def test_every_set_point_asked_of_the_tec_model():
     with pytest.raises(ConfigError, match="170"):
         SWEEP.plan(p, SAMPLE, None, models)
     requests = SWEEP.plan(params(temperatures=[250.0, 400.0]), SAMPLE, None, models)
-    assert requests["tec"] == {"temperature": 400.0}
+    assert requests["tec"] == {"temperature": 400.0, "tolerance": 0.1, "hold": 30.0}
     assert requests["smu"]["current"] == 5e-3  # the inner liv's own plan
 
 
