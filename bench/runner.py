@@ -345,8 +345,8 @@ class Runner:
         """Keep the simulated chip's damage so far in the file (with the points it goes
         with), for a resume to carry on from."""
         world = getattr(self.station, "world", None)
-        if world is not None and world.degradation is not None and self.writer.file.id.valid:
-            self.writer.file.attrs[DAMAGE_ATTR] = world.damage()
+        if world is not None and world.degradation is not None:
+            self.writer.root_attrs(**{DAMAGE_ATTR: world.damage()})
 
     def _resume_provenance(self, was_simulated: bool) -> None:
         """Before anything opens: a resume uses the run's own instruments (names, drivers,
@@ -483,7 +483,7 @@ class Runner:
                               simulated=simulated, station=snapshot,
                               sample=self.recipe.sample_dict(), recipe=self.recipe.source,
                               source_run=self.replay and self.replay.source_run)
-        self.writer.file.attrs["clock_speed"] = float(self.clock.speed)
+        self.writer.root_attrs(clock_speed=float(self.clock.speed))
         self.writer.file["station"].attrs["config"] = to_json(self.station_config.mapping)
 
     def _finish(self, outcome: RunOutcome, previous) -> None:
@@ -518,6 +518,9 @@ class Runner:
             self.writer.file.attrs.update({"status": outcome.status,
                                            "status_reason": outcome.reason})
         self.writer.close()
+        if self.writer.broken and outcome.status == "completed":  # the last flush failed
+            outcome.status, outcome.reason = "aborted", self.writer.stopped or \
+                "cannot write the run file"
         if self.station is not None:
             self.station.close()
         self.emit("run_end", status=outcome.status, reason=outcome.reason,

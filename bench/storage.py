@@ -275,6 +275,11 @@ class RunWriter:
         self.file.attrs.update({"status": status, "status_reason": reason, "ended": now_iso()})
         self.file.flush()  # the last write: no space check (the run is over)
 
+    @_writes
+    def root_attrs(self, **attrs: Any) -> None:
+        """Root attributes of the run written as it goes (e.g. the simulated chip's damage)."""
+        self.file.attrs.update(attrs)
+
     # -- steps -------------------------------------------------------------------------------
     @_writes
     def start_step(self, index: int, name: str, sequence: str, params: dict,

@@ -15,10 +15,10 @@ Models and sources:
   recombination in a quantum well, 2-D density of states), C ~ T (phonon-assisted Auger grows
   with temperature); Hader, Moloney & Koch, IEEE J. Quantum Electron. 44, 185 (2008), Kioupakis
   et al., Appl. Phys. Lett. 98, 161107 (2011). The light output thus falls with T.
-  The junction's own rise above the stage (self-heating) keeps its linear coefficients
-  (``voltage_temperature_coefficient``, ``characteristic_temperature``): a forward-voltage
-  measurement of the thermal resistance is consistent with the stage dependence only where that
-  coefficient equals the diode law's at the measuring current.
+  The junction's own rise above the stage (self-heating) shifts the voltage by
+  ``voltage_temperature_coefficient`` or, with ``self_heating_diode_law``, by that same diode-law
+  dV/dT at the operating current, so that a forward-voltage measurement of the thermal resistance
+  agrees with the stage dependence; the light's rise keeps ``characteristic_temperature``.
 - Small-signal response of the linearised carrier rate equation (differential lifetime) times the
   RC pole of the chip: Coldren & Corzine, "Diode Lasers and Photonic Integrated Circuits", ch. 5.
 """
@@ -108,10 +108,17 @@ class ChipParameters:
     a_temperature_exponent: float = 1.0  # A ~ (T / T_ref)^this
     b_temperature_exponent: float = 1.0  # B ~ (T / T_ref)^-this
     c_temperature_exponent: float = 1.0  # C ~ (T / T_ref)^this
+    # True: self-heating shifts the voltage by the diode law's dV/dT at the operating current
+    # (the stage law's own); False: by voltage_temperature_coefficient
+    self_heating_diode_law: bool = False
 
     def __post_init__(self):
         for f in fields(self):
             name, value = f.name, getattr(self, f.name)
+            if name == "self_heating_diode_law":
+                if not isinstance(value, bool):
+                    raise ValueError(f"{name} must be true or false, got {shown(value)}")
+                continue
             if name == "seed":
                 if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
                         or not 0 <= value <= BOUNDS["seed"][1]:
@@ -330,12 +337,24 @@ class MicroLED:
             conductance = p.saturation_current * np.exp(vj / nvt) / nvt + 1 / p.shunt_resistance
         return 1 / conductance + p.series_resistance
 
+    def _heating_coefficient(self, junction_voltage):
+        """dV/dT of the junction's self-heating (V/K): ``voltage_temperature_coefficient``, or
+        with ``self_heating_diode_law`` the diode law's at constant current,
+        (V_j - E_g/q) / T - 3 k / q + (dE_g/dT) / q (module docstring)."""
+        p = self.params
+        if not p.self_heating_diode_law:
+            return p.voltage_temperature_coefficient
+        t = p.ambient_temperature
+        gap_slope = -p.varshni_alpha * t * (t + 2 * p.varshni_beta) / (t + p.varshni_beta) ** 2
+        return (junction_voltage - p.bandgap_at(t)) / t - 3 * sc.k / sc.e + gap_slope
+
     def steady_state(self, current, heating=1.0) -> OperatingPoint:
         """DC operating point with self-heating (Schubert ch. 4-6). ``heating`` scales the
         junction temperature rise: 1 at DC, :func:`pulse_heating_fraction` at the end of a pulse,
         0 isothermal.
 
-        P0 = EQE (h c / lambda q) I, P = P0 exp(-dT / T1), V = Vj(I) + I Rs + k_V dT and
+        P0 = EQE (h c / lambda q) I, P = P0 exp(-dT / T1), V = Vj(I) + I Rs + k_V dT (k_V from
+        :meth:`_heating_coefficient`, per current) and
         dT = R_th (I V - P). V is linear and P exponential in dT, so the self-consistency
         a dT = b - c exp(-dT / T1) (a = 1 - R_th I k_V, b = R_th I V(dT=0), c = R_th P0) is solved
         exactly with the principal Lambert W branch (the one continuous from I = 0) instead of a
@@ -348,16 +367,18 @@ class MicroLED:
         n = self.carrier_density(i)
         eqe = p.injection_efficiency * self.iqe(n) * p.extraction_efficiency
         p0 = eqe * self.photon_energy / sc.e * np.clip(i, 0.0, None)
-        v0 = self._junction_voltage(i) + i * p.series_resistance
+        vj = self._junction_voltage(i)
+        v0 = vj + i * p.series_resistance
+        k_v = self._heating_coefficient(vj)
         t1, rth = p.characteristic_temperature, p.thermal_resistance * np.asarray(heating, float)
-        a = 1 - rth * i * p.voltage_temperature_coefficient
+        a = 1 - rth * i * k_v
         b, c = rth * i * v0, rth * p0
         with np.errstate(all="ignore"):
             z = -(c / (a * t1)) * np.exp(-b / (a * t1))
             ok = (a > 0) & (z >= -1 / np.e)
             w = np.where(ok, lambertw(np.where(ok, z, 0.0)).real, np.nan)
             dt = b / a + t1 * w
-        return OperatingPoint(current=i, voltage=v0 + p.voltage_temperature_coefficient * dt,
+        return OperatingPoint(current=i, voltage=v0 + k_v * dt,
                               optical_power=p0 * np.exp(-dt / t1),
                               junction_temperature=p.ambient_temperature + dt, carrier_density=n)
 
@@ -376,7 +397,8 @@ class MicroLED:
 
         def residual(i):
             heating = self.steady_state(i).junction_temperature - p.ambient_temperature
-            return i - isothermal(v - p.voltage_temperature_coefficient * heating)
+            k_v = self._heating_coefficient(self._junction_voltage(i))
+            return i - isothermal(v - k_v * heating)
 
         i = isothermal(v)
         for _ in range(maxiter):

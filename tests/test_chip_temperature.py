@@ -66,3 +66,23 @@ def test_light_output_falls_with_a_characteristic_temperature():
 def test_a_temperature_outside_the_models_bounds_is_refused(bad):
     with pytest.raises(ValueError):
         ChipParameters().at_temperature(bad)
+
+
+def test_with_the_diode_law_self_heating_the_forward_voltage_method_finds_r_th():
+    p = ChipParameters(noise=0.0, self_heating_diode_law=True)
+    chip, current = MicroLED(p), np.array([10e-3])
+    hot, cold = chip.steady_state(current), chip.steady_state(current, heating=0)
+    h = 0.5  # K: the stage law's dV/dT at this current, by a finite difference
+    stage = [MicroLED(p.at_temperature(p.ambient_temperature + d)).steady_state(
+        current, heating=0).voltage[0] for d in (-h, h)]
+    k = (stage[1] - stage[0]) / (2 * h)
+    rise = (hot.voltage[0] - cold.voltage[0]) / k  # JESD51-1's electrical test method
+    power = current[0] * hot.voltage[0] - hot.optical_power[0]
+    assert rise / power == pytest.approx(p.thermal_resistance, rel=1e-3)
+    assert hot.voltage[0] < cold.voltage[0]  # the heated junction needs less voltage
+    assert not MicroLED(ChipParameters()).params.self_heating_diode_law  # default: as before
+
+
+def test_the_self_heating_law_flag_is_a_boolean():
+    with pytest.raises(ValueError, match="self_heating_diode_law"):
+        ChipParameters(self_heating_diode_law=1)
