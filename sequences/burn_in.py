@@ -62,7 +62,7 @@ class BurnIn(Sequence):
         "temperature": Parameter(358.15, "K", "stage temperature of the stress", minimum=1.0,
                                  maximum=1000.0),
         "duration": Parameter(3.6e6, "s", "planned stress time (1000 h by default)",
-                              minimum=1.0),
+                              minimum=0.01),
         "checkpoints": Parameter(20, "", "log-spaced checkpoints over the stress (besides the "
                                  "one at 0)", kind=int, minimum=2, maximum=1000),
         "first_checkpoint": Parameter(None, "s", "stress time of the first checkpoint "

@@ -33,11 +33,12 @@ FAST = {
                        ":READ?"),
     "eye": ({"record_bits": 200, "acquisitions": 1, "settle": 0.0},
             ("scope", ":WAVeform:DATA?"), ":READ?"),
-    "temperature-sweep": ({"temperatures": [298.15], "hold": 0.1,  # the stage at the room's
+    "temperature-sweep": ({"temperatures": [298.15], "hold": 0.1, "poll": 0.02,  # the room
                            "inner_parameters": {"points": 12, "settle": 0.0}},
                           ("smu", ":READ?"), ":READ?"),
-    "burn-in": ({"temperature": 298.15, "duration": 1.0, "checkpoints": 2, "hold": 0.1,
-                 "monitor_interval": 0.5, "settle": 0.0}, ("smu", ":READ?"), ":READ?"),
+    "burn-in": ({"temperature": 298.15, "duration": 0.2, "checkpoints": 2, "hold": 0.1,
+                 "poll": 0.02, "monitor_interval": 0.1, "settle": 0.0},
+                ("smu", ":READ?"), ":READ?"),
 }
 
 
