@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 # units shown converted, with the factor from SI; everything else gets an SI prefix
 _CONVERSIONS = {"A/m^2": ("A/cm^2", 1e-4)}
+HOUR = 3600.0  # s: durations of an hour or more are shown in hours ("h")
 _PREFIXES = [(1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"),
              (1e-9, "n"), (1e-12, "p"), (1e-15, "f")]
 
@@ -23,6 +24,11 @@ def format_quantity(value: float | None, units: str) -> str:
         return f"{value * factor:.4g} {shown}"
     if units in ("", "1"):
         return f"{value:.4g}"
+    if units.startswith("1/"):  # a rate: 4e-06 1/s, not "4 u1/s"
+        return f"{value:.4g} {units}"
+    if units == "s" and abs(value) >= HOUR and math.isfinite(value):  # a stress time, a lifetime
+        hours = value / HOUR
+        return f"{hours:.4g} h" if abs(hours) < 1e4 else f"{hours:.0f} h"
     if units in ("dB", "dBm", "K", "%"):  # no SI prefix on logarithmic and absolute scales
         return f"{value:.4g} {units}"
     magnitude = abs(value)
@@ -117,16 +123,18 @@ class Progress:
         # sys.stderr looked up now, not at import: it may have been redirected since
         self.stream = stream = stream if stream is not None else sys.stderr
         self.width = width
-        self.total, self.name, self._last = 1, "", 0.0
+        self.total, self.name, self._last, self.detail = 1, "", 0.0, ""
         self.tty = stream.isatty()
         self._started = time.monotonic()
 
     def __call__(self, event: str, payload: dict[str, Any]) -> None:
         if event == "step_start":
+            self.detail = ""
             self.name, self.total = payload["name"], max(int(payload["total"]), 1)
             self._started = time.monotonic()
             self._draw(0, force=True)
         elif event == "progress":
+            self.detail = payload.get("detail") or ""
             self._draw(payload["done"])
         elif event == "step_end":
             recovered = format_recoveries(payload.get("recoveries") or {})
@@ -145,6 +153,7 @@ class Progress:
         left = f", ~{elapsed / done * (self.total - done):.0f}s left" \
             if 0 < done < self.total and not end else ""
         line = (f"{self.name:<16} [{'#' * filled}{'.' * (self.width - filled)}] "
-                f"{done}/{self.total} {elapsed:5.1f}s{left}")
+                f"{done}/{self.total} {elapsed:5.1f}s{left}"
+                + (f"  {self.detail}" if self.detail else ""))
         self.stream.write(("\r" if self.tty else "") + line + (end or ("" if self.tty else "\n")))
         self.stream.flush()

@@ -136,9 +136,15 @@ class StepContext:
         self._pending: dict[str, list[np.ndarray]] = {name: [] for name in self.units}
         self._last_write = time.monotonic()
         self.count = 0
+        self.detail = ""  # the sequence's words on its progress (progress())
         self.notes: list[str] = []
         # what an interrupted step stored, on a resume of a resumable sequence; else {}
         self.earlier: dict[str, np.ndarray] = {}
+
+    def progress(self, text: str) -> None:
+        """A few words on the step's progress beyond its row count, sent with the next rows'
+        ``progress`` event (``detail``) and shown beside the progress bar."""
+        self.detail = text
 
     def note(self, message: str) -> None:
         """Something the step's outcome should say (its reason when it completes), shown now."""
@@ -179,7 +185,7 @@ class StepContext:
         now = time.monotonic()
         if now - self._last_write >= self.runner.flush_interval:
             self.flush()
-        self.runner.emit("progress", step=self.step.name, done=self.count)
+        self.runner.emit("progress", step=self.step.name, done=self.count, detail=self.detail)
         self.runner.raise_pending_stop()
 
     def flush(self) -> None:

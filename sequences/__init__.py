@@ -6,15 +6,17 @@ from common.errors import ConfigError
 
 from .bandwidth import Bandwidth
 from .base import Sequence
+from .burn_in import BurnIn
 from .eye import Eye
 from .iv import IV
 from .liv import LIV
 from .pulse_response import PulseResponse
 from .pulsed_liv import PulsedLIV
+from .temperature_sweep import TemperatureSweep
 
 SEQUENCES: dict[str, type[Sequence]] = {
-    cls.name: cls for cls in (LIV, IV, Bandwidth, PulseResponse, Eye)}
-SEQUENCES[PulsedLIV.name] = PulsedLIV
+    cls.name: cls for cls in (LIV, IV, Bandwidth, PulseResponse, Eye, PulsedLIV,
+                              TemperatureSweep, BurnIn)}
 
 
 def get_sequence(name: str) -> type[Sequence]:

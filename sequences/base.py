@@ -108,6 +108,10 @@ class StepContext(Protocol):
         """Something the step's outcome should say (stored as its reason, shown)."""
         ...
 
+    def progress(self, text: str) -> None:
+        """A few words on the progress beyond the row count, shown with the progress bar."""
+        ...
+
 
 class Dropped(str):
     """The value of a figure the analysis could not give: the reason, in words."""

@@ -35,6 +35,12 @@ FAST = {
             ("scope", ":WAVeform:DATA?"), ":READ?"),
     "pulsed-liv": ({"points": 6, "settle": 0.0}, ("pulsed_smu", "printbuffer(1, 6, "),
                    "smua.trigger.initiate()"),
+    "temperature-sweep": ({"temperatures": [298.15], "hold": 0.1, "poll": 0.02,  # the room
+                           "inner_parameters": {"points": 12, "settle": 0.0}},
+                          ("smu", ":READ?"), ":READ?"),
+    "burn-in": ({"temperature": 298.15, "duration": 0.2, "checkpoints": 2, "hold": 0.1,
+                 "poll": 0.02, "monitor_interval": 0.1, "settle": 0.0},
+                ("smu", ":READ?"), ":READ?"),
 }
 SMU = {"pulsed-liv": "pulsed_smu"}  # the SMU a sequence drives, where the contact opens
 EXTRA = {"pulsed-liv": {"pulsed_smu": {"driver": "keithley2600b", "simulated": True,
