@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from common.errors import ConfigError
 
+from .align import Align
+from .array_map import ArrayMap
 from .bandwidth import Bandwidth
 from .base import Sequence
 from .eye import Eye
@@ -13,6 +15,7 @@ from .pulse_response import PulseResponse
 
 SEQUENCES: dict[str, type[Sequence]] = {
     cls.name: cls for cls in (LIV, IV, Bandwidth, PulseResponse, Eye)}
+SEQUENCES.update({cls.name: cls for cls in (ArrayMap, Align)})  # issue 11
 
 
 def get_sequence(name: str) -> type[Sequence]:
