@@ -5,8 +5,9 @@ first when the station has a switch matrix). A coarse raster of ``coarse_points`
 ``coarse_points`` over ``span`` in x and y around the centre comes first; then, ``passes``
 times, a fine line in x, one in y (each ``fine_points`` over ``fine_span``, centred on the
 best estimate so far) and one in z (``z_points`` over ``z_span`` around the starting z; none
-with ``z_points: 0``); each line is fitted with a Gaussian (:func:`gaussian_peak`) whose peak
-centres the next. The stage ends at the found peak, where the coupled power is read once more.
+with ``z_points: 0``); each line is fitted (a Gaussian across, :func:`gaussian_peak`; a
+Lorentzian in z, :func:`lorentzian_peak`) and its peak centres the next. The stage ends at
+the found peak, where the coupled power is read once more.
 Every position the search can visit lies within the raster widened by half a fine line, and
 z within the z line: that envelope is checked against the travel limits before the first move.
 
@@ -74,9 +75,12 @@ class Align(Sequence):
     columns = {"x": "m", "y": "m", "z": "m", "optical_power": "W", "scan": ""}
     results = {
         "peak_x": Result("m", "centre of a Gaussian fitted to the last x line (ln P quadratic "
-                         "in x over its points within 10 dB of its maximum)"),
+                         "in x over its points within 10 dB of its maximum; Joyce and DeLoach, "
+                         "Appl. Opt. 23, 4187 (1984))"),
         "peak_y": Result("m", "as peak_x, from the last y line"),
-        "peak_z": Result("m", "as peak_x, from the last z line; the stage's z without one"),
+        "peak_z": Result("m", "vertex of 1 / P quadratic in z over the last z line (a "
+                         "Lorentzian, the axial coupling of Gaussian beams); the stage's z "
+                         "without a z line"),
         "peak_power": Result("W", "coupled power read at (peak_x, peak_y, peak_z)",
                              ("bias_current",)),
         "coupling_efficiency": Result("1", "peak_power / emitted_power", ("bias_current",)),
@@ -190,7 +194,7 @@ class Align(Sequence):
                 for value in positions:
                     others = {a: estimate[a] for a in here if a != axis}
                     powers.append(read(scan, **others, **{axis: float(value)}))
-                estimate[axis] = line_peak(positions, np.array(powers), bounds.get(axis))
+                estimate[axis] = line_peak(positions, np.array(powers), axis, bounds.get(axis))
         read(PEAK, **{a: estimate[a] for a in here})
 
     @classmethod
@@ -198,12 +202,9 @@ class Align(Sequence):
         return align_figures(data, params)
 
 
-def gaussian_peak(position, power) -> tuple[float, float, float]:
-    """(centre, peak power, 1 dB half-width) of a Gaussian P = P0 exp(-(x - x0)^2 / (2 s^2))
-    fitted to one line: ln P = a + b x + c x^2 by least squares weighted by P (the weight of
-    ln P when the noise is on P; Caruana et al., Appl. Spectrosc. 40, 1986, 81), over the
-    points within 10 dB of the line's highest reading. x0 = -b / 2c, the 1 dB half-width
-    sqrt(0.1 ln 10 / -c). ValueError when the line has no peak inside it."""
+def _fit_window(position, power) -> tuple[np.ndarray, np.ndarray]:
+    """The finite 1-D line as arrays, cut to its points within 10 dB of its highest reading
+    (at least 3 of them)."""
     x = np.asarray(position, dtype=float)
     p = np.asarray(power, dtype=float)
     if x.ndim != 1 or x.shape != p.shape or not np.all(np.isfinite(x) & np.isfinite(p)):
@@ -214,25 +215,56 @@ def gaussian_peak(position, power) -> tuple[float, float, float]:
     if np.count_nonzero(used) < 3:
         raise ValueError("fewer than 3 points within 10 dB of the line's maximum: the line "
                          "is too coarse for the mode")
-    origin, scale = x[used].mean(), max(np.ptp(x[used]), 1e-300)
-    u = (x[used] - origin) / scale  # a well-conditioned fit
-    c, b, a = np.polyfit(u, np.log(p[used]), 2, w=p[used] / p.max())
-    if not c < 0:
+    return x[used], p[used]
+
+
+def _quadratic_vertex(x: np.ndarray, values: np.ndarray, weights: np.ndarray, opens: str
+                      ) -> tuple[float, float, float]:
+    """(vertex, value at the vertex, c) of values = a + b x + c x^2 fitted by weighted least
+    squares (x centred and scaled for conditioning; c in the units of x). ``opens``: "down"
+    (a maximum) or "up" (a minimum) is required; the vertex must lie within the points."""
+    origin, scale = x.mean(), max(np.ptp(x), 1e-300)
+    u = (x - origin) / scale
+    c, b, a = np.polyfit(u, values, 2, w=weights / weights.max())
+    if not (c < 0 if opens == "down" else c > 0):
         raise ValueError("the line's power has no maximum (not peaked)")
-    centre = -b / (2 * c)
-    if not u.min() <= centre <= u.max():
-        raise ValueError(f"the fitted peak {origin + centre * scale:g} m lies outside the "
+    vertex = -b / (2 * c)
+    if not u.min() <= vertex <= u.max():
+        raise ValueError(f"the fitted peak {origin + vertex * scale:g} m lies outside the "
                          f"points it was fitted to")
-    return (float(origin + centre * scale), float(np.exp(a - b * b / (4 * c))),
-            float(scale * math.sqrt(ONE_DB / -c)))
+    return float(origin + vertex * scale), float(a - b * b / (4 * c)), float(c / scale**2)
 
 
-def line_peak(position, power, bounds: tuple[float, float] | None) -> float:
-    """Where the next line is centred: the fitted peak, or the line's best reading when the
-    fit fails or its peak leaves ``bounds`` (the raster: the search never leaves what was
-    checked against the travel limits)."""
+def gaussian_peak(position, power) -> tuple[float, float, float]:
+    """(centre, peak power, 1 dB half-width) of a lateral line: a Gaussian
+    P = P0 exp(-(x - x0)^2 / w^2), the coupling of two Gaussian modes offset by x - x0 (Joyce
+    and DeLoach, Appl. Opt. 23, 4187 (1984)), fitted as ln P = a + b x + c x^2 by least squares
+    weighted by P (the weight of ln P when the noise is on P; Caruana et al., Appl. Spectrosc.
+    40, 81 (1986)) over the points within 10 dB of the line's highest reading. x0 = -b / 2c;
+    the 1 dB half-width, where ln P has fallen by 0.1 ln 10, is sqrt(0.1 ln 10 / -c).
+    ValueError when the line has no peak inside it."""
+    x, p = _fit_window(position, power)
+    centre, log_peak, c = _quadratic_vertex(x, np.log(p), p, "down")
+    return centre, float(np.exp(log_peak)), math.sqrt(ONE_DB / -c)
+
+
+def lorentzian_peak(position, power) -> tuple[float, float]:
+    """(centre, peak power) of an axial line: on axis two Gaussian beams couple as
+    P0 / (1 + ((z - z0) / 2 z_R)^2) (Joyce and DeLoach 1984), so 1 / P is a quadratic in z,
+    fitted by least squares weighted by P^2 (the weight of 1 / P when the noise is on P) over
+    the points within 10 dB of the line's highest reading; z0 its vertex."""
+    z, p = _fit_window(position, power)
+    centre, inverse_peak, _ = _quadratic_vertex(z, 1.0 / p, p * p, "up")
+    return centre, 1.0 / inverse_peak
+
+
+def line_peak(position, power, axis: str, bounds: tuple[float, float] | None) -> float:
+    """Where the next line is centred: the fitted peak (:func:`lorentzian_peak` in z,
+    :func:`gaussian_peak` across), or the line's best reading when the fit fails or its peak
+    leaves ``bounds`` (the raster: the search never leaves what was checked against the
+    travel limits)."""
     try:
-        centre = gaussian_peak(position, power)[0]
+        centre = (lorentzian_peak if axis == "z" else gaussian_peak)(position, power)[0]
     except ValueError:
         centre = float(np.asarray(position)[int(np.argmax(power))])
     if bounds is not None and not bounds[0] <= centre <= bounds[1]:
@@ -275,8 +307,8 @@ def align_figures(data: dict[str, np.ndarray], params: dict):
         figure(figures, f"tolerance_{axis}", "m", lambda fit=fit: fit()[2])
     if np.any(scan == Z_LINE):
         figure(figures, "peak_z", "m",
-               lambda: gaussian_peak(*(v[last_line(scan, Z_LINE)]
-                                       for v in (data["z"], power)))[0])
+               lambda: lorentzian_peak(*(v[last_line(scan, Z_LINE)]
+                                         for v in (data["z"], power)))[0])
     elif scan.size:
         figures["peak_z"] = (float(data["z"][-1]), "m")
     bias = {"bias_current": (params["drive_current"], "A")}
