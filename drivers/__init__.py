@@ -11,6 +11,8 @@ DRIVERS: dict[str, str] = {
     "keysight_e5071c": "drivers.keysight_e5071c:KeysightE5071C",
     "keysight_infiniium": "drivers.keysight_infiniium:KeysightInfiniium",
     "keysight_81134a": "drivers.keysight_81134a:Keysight81134A",
+    "keysight_34980a": "drivers.keysight_34980a:Keysight34980A",
+    "newport_smc100": "drivers.newport_smc100:NewportSMC100",
 }
 
 

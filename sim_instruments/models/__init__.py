@@ -15,6 +15,8 @@ MODELS: dict[str, tuple[str, str]] = {
     "keysight_81134a": ("keysight_81134a.yaml", "keysight_81134a:Keysight81134AModel"),
     "keysight_infiniium": ("keysight_infiniium.yaml", "keysight_infiniium:KeysightInfiniiumModel"),
     "keysight_e5071c": ("keysight_e5071c.yaml", "keysight_e5071c:KeysightE5071CModel"),
+    "keysight_34980a": ("keysight_34980a.yaml", "keysight_34980a:Keysight34980AModel"),
+    "newport_smc100": (None, "newport_smc100:NewportSMC100Model"),
 }
 
 
