@@ -35,8 +35,10 @@ from drivers.roles import (
     Oscilloscope,
     Output,
     PatternGenerator,
+    Positioner,
     PowerMeter,
     SourceMeter,
+    Switch,
     VoltageSource,
 )
 from sequences.base import Sequence, dropped_figures, split_figures
@@ -45,7 +47,15 @@ from . import __version__
 from .clock import WallClock
 from .plan import Plan, PlanError, check_connected, check_recipe, resolve_roles
 from .recipe import Recipe, Step
-from .safety import DriveMonitor, NetworkAnalyzerGuard, PassiveGuard, PatternGuard, SourceGuard
+from .safety import (
+    DriveMonitor,
+    NetworkAnalyzerGuard,
+    PassiveGuard,
+    PatternGuard,
+    PositionerGuard,
+    SourceGuard,
+    SwitchGuard,
+)
 from .station import Station, StationConfig
 from .storage import RunWriter, StorageFull, read_run, to_json
 from .transcript import GROUP as TRANSCRIPT
@@ -225,6 +235,10 @@ def guard_for(protocol: type, driver: Any, limits, drive: DriveMonitor) -> Any:
         return PassiveGuard(driver, limits, (
             "configure_channel", "configure_timebase", "configure_edge_trigger",
             "set_averaging", "acquire", "fetch_waveform"))
+    if protocol is Switch:
+        return SwitchGuard(driver, limits, drive)
+    if protocol is Positioner:
+        return PositionerGuard(driver, limits)
     raise ConfigError(f"no safety guard for role {protocol.__name__}")
 
 
