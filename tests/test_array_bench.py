@@ -1,0 +1,180 @@
+"""``array-map`` and ``align`` on the simulated bench, against the simulation's own truth: the
+seeded faulty emitters, the emitters' drawn spreads, the hidden coupling optimum and the
+closed-form 1 dB tolerance of the Gaussian overlap; switching only with the SMU off, from the
+simulated instruments' own command log; a map killed half-way and resumed."""
+
+from __future__ import annotations
+
+import math
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from bench.cli import main
+from bench.recipe import parse_recipe
+from bench.runner import Runner
+from bench.station import StationConfig
+from bench.storage import read_run
+from sequences.array_map import CLASSES
+from sim_instruments.array import EmitterArray
+from sim_instruments.chip import ChipParameters
+
+ROWS, COLUMNS = 8, 8
+ARRAY = {"rows": ROWS, "columns": COLUMNS, "seed": 5,
+         "spread": {"efficiency": 0.05, "forward_voltage": 0.02},
+         "dead": [[0, 2], [6, 5]], "shorted": [[3, 3]], "leaky": [[1, 7], [7, 0]]}
+STATION = {
+    "name": "array bench",
+    "instruments": {
+        "smu": {"driver": "keithley2450", "resource": "USB0::0x05E6::0x2450::04400001::INSTR",
+                "simulated": True},
+        "power_meter": {"driver": "thorlabs_pm100d",
+                        "resource": "USB0::0x1313::0x8078::P0012345::INSTR", "simulated": True},
+        "switch": {"driver": "keysight_34980a", "resource": "TCPIP0::192.168.1.30::inst0::INSTR",
+                   "simulated": True, "options": {"rows": ROWS, "columns": COLUMNS}}},
+    "simulation": {"array": ARRAY}}
+SAMPLE = {"id": "array", "diameter": 20e-6, "wavelength": 450e-9,
+          "limits": {"max_current": 10e-3, "max_voltage": 6.0, "max_reverse_voltage": 5.0}}
+# -2 V: a leak_resistance of 1 Mohm leaks 2 uA, 2000x the leakage_limit; fewer ramp levels
+MAP = {"sequence": "array-map", "name": "map",
+       "params": {"rows": ROWS, "columns": COLUMNS, "reverse_voltage": -2.0, "settle": 0.0}}
+
+
+def run(tmp_path, steps, station=STATION, name="run.h5"):
+    recipe = parse_recipe({"sample": SAMPLE, "steps": steps})
+    outcome = Runner(StationConfig.from_mapping(station), recipe, tmp_path / name).run()
+    assert outcome.status == "completed", outcome.reason
+    return read_run(tmp_path / name)
+
+
+def classes_found(step) -> dict[str, list[list[int]]]:
+    classes = step.analysis["classification_map"]
+    return {name: sorted([int(r), int(c)] for r, c in zip(*np.nonzero(classes == code),
+                                                           strict=True))
+            for code, name in enumerate(CLASSES)}
+
+
+@pytest.fixture(scope="module")
+def mapped(tmp_path_factory):
+    from conftest import record_stations
+
+    monkeypatch = pytest.MonkeyPatch()
+    stations = record_stations(monkeypatch)
+    try:
+        record = run(tmp_path_factory.mktemp("map"), [MAP])
+    finally:
+        monkeypatch.undo()
+    return record.steps[0], stations[0].world
+
+
+def test_array_map_finds_exactly_the_seeded_dead_shorted_and_leaky_emitters(mapped):
+    step, _ = mapped
+    found = classes_found(step)
+    assert found["dead"] == sorted(ARRAY["dead"])
+    assert found["short"] == ARRAY["shorted"]
+    assert found["leaky"] == sorted(ARRAY["leaky"])
+    assert found["weak"] == []
+    results = {name: r["value"] for name, r in step.results.items()}
+    assert (results["dead_count"], results["short_count"], results["leaky_count"]) == (2, 1, 2)
+    assert results["yield"] == pytest.approx(59 / 64)
+    assert step.data["row"].size == ROWS * COLUMNS
+    for name in ("forward_voltage_map", "optical_power_map", "reverse_current_map"):
+        assert step.analysis[name].shape == (ROWS, COLUMNS)
+
+
+def test_array_map_cvs_are_those_of_the_simulated_emitters_spread(mapped):
+    """P at a fixed current scales with the drawn extraction efficiency, Vf with the drawn
+    forward-voltage factor (sim_instruments/array.py): the CVs over the good emitters are
+    those of the drawn factors (the configured spread, as sampled by 59 emitters)."""
+    step, _ = mapped
+    truth = EmitterArray.from_config(ARRAY, ChipParameters())
+    good = step.analysis["classification_map"] == CLASSES.index("good")
+
+    def cv(values):
+        return values.std(ddof=1) / values.mean()
+    assert step.results["power_cv"]["value"] == \
+        pytest.approx(cv(truth.factors["efficiency"][good]), rel=0.05)
+    assert step.results["vf_cv"]["value"] == \
+        pytest.approx(cv(truth.factors["forward_voltage"][good]), rel=0.1)
+    for name, spread in (("power_cv", 0.05), ("vf_cv", 0.02)):  # the configured spread
+        assert step.results[name]["value"] == pytest.approx(spread, rel=0.35)
+
+
+def test_the_switch_moves_only_with_the_smu_output_off(mapped):
+    _, world = mapped
+    on, closes = False, 0
+    for instrument, command in world.commands:
+        text = command.upper()
+        if instrument == "smu" and text.startswith(":OUTP"):
+            on = text.rstrip().endswith(("ON", "1")) and "?" not in text
+        if instrument == "switch" and text.startswith("ROUT") and "?" not in text:
+            assert not on, f"{command!r} with the SMU output on"
+            closes += text.startswith(("ROUT:CLOS", "ROUTE:CLOSE"))
+    assert closes == ROWS * COLUMNS
+
+
+def test_a_map_larger_than_the_switch_is_refused_before_anything_moves(tmp_path, capsys):
+    recipe = tmp_path / "big.yaml"
+    big = dict(MAP, params={**MAP["params"], "rows": ROWS + 1})
+    recipe.write_text(yaml.safe_dump({"sample": SAMPLE, "steps": [big]}))
+    station = tmp_path / "station.yaml"
+    station.write_text(yaml.safe_dump(STATION))
+    assert main(["run", str(recipe), "--station", str(station), "-q",
+                 "-o", str(tmp_path / "big.h5")]) == 2
+    assert "rows" in capsys.readouterr().err
+
+
+def test_a_map_killed_half_way_and_resumed_gives_the_same_maps(tmp_path, mapped):
+    reference, _ = mapped
+    recipe, station = tmp_path / "recipe.yaml", tmp_path / "station.yaml"
+    recipe.write_text(yaml.safe_dump({"sample": SAMPLE, "steps": [MAP]}))
+    station.write_text(yaml.safe_dump(STATION))
+    out = tmp_path / "killed.h5"
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from bench.cli import main; sys.exit(main())",
+         "run", str(recipe), "--station", str(station), "-q", "-o", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while rows_in(out) < ROWS * COLUMNS // 2:
+            assert process.poll() is None, "the map ended before it could be killed"
+            assert time.monotonic() < deadline, "the map did not get half-way"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    killed_at = rows_in(out)
+    assert ROWS * COLUMNS // 2 <= killed_at < ROWS * COLUMNS
+    assert main(["run", "--resume", str(out), "-q"]) == 0
+    step = read_run(out).steps[0]
+    assert step.status == "completed"
+    assert step.data["row"].size == ROWS * COLUMNS  # every emitter once: none re-tested
+    pairs = set(zip(step.data["row"].tolist(), step.data["column"].tolist(), strict=True))
+    assert len(pairs) == ROWS * COLUMNS
+    assert classes_found(step) == classes_found(reference)
+    for name, rtol in (("forward_voltage_map", 0.01), ("optical_power_map", 0.01)):
+        np.testing.assert_allclose(step.analysis[name], reference.analysis[name], rtol=rtol)
+    for name in ("yield", "dead_count", "short_count", "leaky_count"):
+        assert step.results[name]["value"] == reference.results[name]["value"]
+    assert math.isclose(step.results["power_cv"]["value"],
+                        reference.results["power_cv"]["value"], rel_tol=0.05)
+
+
+def rows_in(path) -> int:
+    """Emitter rows in a map being written (read without locking; 0 until they exist)."""
+    for _ in range(50):
+        try:
+            with h5py.File(path, "r", locking=False) as f:
+                steps = f.get("steps")
+                group = next(iter(steps.values()), None) if steps is not None else None
+                return 0 if group is None or "row" not in group["data"] \
+                    else group["data/row"].shape[0]
+        except (OSError, KeyError, TypeError):
+            time.sleep(0.01)
+    return 0
