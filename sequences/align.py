@@ -152,18 +152,24 @@ class Align(Sequence):
         try:
             smu.set_current(params["drive_current"])
             smu.measure()  # an open emitter ends the step here (ComplianceError)
-            self.search(ctx, stage, meter, params, center)
+            self.search(ctx, stage, meter, params, center, now)
         finally:
             smu.output_off()
 
-    def search(self, ctx, stage, meter, params, center) -> None:
-        """The raster, the fine lines and the final reading at the peak."""
+    def search(self, ctx, stage, meter, params, center, start) -> None:
+        """The raster, the fine lines and the final reading at the peak; ``start``: where
+        the stage is (axis -> m)."""
         z_axis = bool(params["z_points"])
-        here = dict(center) if z_axis else {"x": center["x"], "y": center["y"]}
+        here = {axis: start.get(axis, center[axis]) for axis in ("x", "y", "z")[:2 + z_axis]}
+        if z_axis:
+            here["z"] = center["z"]
+            stage.move_to(z=center["z"])
 
         def read(scan: int, **position: float) -> float:
-            here.update(position)
-            stage.move_to(**here)
+            moves = {axis: value for axis, value in position.items() if value != here[axis]}
+            if moves:  # only the axes that change: each axis is its own controller
+                stage.move_to(**moves)
+                here.update(moves)
             ctx.sleep(params["settle"])
             power = meter.read_power()
             ctx.points(x=here["x"], y=here["y"], z=here.get("z", center["z"]),

@@ -101,7 +101,7 @@ def run_search(rng=None, **changes):
     meter = SimpleNamespace(read_power=lambda: float(
         overlap(**stage.where) * (1 + 1e-3 * noise.standard_normal())))
     center = {axis: 0.0 for axis in "xyz"}
-    Align().search(ctx, stage, meter, params, center)
+    Align().search(ctx, stage, meter, params, center, stage.position())
     return params, stage, ctx.data()
 
 
@@ -117,8 +117,8 @@ def test_the_search_finds_the_hidden_optimum_and_its_1db_tolerances():
     assert figures["peak_power"][0] == pytest.approx(1e-4, rel=0.01)
     assert figures["coupling_efficiency"][0] == pytest.approx(0.25, rel=0.01)
     assert figures["coupling_efficiency"][2] == {"bias_current": (1e-3, "A")}
-    last = stage.moves[-1]
-    assert last["x"] == pytest.approx(3.3e-6, abs=0.1e-6)  # the stage ends at the peak
+    assert stage.where["x"] == pytest.approx(3.3e-6, abs=0.1e-6)  # the stage ends at the peak
+    assert stage.where["y"] == pytest.approx(-5.1e-6, abs=0.1e-6)
     raster = figures["raster_power"][0]
     assert raster.shape == (9, 9) and figures["raster_x"][0].size == 9
     iy, ix = np.unravel_index(np.argmax(raster), raster.shape)
