@@ -1,13 +1,13 @@
 """``align``: find the stage position of peak coupled power (positioner + power meter).
 
 The emitter is driven at ``drive_current`` by the SMU (routed to emitter ``row``, ``column``
-first when the station has a switch matrix). A coarse raster of ``coarse_points`` x
-``coarse_points`` over ``span`` in x and y around the centre comes first; then, ``passes``
-times, a fine line in x, one in y (each ``fine_points`` over ``fine_span``, centred on the
-best estimate so far) and one in z (``z_points`` over ``z_span`` around the starting z; none
-with ``z_points: 0``); each line is fitted (a Gaussian across, :func:`gaussian_peak`; a
-Lorentzian in z, :func:`lorentzian_peak`) and its peak centres the next. The stage ends at
-the found peak, where the coupled power is read once more.
+first when the station has a switch matrix); ``home: true`` homes the stage first. A coarse
+raster of ``coarse_points`` x ``coarse_points`` over ``span`` in x and y around the centre
+comes first; then, ``passes`` times, a fine line in x, one in y (each ``fine_points`` over
+``fine_span``, centred on the best estimate so far) and one in z (``z_points`` over ``z_span``
+around the starting z; none with ``z_points: 0``); each line is fitted (a Gaussian across,
+:func:`gaussian_peak`; a Lorentzian in z, :func:`lorentzian_peak`) and its peak centres the
+next. The stage ends at the found peak, where the coupled power is read once more.
 Every position the search can visit lies within the raster widened by half a fine line, and
 z within the z line: that envelope is checked against the travel limits before the first move.
 
@@ -67,6 +67,8 @@ class Align(Sequence):
                               minimum=0, maximum=1001),
         "passes": Parameter(2, "", "rounds of x, y (and z) lines", kind=int, minimum=1,
                             maximum=10),
+        "home": Parameter(False, "", "home the axes first (needed once after the controllers "
+                          "power up; each axis travels to its reference)", kind=bool),
         "settle": Parameter(0.0, "s", "wait after each move before reading", minimum=0.0),
         "averaging": Parameter(1, "", "power meter samples per reading", kind=int, minimum=1),
         "emitted_power": Parameter(None, "W", "power the emitter emits at drive_current, for "
@@ -135,6 +137,8 @@ class Align(Sequence):
         if missing:
             raise ConfigError(f"align needs the positioner axes {list(wanted)}; "
                               f"{stage.name} has {list(stage.axes)}")
+        if params["home"]:
+            stage.home()  # the controllers' own reference search, before any target is set
         now = stage.position()
         center = {axis: (params[f"center_{axis}"] if params[f"center_{axis}"] is not None
                          else now.get(axis, 0.0)) for axis in ("x", "y", "z")}

@@ -178,3 +178,42 @@ def rows_in(path) -> int:
         except (OSError, KeyError, TypeError):
             time.sleep(0.01)
     return 0
+
+
+# -- align ---------------------------------------------------------------------------------------
+PITCH, RADIUS = 50e-6, 2.5e-6
+COUPLING = {"optimum": [3.3e-6, -4.2e-6, 12e-6], "mode_field_radius": RADIUS,
+            "focus_depth": 20e-6}
+ALIGN = {"sequence": "align", "name": "align",
+         "params": {"home": True, "row": 1, "column": 0, "center_x": 0.0, "center_y": PITCH,
+                    "center_z": 0.0, "span": 30e-6, "coarse_points": 7, "fine_points": 9,
+                    "z_span": 80e-6, "z_points": 7}}
+
+
+def test_align_finds_the_hidden_optimum_and_the_closed_form_1db_tolerance(tmp_path):
+    """The built-in bench with an array and a coupling (a station of only a ``simulation:``
+    block). Emitter (1, 0)'s optimum is the coupling's shifted by one pitch in y; two equal
+    Gaussian modes offset by d couple exp(-d^2 / w^2) (Joyce and DeLoach 1984), 1 dB down at
+    d = w sqrt(0.1 ln 10)."""
+    array = {"rows": 2, "columns": 2, "pitch": PITCH, "seed": 2}
+    station = tmp_path / "station.yaml"
+    station.write_text(yaml.safe_dump({"simulation": {"array": array, "coupling": COUPLING}}))
+    emitter = EmitterArray.from_config(array, ChipParameters()).chip(1, 0)
+    emitted = float(emitter.steady_state(np.array([1e-3])).optical_power[0])
+    steps = [dict(ALIGN, params={**ALIGN["params"], "emitted_power": emitted})]
+    recipe = parse_recipe({"sample": SAMPLE, "steps": steps})
+    out = tmp_path / "align.h5"
+    outcome = Runner(StationConfig.load(station), recipe, out).run()
+    assert outcome.status == "completed", outcome.reason
+    step = read_run(out).steps[0]
+    results = {name: r["value"] for name, r in step.results.items()}
+    x, y, z = COUPLING["optimum"]
+    assert abs(results["peak_x"] - x) < 0.5e-6
+    assert abs(results["peak_y"] - (y + PITCH)) < 0.5e-6
+    assert abs(results["peak_z"] - z) < 5e-6
+    one_db = RADIUS * math.sqrt(0.1 * math.log(10))
+    for axis in ("x", "y"):
+        assert results[f"tolerance_{axis}"] == pytest.approx(one_db, rel=0.1)
+    assert results["coupling_efficiency"] == pytest.approx(1.0, abs=0.02)
+    assert step.analysis["raster_power"].shape == (7, 7)
+    assert step.data["scan"].size == 7 * 7 + 2 * (2 * 9 + 7) + 1
