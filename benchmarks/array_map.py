@@ -17,7 +17,7 @@ printed, so that the two are seen to do the same exchanges. The simulator has no
 or relay time (a real 2450 needs >= ~0.3 ms per reading, a 34932A relay ~ms to settle), so the
 ratio measures software and VISA round-trip cost only: hardware dilutes it.
 
-Run: python benchmarks/array_map.py [--rows R] [--columns C] [--repeats N]
+Run: python benchmarks/array_map.py [--points EMITTERS] [--repeats N]
 """
 
 from __future__ import annotations
@@ -56,10 +56,15 @@ class Terminal(io.StringIO):
         return True
 
 
+SPREAD = {"efficiency": 0.05, "forward_voltage": 0.01}
+FAULTS = {"dead": [[0, 1], [17, 30]], "shorted": [[1, 2]], "leaky": [[2, 3], [31, 31]]}
+
+
 def simulation(rows: int, columns: int) -> dict:
-    return {"array": {"rows": rows, "columns": columns, "seed": 11,
-                      "spread": {"efficiency": 0.05, "forward_voltage": 0.01},
-                      "dead": [[0, 1]], "shorted": [[1, 2]], "leaky": [[2, 3]]}}
+    faults = {kind: [rc for rc in where if rc[0] < rows and rc[1] < columns]
+              for kind, where in FAULTS.items()}
+    return {"array": {"rows": rows, "columns": columns, "seed": 11, "spread": SPREAD,
+                      **{kind: where for kind, where in faults.items() if where}}}
 
 
 def station(rows: int, columns: int) -> StationConfig:
@@ -73,8 +78,9 @@ def station(rows: int, columns: int) -> StationConfig:
         "simulation": simulation(rows, columns)})
 
 
-def framework_per_emitter(rows: int, columns: int) -> tuple[float, int]:
-    """(seconds per emitter inside the bench's step, commands per emitter)."""
+def framework_per_emitter(rows: int, columns: int) -> tuple[float, int, dict]:
+    """(seconds per emitter inside the bench's step, commands per emitter, the step's
+    results)."""
     stamps: list[float] = []
 
     def on_event(event, payload):
@@ -94,7 +100,8 @@ def framework_per_emitter(rows: int, columns: int) -> tuple[float, int]:
     emitters = rows * columns
     if outcome.status != "completed" or len(stamps) != emitters:
         raise SystemExit(f"array-map did not complete: {outcome.status} {outcome.reason}")
-    return (stamps[-1] - stamps[0]) / (emitters - 1), commands // emitters
+    results = {name: r["value"] for name, r in outcome.steps[0].results.items()}
+    return (stamps[-1] - stamps[0]) / (emitters - 1), commands // emitters, results
 
 
 def _commands_in(path: Path) -> int:
@@ -156,25 +163,34 @@ def _slots(rows: int, columns: int) -> tuple[int, ...]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=32)
-    parser.add_argument("--columns", type=int, default=32)
+    parser.add_argument("--points", type=int, default=1024,
+                        help="emitters to map, in rows of 32 (default 1024: 32 x 32)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    columns = min(args.points, 32)
+    rows = max(args.points // columns, 1)
     bare, framework = [], []
     for _ in range(args.repeats):
-        bare.append(bare_per_emitter(args.rows, args.columns))
-        framework.append(framework_per_emitter(args.rows, args.columns))
+        bare.append(bare_per_emitter(rows, columns))
+        framework.append(framework_per_emitter(rows, columns))
     ratios = [f[0] / b[0] for f, b in zip(framework, bare, strict=True)]
     extra = statistics.median(f[0] - b[0] for f, b in zip(framework, bare, strict=True))
-    print(f"array-map of {args.rows} x {args.columns} emitters, {args.repeats} repeats "
+    print(f"array-map of {rows} x {columns} emitters, {args.repeats} repeats "
           f"(simulated, settle 0)")
     print(f"    bare driver loop   {statistics.median(t for t, _ in bare) * 1e3:7.2f} ms/emitter"
           f"   {bare[0][1]} commands/emitter")
-    print(f"    bench array-map    {statistics.median(t for t, _ in framework) * 1e3:7.2f} "
+    print(f"    bench array-map    {statistics.median(f[0] for f in framework) * 1e3:7.2f} "
           f"ms/emitter   {framework[0][1]} commands/emitter (from the I/O record)")
     print(f"    ratio {statistics.median(ratios):5.2f}  (lowest {min(ratios):.2f}, highest "
           f"{max(ratios):.2f})   overhead {extra * 1e6:6.0f} us/emitter   target <= 1.3")
     print("    (no integration or relay time in the simulator: software and VISA cost only)")
+    results, seeded = framework[0][2], simulation(rows, columns)["array"]
+    print("    found: " + ", ".join(
+        f"{kind} {results[f'{count}_count']:.0f} of {len(seeded.get(kind, []))} seeded"
+        for kind, count in (("dead", "dead"), ("shorted", "short"), ("leaky", "leaky"))))
+    print(f"    power_cv {results['power_cv']:.4f} (efficiency spread {SPREAD['efficiency']}), "
+          f"vf_cv {results['vf_cv']:.4f} (forward_voltage spread "
+          f"{SPREAD['forward_voltage']})")
 
 
 if __name__ == "__main__":

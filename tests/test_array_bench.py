@@ -25,10 +25,10 @@ from sequences.array_map import CLASSES
 from sim_instruments.array import EmitterArray
 from sim_instruments.chip import ChipParameters
 
-ROWS, COLUMNS = 8, 8
+ROWS, COLUMNS = 4, 8
 ARRAY = {"rows": ROWS, "columns": COLUMNS, "seed": 5,
          "spread": {"efficiency": 0.05, "forward_voltage": 0.02},
-         "dead": [[0, 2], [6, 5]], "shorted": [[3, 3]], "leaky": [[1, 7], [7, 0]]}
+         "dead": [[0, 2], [3, 5]], "shorted": [[2, 3]], "leaky": [[1, 7], [3, 0]]}
 STATION = {
     "name": "array bench",
     "instruments": {
@@ -82,7 +82,7 @@ def test_array_map_finds_exactly_the_seeded_dead_shorted_and_leaky_emitters(mapp
     assert found["weak"] == []
     results = {name: r["value"] for name, r in step.results.items()}
     assert (results["dead_count"], results["short_count"], results["leaky_count"]) == (2, 1, 2)
-    assert results["yield"] == pytest.approx(59 / 64)
+    assert results["yield"] == pytest.approx(27 / 32)
     assert step.data["row"].size == ROWS * COLUMNS
     for name in ("forward_voltage_map", "optical_power_map", "reverse_current_map"):
         assert step.analysis[name].shape == (ROWS, COLUMNS)
@@ -91,7 +91,7 @@ def test_array_map_finds_exactly_the_seeded_dead_shorted_and_leaky_emitters(mapp
 def test_array_map_cvs_are_those_of_the_simulated_emitters_spread(mapped):
     """P at a fixed current scales with the drawn extraction efficiency, Vf with the drawn
     forward-voltage factor (sim_instruments/array.py): the CVs over the good emitters are
-    those of the drawn factors (the configured spread, as sampled by 59 emitters)."""
+    those of the drawn factors (the configured spread, as sampled by 27 emitters)."""
     step, _ = mapped
     truth = EmitterArray.from_config(ARRAY, ChipParameters())
     good = step.analysis["classification_map"] == CLASSES.index("good")
@@ -103,7 +103,7 @@ def test_array_map_cvs_are_those_of_the_simulated_emitters_spread(mapped):
     assert step.results["vf_cv"]["value"] == \
         pytest.approx(cv(truth.factors["forward_voltage"][good]), rel=0.1)
     for name, spread in (("power_cv", 0.05), ("vf_cv", 0.02)):  # the configured spread
-        assert step.results[name]["value"] == pytest.approx(spread, rel=0.35)
+        assert step.results[name]["value"] == pytest.approx(spread, rel=0.5)
 
 
 def test_the_switch_moves_only_with_the_smu_output_off(mapped):
