@@ -216,16 +216,19 @@ class RunWriter:
         self.flush(force=True)
 
     @_writes
-    def resume_run(self, first_step: int, set_aside: tuple[str, ...] = ()) -> None:
+    def resume_run(self, first_step: int, set_aside: tuple[str, ...] = ()) -> dict[int, str]:
         """Reopen an interrupted run at ``first_step``: later step groups (partial data) move to
         ``/interrupted/<step>-<n>``, and so do the ``set_aside`` groups (``<group>-<n>``: records
         of the interrupted session, whose last compressed chunk a kill may have cut, so they are
         kept as they are and not appended to); the status goes back to running, the resume is
-        logged."""
+        logged. Returns {step index: where its interrupted group went}."""
         moved = self.file.require_group("interrupted")
+        where = {}
         for key in list(self.file["steps"]):
-            if int(self.file["steps"][key].attrs["index"]) >= first_step:
-                self.file.move(f"steps/{key}", f"interrupted/{key}-{len(moved)}")
+            index = int(self.file["steps"][key].attrs["index"])
+            if index >= first_step:
+                where[index] = f"interrupted/{key}-{len(moved)}"
+                self.file.move(f"steps/{key}", where[index])
         for group in set_aside:
             if group in self.file:
                 self.file.move(group, f"interrupted/{group}-{len(moved)}")
@@ -239,6 +242,22 @@ class RunWriter:
                       "resumed": to_json(history), "writer_pid": os.getpid(),
                       "writer_host": socket.gethostname()})
         self.flush(force=True)
+        return where
+
+    def interrupted_step(self, where: str, columns: tuple[str, ...]
+                         ) -> tuple[dict, dict[str, np.ndarray], dict[str, tuple]]:
+        """What an interrupted step stored, to go on from it: (its parameters, its columns cut
+        to the rows every column holds (a kill may have cut a row half-way), its other data
+        arrays as (values, units, attributes))."""
+        group = self.file[where]
+        data = group["data"]
+        kept = {name: data[name][()] for name in columns if name in data}
+        rows = min((values.size for values in kept.values()), default=0)
+        arrays = {name: (ds[()], str(ds.attrs.get("units", "")),
+                         {k: v for k, v in ds.attrs.items() if k != "units"})
+                  for name, ds in data.items() if name not in columns}
+        return (json.loads(group.attrs["params"]),
+                {name: values[:rows] for name, values in kept.items()}, arrays)
 
     @_writes
     def write_station(self, station: dict) -> None:
