@@ -43,7 +43,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy import constants as sc
 
 from common.values import checked_number, shown
 
@@ -62,21 +61,15 @@ _KEYS = ("rows", "columns", "pitch", "spread", *FAULTS, *(f"{k}_rate" for k in F
 
 
 class ShuntedMicroLED(MicroLED):
-    """A chip with a low shunt: the light comes from the current through the junction, I - V_j /
-    R_sh, not from the current at the terminals (the base model neglects the shunt there, right
-    for R_sh ~ 1e12 ohm, wrong for a leaky or shorted emitter)."""
+    """A chip with a low shunt: the light (and so the heat balance) comes from the current
+    through the junction, I - V_j / R_sh, not from the current at the terminals (the base model
+    neglects the shunt there, right for R_sh ~ 1e12 ohm, wrong for a leaky or shorted one)."""
 
-    def steady_state(self, current, heating=1.0):
-        point = super().steady_state(current, heating)
-        p = self.params
+    def _isothermal_light(self, current):
         i = np.asarray(current, dtype=float)
-        junction = np.clip(i - self._junction_voltage(i) / p.shunt_resistance, 0.0, None)
-        n = self.carrier_density(junction)
-        eqe = p.injection_efficiency * self.iqe(n) * p.extraction_efficiency
-        rise = point.junction_temperature - p.ambient_temperature
-        light = eqe * self.photon_energy / sc.e * junction \
-            * np.exp(-rise / p.characteristic_temperature)
-        return dataclasses.replace(point, optical_power=light, carrier_density=n)
+        junction = np.clip(i - self._junction_voltage(i) / self.params.shunt_resistance, 0.0,
+                           None)
+        return super()._isothermal_light(junction)
 
 
 def _count(name: str, value: Any, low: int, high: int) -> int:
