@@ -142,7 +142,7 @@ class ArrayMap(Sequence):
             raise ConfigError(f"the switch routes {switch.rows} x {switch.columns} emitters; "
                               f"the map asks for {params['rows']} x {params['columns']}")
         meter.configure(wavelength=ctx.sample.wavelength, averaging=params["averaging"])
-        todo = self.emitters(params, getattr(ctx, "earlier", {}))  # TODO main: ctx.earlier
+        todo = self.emitters(params, ctx.earlier)
         try:
             for row, column in todo:
                 switch.select(row, column)  # the SMU output is off here

@@ -158,8 +158,10 @@ def test_a_map_killed_half_way_and_resumed_gives_the_same_maps(tmp_path, mapped)
     pairs = set(zip(step.data["row"].tolist(), step.data["column"].tolist(), strict=True))
     assert len(pairs) == ROWS * COLUMNS
     assert classes_found(step) == classes_found(reference)
-    for name, rtol in (("forward_voltage_map", 0.01), ("optical_power_map", 0.01)):
-        np.testing.assert_allclose(step.analysis[name], reference.analysis[name], rtol=rtol)
+    # within the instruments' noise: 1e-3 relative, and the power meter's dark floor
+    for name, atol in (("forward_voltage_map", 0.0), ("optical_power_map", 1e-9)):
+        np.testing.assert_allclose(step.analysis[name], reference.analysis[name], rtol=0.01,
+                                   atol=atol)
     for name in ("yield", "dead_count", "short_count", "leaky_count"):
         assert step.results[name]["value"] == reference.results[name]["value"]
     assert math.isclose(step.results["power_cv"]["value"],
