@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
 from bench.recipe import parse_recipe
 from bench.runner import Runner
@@ -20,7 +21,13 @@ QUICK = {  # small runs on the built-in simulated bench
     "bandwidth": {"bias_currents": [2e-3, 5e-3], "points": 61},
     "pulse-response": {"acquisitions": 2},
     "eye": {"record_bits": 200, "acquisitions": 1},
+    "array-map": {"rows": 2, "columns": 2, "settle": 0.0},
+    "align": {"home": True, "span": 20e-6, "coarse_points": 5, "fine_points": 7, "z_points": 5,
+              "emitted_power": 1e-3},
 }
+# a sequence that needs more of the simulation than the built-in bench's chip: its block
+SIMULATION = {"align": {"coupling": {"optimum": [2e-6, -3e-6, 10e-6],
+                                     "mode_field_radius": 3e-6, "focus_depth": 20e-6}}}
 
 
 def test_every_sequence_has_a_quick_run_here():
@@ -30,7 +37,11 @@ def test_every_sequence_has_a_quick_run_here():
 @pytest.mark.parametrize("name", sorted(QUICK))
 def test_declared_results_are_what_analyse_gives(tmp_path, name):
     recipe = parse_recipe({"sample": SAMPLE, "steps": [{"sequence": name, "params": QUICK[name]}]})
-    outcome = Runner(StationConfig.load(None), recipe, tmp_path / "run.h5").run()
+    station = None
+    if name in SIMULATION:
+        station = tmp_path / "station.yaml"
+        station.write_text(yaml.safe_dump({"simulation": SIMULATION[name]}))
+    outcome = Runner(StationConfig.load(station), recipe, tmp_path / "run.h5").run()
     step = outcome.steps[0]
     assert step.status == "completed", step.reason
     assert set(step.results) == set(SEQUENCES[name].results)
