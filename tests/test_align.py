@@ -3,13 +3,18 @@ coupled power is a hidden Gaussian mode overlap (fakes of the roles, no simulato
 
 from __future__ import annotations
 
+import io
 import math
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from bench.plots import align as align_plots
+from bench.report import plot_module
 from bench.safety import SafeLimits
+from bench.storage import StepRecord
 from common.errors import ConfigError, LimitError
 from sequences.align import (
     SCANS,
@@ -19,6 +24,7 @@ from sequences.align import (
     last_line,
     lorentzian_peak,
 )
+from sequences.base import split_figures
 
 W = 4e-6  # mode field radius of the hidden mode (m)
 ONE_DB = W * math.sqrt(0.1 * math.log(10))  # exp(-d^2 / w^2) has lost 1 dB at this offset
@@ -170,3 +176,46 @@ def test_limits_are_checked():
         Align.check_limits(Align.resolve({"drive_current": 20e-3}), limits)
     with pytest.raises(ConfigError):
         Align.resolve({"coarse_points": 2})
+
+
+# -- plots in bench report ---------------------------------------------------------------------
+SAMPLE = {"id": "A1", "diameter": 20e-6, "wavelength": 450e-9}
+
+
+def step_record(name, sequence, data, params, figures) -> StepRecord:
+    """A step as ``read_run`` gives it back, from raw data and what ``analyse`` returned."""
+    scalars, arrays = split_figures(figures)
+    return StepRecord(
+        name=name, sequence=sequence, status="completed", reason="", params=params, limits={},
+        data=data, analysis={k: v for k, (v, _) in arrays.items()},
+        analysis_units={k: u for k, (_, u) in arrays.items()},
+        results={k: {"value": v, "units": u} for k, (v, u, _) in scalars.items()})
+
+
+def drawn(module, step, sample) -> dict:
+    """part -> figure of a plot module's plots, each drawn to PNG with warnings as errors."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plots = module.plots(step, sample)
+        for _, _, fig in plots:
+            fig.savefig(io.BytesIO(), format="png")
+    return {part: fig for part, _, fig in plots}
+
+
+def test_the_report_draws_the_raster_with_the_peak_and_the_1db_ellipse():
+    assert plot_module("align") is align_plots
+    params, _, data = run_search()
+    step = step_record("align", "align", data, params, align_figures(data, params))
+    figures = drawn(align_plots, step, SAMPLE)
+    assert list(figures) == ["raster", "lines"]
+    ax = figures["raster"].axes[0]
+    np.testing.assert_allclose(ax.images[0].get_array(), step.analysis["raster_power"] * 1e6)
+    star = next(line for line in ax.get_lines() if line.get_marker() == "*")
+    assert star.get_xdata()[0] == pytest.approx(step.results["peak_x"]["value"] * 1e6)
+    assert star.get_ydata()[0] == pytest.approx(step.results["peak_y"]["value"] * 1e6)
+    assert ax.get_xlabel() == "x (\u00b5m)"
+    lines = figures["lines"].axes[0]
+    assert {line.get_label() for line in lines.get_lines()} >= {"x line", "y line", "z line"}
+    ticks = [line for line in lines.get_lines() if line.get_marker() == "|"]
+    assert ticks[0].get_xdata()[1] == pytest.approx(
+        step.results["tolerance_x"]["value"] * 1e6)

@@ -3,14 +3,20 @@ checks before anything moves, and the emitters a resumed map still has to test."
 
 from __future__ import annotations
 
+import io
 import math
+import warnings
 
 import numpy as np
 import pytest
 
+from bench.plots import array_map as map_plots
+from bench.report import plot_module
 from bench.safety import SafeLimits
+from bench.storage import StepRecord
 from common.errors import ConfigError, LimitError
 from sequences.array_map import CLASSES, ArrayMap, classify, map_figures
+from sequences.base import split_figures
 
 ROWS, COLUMNS = 8, 8
 WAVELENGTH = 450e-9
@@ -161,3 +167,52 @@ def test_the_plan_asks_the_switch_for_the_array_and_counts_one_point_per_emitter
     assert plan["switch"] == {"rows": 4, "columns": 6}
     assert plan["smu"]["voltage"] == 5.0 and plan["smu"]["current"] == 1e-3
     assert ArrayMap.planned_points(p) == 24
+
+
+# -- plots in bench report ---------------------------------------------------------------------
+SAMPLE = {"id": "A1", "diameter": 20e-6, "wavelength": WAVELENGTH}
+
+
+def step_record(name, sequence, data, params, figures) -> StepRecord:
+    """A step as ``read_run`` gives it back, from raw data and what ``analyse`` returned."""
+    scalars, arrays = split_figures(figures)
+    return StepRecord(
+        name=name, sequence=sequence, status="completed", reason="", params=params, limits={},
+        data=data, analysis={k: v for k, (v, _) in arrays.items()},
+        analysis_units={k: u for k, (_, u) in arrays.items()},
+        results={k: {"value": v, "units": u} for k, (v, u, _) in scalars.items()})
+
+
+def drawn(module, step, sample) -> dict:
+    """part -> figure of a plot module's plots, each drawn to PNG with warnings as errors."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plots = module.plots(step, sample)
+        for _, _, fig in plots:
+            fig.savefig(io.BytesIO(), format="png")
+    return {part: fig for part, _, fig in plots}
+
+
+def test_the_report_draws_the_maps_with_the_seeded_emitters_marked():
+    assert plot_module("array-map") is map_plots
+    params = ArrayMap.resolve({"rows": 8, "columns": 8})
+    data = seeded_rows()
+    step = step_record("map", "array-map", data, params, map_figures(data, params, WAVELENGTH))
+    figures = drawn(map_plots, step, SAMPLE)
+    assert list(figures) == ["maps", "classes", "histograms"]
+    vf_ax, power_ax, leak_ax = [ax for ax in figures["maps"].axes
+                                if ax.get_label() != "<colorbar>"]
+    np.testing.assert_allclose(power_ax.images[0].get_array(),
+                               step.analysis["optical_power_map"] * 1e6)  # in uW
+    assert any(ax.get_ylabel() == "optical power (\u00b5W)" for ax in figures["maps"].axes)
+    assert leak_ax.images[0].norm.__class__.__name__ == "LogNorm"
+    marks = {line.get_marker(): set(zip(np.asarray(line.get_ydata()).astype(int),
+                                        np.asarray(line.get_xdata()).astype(int),
+                                        strict=True)) for line in vf_ax.get_lines()}
+    assert marks["x"] == {DEAD_OPEN, DEAD_DARK}
+    assert marks["s"] == set(SHORTED) and marks["^"] == set(LEAKY)
+    classes_ax = figures["classes"].axes[0]
+    assert "yield 89.1 %" in classes_ax.get_title()
+    power_hist, _ = figures["histograms"].axes
+    counted = sum(patch.get_height() for patch in power_hist.patches)
+    assert counted == 64 - 1 - len(SHORTED)  # the open and the shorted ones left out
