@@ -6,6 +6,7 @@ simulated instruments' own command log; a map killed half-way and resumed."""
 from __future__ import annotations
 
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -181,6 +182,27 @@ def rows_in(path) -> int:
             time.sleep(0.01)
     return 0
 
+
+
+@pytest.mark.skipif(os.environ.get("ARRAY_FULL") != "1",
+                    reason="1024 emitters take ~1 min on 2 shared cores, over what a CI test may "
+                    "take: ARRAY_FULL=1 runs it; benchmarks/array_map.py prints the same figures")
+def test_a_32_by_32_map_finds_the_seeded_faults_and_the_configured_spread(tmp_path):
+    array = {"rows": 32, "columns": 32, "seed": 9, "dead_rate": 0.01, "shorted_rate": 0.005,
+             "leaky_rate": 0.01, "spread": {"efficiency": 0.05, "forward_voltage": 0.01}}
+    station = tmp_path / "station.yaml"  # the built-in bench, its switch sized to the array
+    station.write_text(yaml.safe_dump({"simulation": {"array": array}}))
+    recipe = parse_recipe({"sample": SAMPLE, "steps": [
+        {"sequence": "array-map", "params": {"rows": 32, "columns": 32, "settle": 0.0}}]})
+    outcome = Runner(StationConfig.load(station), recipe, tmp_path / "full.h5").run()
+    assert outcome.status == "completed", outcome.reason
+    step = read_run(tmp_path / "full.h5").steps[0]
+    truth = EmitterArray.from_config(array, ChipParameters()).faults
+    found = classes_found(step)
+    for kind, name in (("dead", "dead"), ("shorted", "short"), ("leaky", "leaky")):
+        assert found[name] == sorted([r, c] for (r, c), k in truth.items() if k == kind)
+    assert step.results["power_cv"]["value"] == pytest.approx(0.05, rel=0.1)
+    assert step.results["vf_cv"]["value"] == pytest.approx(0.01, rel=0.1)
 
 # -- align ---------------------------------------------------------------------------------------
 PITCH, RADIUS = 50e-6, 2.5e-6
