@@ -58,41 +58,45 @@ def raster_plot(step: StepRecord) -> Plot:
 
 def lines_plot(step: StepRecord) -> Plot:
     """The last fine line of each axis: power in dB relative to the peak power against the
-    offset from the peak, with the -1 dB line and the tolerances."""
+    offset from the peak; x and y on one panel with the -1 dB line and the tolerances, z (a
+    wider line) on its own."""
     scan = np.asarray(step.data["scan"]).astype(int)
     power = np.asarray(step.data["optical_power"], dtype=float)
     reference = result_value(step, "peak_power") or float(np.nanmax(power))
-    fig, (ax,) = new_figure()
-    spans = []
+    lines = {}
     for axis in ("x", "y", "z"):
-        code = SCANS.index(axis)
-        if not np.any(scan == code):
-            continue
-        rows = last_line(scan, code)
-        peak = result_value(step, f"peak_{axis}")
-        centre = peak if peak is not None else float(np.mean(step.data[axis][rows]))
-        offset = np.asarray(step.data[axis], dtype=float)[rows] - centre
-        spans.append(offset)
-        with np.errstate(divide="ignore"):
-            level = 10 * np.log10(power[rows] / reference)
-        ax.plot(offset, level, "o-", ms=3, label=f"{axis} line")
-    factor, unit = display_scale(np.concatenate(spans), "m")
-    for line in ax.get_lines():
-        line.set_xdata(factor * np.asarray(line.get_xdata()))
-    ax.axhline(-1.0, color="k", ls="--", lw=1, label="-1 dB")
-    for axis, colour in (("x", "C0"), ("y", "C1")):
-        tolerance = result_value(step, f"tolerance_{axis}")
-        if tolerance is not None:
-            ax.plot(factor * np.array([-tolerance, tolerance]), [-1.0, -1.0], "|", ms=14,
-                    mew=2, color=colour, label=f"1 dB tolerance {axis} "
-                                               f"\u00b1{quantity(tolerance, 'm')}")
-    ax.relim()
-    ax.autoscale_view()
-    ax.set_xlabel(axis_label("offset from the peak", unit))
-    ax.set_ylabel("coupled power relative to the peak (dB)")
-    grid(ax)
-    ax.legend(loc="lower center", fontsize="small")
-    ax.set_title(f"{step.name}: the last fine line of each axis")
-    return ("lines", "Coupled power of the last fine line in x, y (and z), in dB relative to "
-                     "the peak power, against the offset from the found peak; the marks at "
-                     "-1 dB are the tolerances.", fig)
+        if np.any(scan == SCANS.index(axis)):
+            rows = last_line(scan, SCANS.index(axis))
+            peak = result_value(step, f"peak_{axis}")
+            position = np.asarray(step.data[axis], dtype=float)[rows]
+            with np.errstate(divide="ignore"):
+                level = 10 * np.log10(power[rows] / reference)
+            lines[axis] = (position - (peak if peak is not None else position.mean()), level)
+    panels = [axes for axes in (("x", "y"), ("z",)) if any(a in lines for a in axes)]
+    fig, axes = new_figure(1, len(panels), sharex=False)
+    for ax, names in zip(axes, panels, strict=True):
+        factor, unit = display_scale(np.concatenate([lines[a][0] for a in names if a in lines]),
+                                     "m")
+        lowest = 0.0
+        for axis in names:
+            if axis in lines:
+                offset, level = lines[axis]
+                ax.plot(factor * offset, level, "o-", ms=3, label=f"{axis} line")
+                lowest = min(lowest, float(np.nanmin(np.where(np.isfinite(level), level, 0))))
+        ax.axhline(-1.0, color="k", ls="--", lw=1, label="-1 dB")
+        for axis, colour in (("x", "C0"), ("y", "C1")):
+            tolerance = result_value(step, f"tolerance_{axis}") if axis in names else None
+            if tolerance is not None:
+                ax.plot(factor * np.array([-tolerance, tolerance]), [-1.0, -1.0], "|", ms=14,
+                        mew=2, color=colour,
+                        label=f"1 dB tolerance {axis} \u00b1{quantity(tolerance, 'm')}")
+        ax.set_ylim(max(lowest, -12.0) - 0.5, 0.5)
+        ax.set_xlabel(axis_label("offset from the peak", unit))
+        ax.set_title("lateral" if names == ("x", "y") else "axial")
+        grid(ax)
+        ax.legend(loc="lower center", fontsize="small")
+    axes[0].set_ylabel("coupled power relative to the peak (dB)")
+    fig.suptitle(f"{step.name}: the last fine line of each axis")
+    return ("lines", "Coupled power of the last fine line in x and y (left) and z (right), in "
+                     "dB relative to the peak power, against the offset from the found peak; "
+                     "the marks at -1 dB are the tolerances.", fig)

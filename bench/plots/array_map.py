@@ -19,7 +19,6 @@ from .axes import (
     new_figure,
     quantity,
     result_value,
-    scaled,
 )
 
 MARKERS = {"weak": "v", "leaky": "^", "dead": "x", "short": "s"}  # good: unmarked
@@ -48,20 +47,31 @@ def _mark_classes(ax, classes: np.ndarray, legend: bool) -> None:
                     label=f"{name} ({rows.size})" if legend else None)
 
 
-def _image(fig, ax, values: np.ndarray, units: str, label: str, log: bool = False):
-    from matplotlib.colors import LogNorm
+def _image(fig, ax, values: np.ndarray, units: str, label: str, good: np.ndarray,
+           log: bool = False):
+    """One map as an image; a linear colour scale spans the good emitters (the others, far
+    off, would flatten it: below it they are dark grey, above it white), a log one them all."""
+    from matplotlib import colormaps
+    from matplotlib.colors import LogNorm, Normalize
 
-    shown, unit = scaled(values, units)
-    norm = None
+    factor, unit = display_scale(values, units)
+    shown = factor * values
+    cmap = colormaps["viridis"].with_extremes(under="#404040", over="#ffffff", bad="#ffffff")
     if log:
         positive = shown[np.isfinite(shown) & (shown > 0)]
         shown = np.where(shown > 0, shown, np.nan)
-        if positive.size and positive.max() > positive.min():
-            norm = LogNorm(positive.min(), positive.max())
-    image = ax.imshow(shown, origin="upper", interpolation="nearest", cmap="viridis",
-                      norm=norm, aspect="equal")
+        norm = LogNorm(positive.min(), positive.max()) \
+            if positive.size and positive.max() > positive.min() else None
+        extend = "neither"
+    else:
+        inside = shown[good & np.isfinite(shown)]
+        norm = Normalize(inside.min(), inside.max()) \
+            if inside.size and inside.max() > inside.min() else None
+        extend = "both" if norm is not None else "neither"
+    image = ax.imshow(shown, origin="upper", interpolation="nearest", cmap=cmap, norm=norm,
+                      aspect="equal")
     fig.colorbar(image, ax=ax, label=axis_label(label, unit) + (", log scale" if log else ""),
-                 shrink=0.85)
+                 shrink=0.85, extend=extend)
     ax.set_xlabel("column (index)")
     ax.set_ylabel("row (index)")
     return image
@@ -80,7 +90,8 @@ def maps_plot(step: StepRecord) -> Plot:
         values = transform(np.asarray(step.analysis[name], dtype=float))
         if values.shape != classes.shape:
             raise ValueError(f"{name} and classification_map differ in shape")
-        _image(fig, ax, values, step.analysis_units.get(name, ""), label, log)
+        _image(fig, ax, values, step.analysis_units.get(name, ""), label, classes == GOOD,
+               log)
         _mark_classes(ax, classes, legend=k == 0)
         ax.set_title(label)
     if any(ax.get_legend_handles_labels()[0] for ax in axes[:1]):
@@ -89,10 +100,11 @@ def maps_plot(step: StepRecord) -> Plot:
     fig.suptitle(f"{step.name}: {rows} x {columns} emitter maps at "
                  f"{quantity(step.params['reference_current'], 'A')} and "
                  f"{quantity(step.params['reverse_voltage'], 'V')}")
-    return ("maps", "Forward voltage and optical power at the reference current, |reverse "
+    return ("maps", "Forward voltage and optical power at the reference current (colour "
+                    "scales spanning the good emitters: dark grey below, white above), |reverse "
                     "current| at the reverse bias (log colour scale), per emitter (row 0 at "
-                    "the top); markers: emitters classified weak, leaky, dead or short; blank: "
-                    "not tested (or no current).", fig)
+                    "the top); markers: emitters classified weak, leaky, dead or short; white: "
+                    "not tested or no current.", fig)
 
 
 def classification_plot(step: StepRecord) -> Plot:
