@@ -78,7 +78,7 @@ def station(rows: int, columns: int) -> StationConfig:
         "simulation": simulation(rows, columns)})
 
 
-def framework_per_emitter(rows: int, columns: int) -> tuple[float, int, dict]:
+def framework_per_emitter(rows: int, columns: int) -> tuple[float, float, dict]:
     """(seconds per emitter inside the bench's step, commands per emitter, the step's
     results)."""
     stamps: list[float] = []
@@ -101,7 +101,7 @@ def framework_per_emitter(rows: int, columns: int) -> tuple[float, int, dict]:
     if outcome.status != "completed" or len(stamps) != emitters:
         raise SystemExit(f"array-map did not complete: {outcome.status} {outcome.reason}")
     results = {name: r["value"] for name, r in outcome.steps[0].results.items()}
-    return (stamps[-1] - stamps[0]) / (emitters - 1), commands // emitters, results
+    return (stamps[-1] - stamps[0]) / (emitters - 1), commands / emitters, results
 
 
 def _commands_in(path: Path) -> int:
@@ -113,7 +113,7 @@ def _commands_in(path: Path) -> int:
                    for group in f[TRANSCRIPT].values())
 
 
-def bare_per_emitter(rows: int, columns: int) -> tuple[float, int]:
+def bare_per_emitter(rows: int, columns: int) -> tuple[float, float]:
     """(seconds per emitter of the same driver calls in a plain loop, commands per emitter)."""
     world = SimulatedWorld.from_config(simulation(rows, columns))
     manager = open_simulated_bench({SMU: "keithley2450", METER: "thorlabs_pm100d",
@@ -154,7 +154,7 @@ def bare_per_emitter(rows: int, columns: int) -> tuple[float, int]:
     commands = len(world.commands) - before
     switch.open_all()
     manager.close()
-    return elapsed / (rows * columns), commands // (rows * columns)
+    return elapsed / (rows * columns), commands / (rows * columns)
 
 
 def _slots(rows: int, columns: int) -> tuple[int, ...]:
@@ -178,9 +178,10 @@ def main() -> None:
     print(f"array-map of {rows} x {columns} emitters, {args.repeats} repeats "
           f"(simulated, settle 0)")
     print(f"    bare driver loop   {statistics.median(t for t, _ in bare) * 1e3:7.2f} ms/emitter"
-          f"   {bare[0][1]} commands/emitter")
+          f"   {bare[0][1]:.1f} commands/emitter")
     print(f"    bench array-map    {statistics.median(f[0] for f in framework) * 1e3:7.2f} "
-          f"ms/emitter   {framework[0][1]} commands/emitter (from the I/O record)")
+          f"ms/emitter   {framework[0][1]:.1f} commands/emitter (the I/O record's, whole "
+          f"run)")
     print(f"    ratio {statistics.median(ratios):5.2f}  (lowest {min(ratios):.2f}, highest "
           f"{max(ratios):.2f})   overhead {extra * 1e6:6.0f} us/emitter   target <= 1.3")
     print("    (no integration or relay time in the simulator: software and VISA cost only)")
