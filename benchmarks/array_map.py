@@ -12,7 +12,8 @@
 
 Both run in this process, in turn in every repeat so that both see the same load of a shared
 machine; the ratio is the median of the per-repeat ratios, the spread the lowest and highest of
-them. The commands each side sent per emitter (counted by the simulated instruments) are
+them. The commands each side sent per emitter (the simulated instruments' log for the loop, the
+run file's I/O record for the bench, whole run) are
 printed, so that the two are seen to do the same exchanges. The simulator has no integration
 or relay time (a real 2450 needs >= ~0.3 ms per reading, a 34932A relay ~ms to settle), so the
 ratio measures software and VISA round-trip cost only: hardware dilutes it.
