@@ -11,6 +11,7 @@ only ever opened read-only.
 
 from __future__ import annotations
 
+import json
 import math
 import tempfile
 from dataclasses import dataclass, field
@@ -243,10 +244,21 @@ class InstrumentPlayback:
         return [w for r in self.resources.values() for w in r.warnings]
 
 
+def _stored_options(stored: Any) -> dict[str, Any]:
+    """An instrument's station ``options`` as the snapshot kept them (JSON text in the file)."""
+    if isinstance(stored, str):
+        try:
+            stored = json.loads(stored)
+        except ValueError:
+            raise BenchError(f"unreadable stored instrument options {stored[:60]!r}") from None
+    return stored or {}
+
+
 def _station_config(record: RunRecord) -> StationConfig:
     station = record.station
     instruments = {name: {"driver": info["driver"], "resource": info["resource"],
-                          "simulated": bool(info.get("simulated", False))}
+                          "simulated": bool(info.get("simulated", False)),
+                          "options": _stored_options(info.get("options"))}
                    for name, info in station.get("instruments", {}).items()}
     if not instruments:
         raise BenchError(f"{record.path}: the run's station snapshot names no instruments")

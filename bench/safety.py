@@ -523,7 +523,12 @@ class SwitchGuard(_Guard):
     which arcs the relay and hits the new emitter with the old level. ``select`` and
     ``open_all`` are refused unless every source of the step is off or at zero *as read back
     from its instrument* (``output_enabled``, ``read_source``: what the guard remembers could be
-    stale after a fault) and no modulation of the step is running."""
+    stale after a fault) and no modulation of the step is running.
+
+    The runner's safe state does not open the routes: once every output is off (which it
+    checks and reads back) a closed route carries nothing, the next run's safe state switches
+    its sources off before any step, and every ``select`` opens all routes first; a sequence
+    that wants the array disconnected at its end calls ``open_all`` itself."""
 
     _passthrough = ("rows", "columns", "selected")
 

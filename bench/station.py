@@ -374,9 +374,7 @@ class Station:
                 info["settings"] = {"error": str(exc)}
             instruments[name] = info
         return {"name": self.config.name, "source": self.config.source,
-                "simulation": {} if self.world is None else {
-                    "chip": self.world.chip_params.to_dict(),
-                    "collection_efficiency": self.world.collection_efficiency},
+                "simulation": {} if self.world is None else self.world.describe(),
                 "setup": self.config.passive.to_dict(),
                 "instruments": instruments}
 

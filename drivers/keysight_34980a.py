@@ -47,7 +47,6 @@ class Keysight34980A(ScpiInstrument):
         self.rows, self.columns, self.module = rows, columns, module
         self.module_rows, self.module_columns = MODULES[module]
         self.slots = tuple(slots)
-        self._closed: str | None = None  # the channel this driver closed last, if it knows
 
     # -- options and plan --------------------------------------------------------------------
     @classmethod
@@ -122,27 +121,19 @@ class Keysight34980A(ScpiInstrument):
         for the relays (``*OPC?``)."""
         for slot in self.slots:
             self.write(f"ROUTe:OPEN:ALL {slot}")
-        self._closed = None
         self.wait_complete(0.1, "opening the relays")
 
     def select(self, row: int, column: int) -> None:
-        """Break before make: open the route closed before (all of the array's slots when it is
-        not known), wait for the relays, close the emitter's channel, read it back closed."""
+        """Break before make: open every route of the array's slots (whoever closed them), wait
+        for the relays, close the emitter's channel, read it back closed."""
         channel = self.channel(row, column)
-        if self._closed is None:
-            for slot in self.slots:
-                self.write(f"ROUTe:OPEN:ALL {slot}")
-        else:
-            self.write(f"ROUTe:OPEN (@{self._closed})")
-        self._closed = None
-        self.wait_complete(0.1, "opening the relays")
+        self.open_all()
         self.write(f"ROUTe:CLOSe (@{channel})")
         state = self.query(f"ROUTe:CLOSe? (@{channel})")
         if state != "1":
             raise InstrumentError(self.name, f"ROUTe:CLOSe? (@{channel})",
                                   f"channel {channel} for emitter ({row}, {column}) reads "
                                   f"{state!r}, not closed ({'; '.join(self.errors())})")
-        self._closed = channel
 
     def selected(self) -> tuple[int, int] | None:
         """The emitter whose channel reads closed (``ROUTe:CLOSe?`` over each slot's channels),

@@ -68,17 +68,19 @@ class NewportSMC100(ScpiInstrument):
     read_termination = "\r\n"
     timeout_s = 1.0
 
-    def __init__(self, resource, name: str | None = None, *,
-                 axes: dict[str, tuple[int, tuple[float, float]]]):
+    def __init__(self, resource, name: str | None = None, *, axes: dict[str, dict[str, Any]]):
         super().__init__(resource, name)
-        self._axes = dict(axes)
+        self._axes = {axis: (int(spec["address"]), (float(spec["travel"][0]),
+                                                    float(spec["travel"][1])))
+                      for axis, spec in axes.items()}
         self.axes = tuple(self._axes)
         self.velocity: dict[str, float] = {}  # m/s, read at connect
 
     # -- options and plan --------------------------------------------------------------------
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> dict[str, Any]:
-        """``axes``: {name: {address: 1-31, travel: [low, high] m}}, addresses distinct."""
+        """``axes``: {name: {address: 1-31, travel: [low, high] m}}, addresses distinct;
+        returned in the same form (a run file's snapshot is checked again on replay)."""
         unknown = sorted(str(k) for k in options if k != "axes")
         if unknown:
             raise ValueError(f"unknown option(s) {', '.join(unknown)}; the SMC100 takes axes")
@@ -103,8 +105,8 @@ class NewportSMC100(ScpiInstrument):
                     or not travel[0] < travel[1]:
                 raise ValueError(f"axis {name} travel must be [low, high] m with low < high, "
                                  f"within +-{MAX_TRAVEL:g} m, got {travel!r:.60}")
-            axes[name] = (address, (float(travel[0]), float(travel[1])))
-        addresses = [a for a, _ in axes.values()]
+            axes[name] = {"address": address, "travel": [float(travel[0]), float(travel[1])]}
+        addresses = [spec["address"] for spec in axes.values()]
         if len(set(addresses)) != len(addresses):
             raise ValueError(f"two axes share an address: {addresses}")
         return {"axes": axes}

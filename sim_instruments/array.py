@@ -126,7 +126,7 @@ class EmitterArray:
             raise ValueError(f"{where}: {rows} x {columns} emitters need {blocks} matrix modules "
                              f"of {MODULE_ROWS} x {MODULE_COLUMNS}; a 34980A holds {MAX_SLOTS}")
         pitch = checked_number(f"{where}.pitch", raw.get("pitch", 50e-6), 0.0, 1e-2)
-        spread_raw = raw.get("spread") or {}
+        spread_raw = {} if raw.get("spread") is None else raw["spread"]
         if not isinstance(spread_raw, Mapping):
             raise ValueError(f"{where}.spread must be a mapping, got {type(spread_raw).__name__}")
         bad = sorted(str(k) for k in spread_raw if k not in SPREADS)

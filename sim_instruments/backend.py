@@ -215,6 +215,16 @@ class SimulatedWorld:
                    setup=Setup.from_mapping(setup), initial_state=initial, array=array,
                    coupling=coupling)
 
+    def describe(self) -> dict[str, Any]:
+        """What the run file's station snapshot records of the simulated set-up."""
+        out = {"chip": self.chip_params.to_dict(),
+               "collection_efficiency": self.collection_efficiency}
+        if self.array is not None:
+            out["array"] = self.array.config
+        if self.coupling is not None:
+            out["coupling"] = self.coupling.to_dict()
+        return out
+
     def apply(self, current: float, voltage: float) -> None:
         """Record that the chip now carries ``current`` at ``voltage`` (DC, from the SMU)."""
         self.drive_current = current

@@ -85,6 +85,12 @@ class Coupling:
         return math.exp(-(dx * dx + dy * dy) / (self.mode_field_radius**2 * widening)) \
             / widening
 
+    def lateral_tolerance(self, loss_db: float = 1.0, defocus: float = 0.0) -> float:
+        """Lateral offset (m) at which the coupling is ``loss_db`` below its peak at that
+        defocus: w sqrt((1 + (dz / 2 z_R)^2) ln(10) loss_db / 10)."""
+        widening = 1.0 + (defocus / (2.0 * self.focus_depth)) ** 2
+        return self.mode_field_radius * math.sqrt(widening * math.log(10) * loss_db / 10)
+
     def to_dict(self) -> dict[str, Any]:
         return {"optimum": list(self.optimum), "mode_field_radius": self.mode_field_radius,
                 "focus_depth": self.focus_depth, "axes": dict(self.axes)}

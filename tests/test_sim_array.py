@@ -140,6 +140,9 @@ def test_coupling_closed_form_peak_and_radii():
     assert coupling.efficiency(x0, y0, z0 + 2 * ZR) == pytest.approx(0.5)
     assert coupling.efficiency(x0 + math.sqrt(2) * W, y0, z0 - 2 * ZR) == pytest.approx(
         0.5 * math.exp(-1))
+    d = coupling.lateral_tolerance(1.0)  # 1 dB: 10^(-0.1) = exp(-d^2 / w^2)
+    assert coupling.efficiency(x0 + d, y0, z0) == pytest.approx(10 ** -0.1)
+    assert d == pytest.approx(W * math.sqrt(0.1 * math.log(10)))
 
 
 def test_the_power_meter_sees_the_coupling_at_the_stage_position():
@@ -176,6 +179,8 @@ def test_each_emitter_has_its_optimum_shifted_by_the_pitch():
     ({"array": {"rows": 2, "columns": 2, "pitch": float("nan")}}, "pitch must be a finite"),
     ({"array": {"rows": 2, "columns": 2, "spread": {"efficiency": 0.5}}}, "spread.efficiency"),
     ({"array": {"rows": 2, "columns": 2, "spread": {"colour": 0.1}}}, "unknown key"),
+    ({"array": {"rows": 2, "columns": 2, "spread": []}}, "spread must be a mapping"),
+    ({"array": {"rows": 2, "columns": 2, "slots": [1, 2]}}, "must list 1 slot"),
     ({"array": {"rows": 2, "columns": 2, "dead": [[2, 0]]}}, "dead row must be"),
     ({"array": {"rows": 2, "columns": 2, "dead": [[0, 0]], "leaky": [[0, 0]]}}, "listed twice"),
     ({"array": {"rows": 2, "columns": 2, "dead": [[0, 0]], "dead_rate": 0.1}}, "not both"),
