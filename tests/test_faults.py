@@ -33,7 +33,12 @@ FAST = {
                        ":READ?"),
     "eye": ({"record_bits": 200, "acquisitions": 1, "settle": 0.0},
             ("scope", ":WAVeform:DATA?"), ":READ?"),
+    "array-map": ({"rows": 2, "columns": 2, "settle": 0.0}, ("smu", ":READ?"), ":READ?"),
+    "align": ({"home": True, "span": 20e-6, "coarse_points": 3, "fine_points": 3,
+               "z_points": 0, "passes": 1}, ("power_meter", "READ?"), ":READ?"),
 }
+# an open contact is what array-map measures (every emitter reads open: dead), not a failure
+OPEN_IS_MEASURED = {"array-map": lambda params: params["rows"] * params["columns"]}
 
 
 def run(tmp_path, steps, faults=(), subscribers=()):
@@ -84,6 +89,9 @@ def test_fault_leaves_bench_safe_and_file_explains(tmp_path, sequence, kind):
             assert first["results"] and set(first["results"]) <= set(SEQUENCES[sequence].results)
             if sequence in ("liv", "iv"):
                 assert first["data/current"].shape[0] == params["points"]
+        elif kind == "compliance" and sequence in OPEN_IS_MEASURED:
+            assert status == "completed", f.attrs["status_reason"]
+            assert first["results/dead_count"][()] == OPEN_IS_MEASURED[sequence](params)
         else:
             assert status == "failed"
             reason = first.attrs["status_reason"]
