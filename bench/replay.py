@@ -244,16 +244,6 @@ class InstrumentPlayback:
         return [w for r in self.resources.values() for w in r.warnings]
 
 
-def _stored_options(stored: Any) -> dict[str, Any]:
-    """An instrument's station ``options`` as the snapshot kept them (JSON text in the file)."""
-    if isinstance(stored, str):
-        try:
-            stored = json.loads(stored)
-        except ValueError:
-            raise BenchError(f"unreadable stored instrument options {stored[:60]!r}") from None
-    return stored or {}
-
-
 def _station_config(record: RunRecord) -> StationConfig:
     station = record.station
     instruments = {name: {"driver": info["driver"], "resource": info["resource"],
@@ -265,6 +255,19 @@ def _station_config(record: RunRecord) -> StationConfig:
     return StationConfig.from_mapping(
         {"name": station.get("name", "station"), "instruments": instruments,
          "setup": station.get("setup") or {}}, source=f"record of run {record.run_id}")
+
+
+def _stored_options(stored: Any) -> dict[str, Any]:
+    """An instrument's station options as the snapshot keeps them (JSON text), or none."""
+    if stored is None:
+        return {}
+    try:
+        options = json.loads(stored) if isinstance(stored, str) else stored
+    except ValueError:
+        options = None
+    if not isinstance(options, dict):
+        raise BenchError(f"damaged run file: instrument options {stored!r:.60} are not a mapping")
+    return options
 
 
 def _stored_recipe(record: RunRecord):

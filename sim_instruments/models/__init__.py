@@ -15,6 +15,10 @@ MODELS: dict[str, tuple[str, str]] = {
     "keysight_81134a": ("keysight_81134a.yaml", "keysight_81134a:Keysight81134AModel"),
     "keysight_infiniium": ("keysight_infiniium.yaml", "keysight_infiniium:KeysightInfiniiumModel"),
     "keysight_e5071c": ("keysight_e5071c.yaml", "keysight_e5071c:KeysightE5071CModel"),
+    "newport_1936r": (None, "newport_1936r:Newport1936RModel"),
+    "thorlabs_pm100usb": ("thorlabs_pm100usb.yaml", "thorlabs_pm100usb:ThorlabsPM100USBModel"),
+    "thorlabs_pm400": ("thorlabs_pm400.yaml", "thorlabs_pm400:ThorlabsPM400Model"),
+    "smu_photodiode": ("smu_photodiode.yaml", "smu_photodiode:PhotodiodeOn2450Model"),
     "keysight_34980a": ("keysight_34980a.yaml", "keysight_34980a:Keysight34980AModel"),
     "newport_smc100": (None, "newport_smc100:NewportSMC100Model"),
 }
