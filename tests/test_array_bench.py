@@ -188,8 +188,9 @@ def rows_in(path) -> int:
 
 
 @pytest.mark.skipif(os.environ.get("ARRAY_FULL") != "1",
-                    reason="1024 emitters take ~1 min on 2 shared cores, over what a CI test may "
-                    "take: ARRAY_FULL=1 runs it; benchmarks/array_map.py prints the same figures")
+                    reason="1024 emitters take 30 s to a minute on 2 shared cores, over what a "
+                    "CI test may take: ARRAY_FULL=1 runs it; benchmarks/array_map.py prints the "
+                    "same figures")
 def test_a_32_by_32_map_finds_the_seeded_faults_and_the_configured_spread(tmp_path):
     array = {"rows": 32, "columns": 32, "seed": 9, "dead_rate": 0.01, "shorted_rate": 0.005,
              "leaky_rate": 0.01, "spread": {"efficiency": 0.05, "forward_voltage": 0.01}}
