@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from common.errors import ConfigError
 
+from .align import Align
+from .array_map import ArrayMap
 from .bandwidth import Bandwidth
 from .base import Sequence
 from .burn_in import BurnIn
@@ -16,7 +18,7 @@ from .temperature_sweep import TemperatureSweep
 
 SEQUENCES: dict[str, type[Sequence]] = {
     cls.name: cls for cls in (LIV, IV, Bandwidth, PulseResponse, Eye, PulsedLIV,
-                              TemperatureSweep, BurnIn)}
+                              TemperatureSweep, BurnIn, ArrayMap, Align)}
 
 
 def get_sequence(name: str) -> type[Sequence]:

@@ -41,10 +41,15 @@ FAST = {
     "burn-in": ({"temperature": 298.15, "duration": 0.2, "checkpoints": 2, "hold": 0.1,
                  "poll": 0.02, "monitor_interval": 0.1, "settle": 0.0},
                 ("smu", ":READ?"), ":READ?"),
+    "array-map": ({"rows": 2, "columns": 2, "settle": 0.0}, ("smu", ":READ?"), ":READ?"),
+    "align": ({"home": True, "span": 20e-6, "coarse_points": 3, "fine_points": 3,
+               "z_points": 0, "passes": 1}, ("power_meter", "READ?"), ":READ?"),
 }
 SMU = {"pulsed-liv": "pulsed_smu"}  # the SMU a sequence drives, where the contact opens
 EXTRA = {"pulsed-liv": {"pulsed_smu": {"driver": "keithley2600b", "simulated": True,
                                        "resource": "USB0::0x05E6::0x2602::4400001::INSTR"}}}
+# an open contact is what array-map measures (every emitter reads open: dead), not a failure
+OPEN_IS_MEASURED = {"array-map": lambda params: params["rows"] * params["columns"]}
 
 
 def run(tmp_path, steps, faults=(), subscribers=(), instruments=None):
@@ -98,6 +103,9 @@ def test_fault_leaves_bench_safe_and_file_explains(tmp_path, sequence, kind):
             assert first["results"] and set(first["results"]) <= set(SEQUENCES[sequence].results)
             if sequence in ("liv", "iv"):
                 assert first["data/current"].shape[0] == params["points"]
+        elif kind == "compliance" and sequence in OPEN_IS_MEASURED:
+            assert status == "completed", f.attrs["status_reason"]
+            assert first["results/dead_count"][()] == OPEN_IS_MEASURED[sequence](params)
         else:
             assert status == "failed"
             reason = first.attrs["status_reason"]

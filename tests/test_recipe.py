@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
 from bench.recipe import parse_recipe
 from bench.runner import Runner
@@ -21,7 +22,13 @@ QUICK = {  # small runs on the built-in simulated bench
     "pulse-response": {"acquisitions": 2},
     "eye": {"record_bits": 200, "acquisitions": 1},
     "pulsed-liv": {"points": 6},
+    "array-map": {"rows": 2, "columns": 2, "settle": 0.0},
+    "align": {"home": True, "span": 20e-6, "coarse_points": 5, "fine_points": 7, "z_points": 5,
+              "emitted_power": 1e-3},
 }
+# a sequence that needs more of the simulation than the built-in bench's chip: its block
+SIMULATION = {"align": {"coupling": {"optimum": [2e-6, -3e-6, 10e-6],
+                                     "mode_field_radius": 3e-6, "focus_depth": 20e-6}}}
 
 
 # a sequence whose role the built-in bench does not fill: the SMU added for its runs
@@ -39,9 +46,15 @@ def test_every_sequence_has_a_quick_run_here():
 @pytest.mark.parametrize("name", sorted(QUICK))
 def test_declared_results_are_what_analyse_gives(tmp_path, name):
     recipe = parse_recipe({"sample": SAMPLE, "steps": [{"sequence": name, "params": QUICK[name]}]})
-    station = builtin_station_config()
-    station["instruments"].update(EXTRA.get(name, {}))
-    outcome = Runner(StationConfig.from_mapping(station), recipe, tmp_path / "run.h5").run()
+    if name in SIMULATION:
+        path = tmp_path / "station.yaml"
+        path.write_text(yaml.safe_dump({"simulation": SIMULATION[name]}))
+        config = StationConfig.load(path)
+    else:
+        station = builtin_station_config()
+        station["instruments"].update(EXTRA.get(name, {}))
+        config = StationConfig.from_mapping(station)
+    outcome = Runner(config, recipe, tmp_path / "run.h5").run()
     step = outcome.steps[0]
     assert step.status == "completed", step.reason
     assert set(step.results) == set(SEQUENCES[name].results)
