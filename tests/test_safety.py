@@ -179,6 +179,14 @@ def test_no_command_beyond_limits_reaches_the_instruments(tmp_path):
         {"sequence": "iv", "params": {"source": "voltage", "start": -5.0, "stop": 3.0,
                                       "points": 5, "spacing": "lin",
                                       "current_limit": 5e-3}}]})  # runs both
+    @example(plan={"max_current": 2e-3, "max_voltage": 4.0, "max_reverse_voltage": 2.0,
+                   "steps": [{"sequence": "liv", "params": {
+                       "start": 1e-5, "stop": 2e-3, "points": 4, "spacing": "lin",
+                       "voltage_limit": 4.0, "settle": 0.0}}]})  # at its limits: completes
+    @example(plan={"max_current": 1e-3, "max_voltage": 3.5, "max_reverse_voltage": 1.0,
+                   "steps": [{"sequence": "iv", "params": {
+                       "source": "voltage", "start": -1.0, "stop": 3.5, "points": 6,
+                       "spacing": "lin", "current_limit": 1e-3}}]})  # to compliance: completes
     def check(plan):
         limits = {k: plan[k] for k in ("max_current", "max_voltage", "max_reverse_voltage")}
         steps = [{**s, "name": f"s{i}", "on_error": "continue"}
@@ -207,11 +215,12 @@ def test_no_command_beyond_limits_reaches_the_instruments(tmp_path):
     steps = [step for run in ran for step in run]
     completed = [s for s in steps if s[0] == "completed"]
     failed = [reason for status, reason in steps if status == "failed"]
-    # derandomized, these were 11 run (8 steps completed, 11 failed) and 20 refused
+    # derandomized, the generated examples run or are refused as a whole; which of them
+    # complete depends on hypothesis' version, so completion is asked of the explicit examples
     assert len(ran) + len(refused) >= 30
     assert len(ran) >= 8 and len(refused) >= 10  # both sides of the limits were explored
-    assert ran[0] == [("completed", ""), ("completed", "")]  # the explicit example, in full
-    assert len(completed) >= 6
+    assert ran[:3] == [[("completed", ""), ("completed", "")], [("completed", "")],
+                       [("completed", "")]]  # the explicit examples, in full
     assert len(completed) + len(failed) == len(steps)  # every step ended, none left running
     # every failure is a compliance below the chip's own voltage at its first current (the
     # built-in chip needs 2.48 V at 1 uA): an open contact by its signature, nothing else
