@@ -11,6 +11,7 @@ DRIVERS: dict[str, str] = {
     "keysight_e5071c": "drivers.keysight_e5071c:KeysightE5071C",
     "keysight_infiniium": "drivers.keysight_infiniium:KeysightInfiniium",
     "keysight_81134a": "drivers.keysight_81134a:Keysight81134A",
+    "yokogawa_aq6370": "drivers.yokogawa_aq6370:YokogawaAQ6370",
 }
 
 

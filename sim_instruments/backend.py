@@ -45,6 +45,7 @@ from common.values import checked_number
 from .chip import ChipParameters, MicroLED, NoiseSource
 from .faults import FaultPlan
 from .scpi import BOOLEANS, NUMBER, Command, CommandTree, number, unquote
+from .spectrum import EmissionSpectrum, SpectrumParameters
 
 # The drive circuit (DESIGN.md, written here on its own): generators and VNA ports are 50 ohm
 # sources whose levels are programmed as volts into 50 ohm, so their open-circuit EMF is twice
@@ -86,11 +87,13 @@ class SimulatedWorld:
     setup: Setup = field(default_factory=Setup)  # bias tee, photoreceiver, cables, scope wiring
     modulation_source: Any = None  # the generator model whose output the scope and chip see
     initial_state: dict[str, dict] = field(default_factory=dict)  # by station name, as given
+    spectrum_params: SpectrumParameters = field(default_factory=SpectrumParameters)
 
     def __post_init__(self):
         self._chip = MicroLED(self.chip_params)
         self.noise = NoiseSource(self.chip_params.seed)
         self._point: tuple[MicroLED, float, Any] | None = None  # the last steady_state() asked
+        self._spectrum: EmissionSpectrum | None = None
 
     @property
     def chip(self) -> MicroLED:
@@ -105,6 +108,12 @@ class SimulatedWorld:
         if self._point is None or self._point[0] is not chip or self._point[1] != current:
             self._point = (chip, current, chip.steady_state(np.array([current])))
         return self._point[2]
+
+    def emission_spectrum(self) -> EmissionSpectrum:
+        """The line shape of the chip the instruments see now (sim_instruments/spectrum.py)."""
+        if self._spectrum is None or self._spectrum.chip is not self.chip:
+            self._spectrum = EmissionSpectrum(self.spectrum_params, self.chip)
+        return self._spectrum
 
     def detected_power(self, emitted: float) -> float:
         """Optical power (W) reaching the detector of a power meter or photodiode when the chip
@@ -123,6 +132,7 @@ class SimulatedWorld:
               collection_efficiency: 1.0       # (0, 1]
               faults: [...]                    # sim_instruments/faults.py
               fault_seed: 0
+              spectrum: {fwhm: 20.0e-9}        # sim_instruments/spectrum.py
               initial_state:                   # as instruments left on by a killed run
                 smu: {output: true, function: CURR, level: 5.0e-3, limit: 6.0}
                 generator: {output: true, high: 0.4, low: 0.0}
@@ -142,13 +152,15 @@ class SimulatedWorld:
                                     config.pop("collection_efficiency", 1.0), 0.0, 1.0)
         faults = FaultPlan.from_config(config.pop("faults", None), config.pop("fault_seed", 0))
         initial = config.pop("initial_state", None)
+        spectrum = SpectrumParameters.from_mapping(config.pop("spectrum", None))
         if config:
             raise ValueError(f"unknown key(s) in simulation block: "
                              f"{', '.join(sorted(map(str, config)))}; valid keys: chip, "
-                             f"collection_efficiency, faults, fault_seed, initial_state")
+                             f"collection_efficiency, faults, fault_seed, initial_state, spectrum")
         initial = _initial_states(initial, models)
         return cls(chip_params=chip, collection_efficiency=efficiency, faults=faults,
-                   setup=Setup.from_mapping(setup), initial_state=initial)
+                   setup=Setup.from_mapping(setup), initial_state=initial,
+                   spectrum_params=spectrum)
 
     def apply(self, current: float, voltage: float) -> None:
         """Record that the chip now carries ``current`` at ``voltage`` (DC, from the SMU)."""

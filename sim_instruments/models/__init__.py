@@ -15,6 +15,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "keysight_81134a": ("keysight_81134a.yaml", "keysight_81134a:Keysight81134AModel"),
     "keysight_infiniium": ("keysight_infiniium.yaml", "keysight_infiniium:KeysightInfiniiumModel"),
     "keysight_e5071c": ("keysight_e5071c.yaml", "keysight_e5071c:KeysightE5071CModel"),
+    "yokogawa_aq6370": ("yokogawa_aq6370.yaml", "yokogawa_aq6370:YokogawaAQ6370Model"),
 }
 
 
