@@ -37,6 +37,7 @@ from drivers.roles import (
     PatternGenerator,
     PowerMeter,
     SourceMeter,
+    Spectrometer,
     VoltageSource,
 )
 from sequences.base import Sequence, dropped_figures, split_figures
@@ -225,6 +226,8 @@ def guard_for(protocol: type, driver: Any, limits, drive: DriveMonitor) -> Any:
         return PassiveGuard(driver, limits, (
             "configure_channel", "configure_timebase", "configure_edge_trigger",
             "set_averaging", "acquire", "fetch_waveform"))
+    if protocol is Spectrometer:
+        return PassiveGuard(driver, limits, ("configure", "acquire_spectrum"))
     raise ConfigError(f"no safety guard for role {protocol.__name__}")
 
 

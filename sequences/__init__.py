@@ -10,9 +10,11 @@ from .eye import Eye
 from .iv import IV
 from .liv import LIV
 from .pulse_response import PulseResponse
+from .spectrum import SpectrumSequence
 
 SEQUENCES: dict[str, type[Sequence]] = {
     cls.name: cls for cls in (LIV, IV, Bandwidth, PulseResponse, Eye)}
+SEQUENCES[SpectrumSequence.name] = SpectrumSequence
 
 
 def get_sequence(name: str) -> type[Sequence]:
