@@ -40,12 +40,12 @@ NM = 1e-9
 # as pymeasure's AQ6370 series drivers); UNVERIFIED against a manual page
 SERIES = {
     **dict.fromkeys(("AQ6370C", "AQ6370D", "AQ6370E"),
-                    ((600 * NM, 1700 * NM), (0.02, 0.05, 0.1, 0.2, 0.5, 1, 2))),
+                    ((600e-9, 1700e-9), (0.02, 0.05, 0.1, 0.2, 0.5, 1, 2))),
     **dict.fromkeys(("AQ6373", "AQ6373B"),
-                    ((350 * NM, 1200 * NM), (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10))),
-    "AQ6374": ((350 * NM, 1750 * NM), (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10)),
+                    ((350e-9, 1200e-9), (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10))),
+    "AQ6374": ((350e-9, 1750e-9), (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10)),
     **dict.fromkeys(("AQ6375", "AQ6375B"),
-                    ((1200 * NM, 2400 * NM), (0.05, 0.1, 0.2, 0.5, 1, 2))),
+                    ((1200e-9, 2400e-9), (0.05, 0.1, 0.2, 0.5, 1, 2))),
 }
 WIDEST = (min(r[0][0] for r in SERIES.values()), max(r[0][1] for r in SERIES.values()))
 ALL_RESOLUTIONS = tuple(sorted({r * NM for _, rs in SERIES.values() for r in rs}))

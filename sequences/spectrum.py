@@ -8,7 +8,7 @@ resolution bandwidth for an OSA, counts for a CCD spectrometer), with the wavele
 the dark spectrum.
 
 Analysis (pure, :func:`line_figures` per spectrum, dark subtracted): the peak wavelength (the
-largest sample refined by the parabola through it and its neighbours), the centroid
+vertex of a parabola fitted to ln S over the top of the line), the centroid
 (sum lambda S / sum S over the contiguous part of the line above ``CENTROID_FLOOR`` of the
 peak) and the FWHM (the half-maximum crossings either side of the peak, linearly interpolated).
 Each is a derived array against the measured current; the scalar results are those at the
@@ -37,6 +37,7 @@ from .base import (
 from .dc_analysis import current_density
 
 CENTROID_FLOOR = 0.02  # fraction of the peak above which the centroid is taken
+PEAK_TOP = 0.9  # fraction of the peak above which the peak's parabola is fitted
 DEFAULT_HALF_WINDOW = 60e-9  # m either side of the sample's wavelength
 AT_TOP = ("current", "current_density")
 
@@ -68,13 +69,24 @@ def _line(wavelength: np.ndarray, values: np.ndarray) -> tuple[int, int, int]:
     return k, low, high
 
 
-def peak_wavelength(wavelength, values) -> float:
-    """Wavelength of the maximum (m): the largest sample refined by the vertex of the parabola
-    through it and its two neighbours (uniform or not)."""
+def peak_wavelength(wavelength, values, top: float = PEAK_TOP) -> float:
+    """Wavelength of the maximum (m): the vertex of the parabola fitted (least squares) to
+    ln S over the contiguous top of the line (S >= ``top`` x its largest sample, at least the
+    largest sample and its neighbours). Exact for a Gaussian line, and it averages the noise
+    of the many samples on a broad line's flat top, where a three-point vertex follows it."""
+    wavelength, values = np.asarray(wavelength, float), np.asarray(values, float)
     k, _, _ = _line(wavelength, values)
-    x, y = np.asarray(wavelength[k - 1:k + 2], float), np.asarray(values[k - 1:k + 2], float)
-    a, b, _ = np.polyfit(x - x[1], y, 2)
-    return float(x[1] - b / (2 * a)) if a < 0 else float(x[1])
+    low, high = k - 1, k + 1
+    while low > 0 and values[low - 1] >= top * values[k]:
+        low -= 1
+    while high < values.size - 1 and values[high + 1] >= top * values[k]:
+        high += 1
+    x, y = wavelength[low:high + 1], values[low:high + 1]
+    if not np.all(y > 0):
+        return float(wavelength[k])
+    scale = x[-1] - x[0]
+    a, b, _ = np.polyfit((x - wavelength[k]) / scale, np.log(y), 2)
+    return float(wavelength[k] - b / (2 * a) * scale) if a < 0 else float(wavelength[k])
 
 
 def fwhm(wavelength, values) -> float:
@@ -120,9 +132,9 @@ class SpectrumSequence(Sequence):
     name = "spectrum"
     summary = "electroluminescence spectra per current: peak, centroid, FWHM, wavelength shift"
     results = {
-        "peak_wavelength": Result("m", "wavelength of the spectrum's maximum (largest sample "
-                                  "refined by a parabola through its neighbours), dark "
-                                  "subtracted, at the highest current; every current in "
+        "peak_wavelength": Result("m", "wavelength of the spectrum's maximum: vertex of the "
+                                  "parabola fitted to ln S over the line's top (S >= 0.9 max), "
+                                  "dark subtracted, at the highest current; every current in "
                                   "peak_wavelength_per_current", AT_TOP),
         "centroid_wavelength": Result("m", "sum lambda S / sum S over the line above 2 % of its "
                                       "peak, at the highest current; every current in "

@@ -20,6 +20,7 @@ QUICK = {  # small runs on the built-in simulated bench
     "bandwidth": {"bias_currents": [2e-3, 5e-3], "points": 61},
     "pulse-response": {"acquisitions": 2},
     "eye": {"record_bits": 200, "acquisitions": 1},
+    "spectrum": {"currents": [1e-3, 5e-3]},
 }
 
 
