@@ -18,7 +18,8 @@ GRID = np.linspace(300e-9, 700e-9, 400_001)  # 1 pm steps, far beyond the line's
 
 
 def line(chip=None, **spectrum) -> EmissionSpectrum:
-    return EmissionSpectrum(SpectrumParameters(**spectrum), MicroLED(ChipParameters(**(chip or {}))))
+    chip = MicroLED(ChipParameters(**(chip or {})))
+    return EmissionSpectrum(SpectrumParameters(**spectrum), chip)
 
 
 @pytest.mark.parametrize("current", [1e-5, 1e-3, 5e-3, 20e-3])
