@@ -12,6 +12,7 @@ DRIVERS: dict[str, str] = {
     "keysight_infiniium": "drivers.keysight_infiniium:KeysightInfiniium",
     "keysight_81134a": "drivers.keysight_81134a:Keysight81134A",
     "yokogawa_aq6370": "drivers.yokogawa_aq6370:YokogawaAQ6370",
+    "ocean_spectrometer": "drivers.ocean_spectrometer:OceanSpectrometer",
 }
 
 

@@ -16,6 +16,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "keysight_infiniium": ("keysight_infiniium.yaml", "keysight_infiniium:KeysightInfiniiumModel"),
     "keysight_e5071c": ("keysight_e5071c.yaml", "keysight_e5071c:KeysightE5071CModel"),
     "yokogawa_aq6370": ("yokogawa_aq6370.yaml", "yokogawa_aq6370:YokogawaAQ6370Model"),
+    "ocean_spectrometer": (None, "ocean_spectrometer:OceanSpectrometerModel"),
 }
 
 
