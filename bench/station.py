@@ -393,7 +393,8 @@ class Station:
         return {"name": self.config.name, "source": self.config.source,
                 "simulation": {} if self.world is None else {
                     "chip": self.world.chip_params.to_dict(),
-                    "collection_efficiency": self.world.collection_efficiency},
+                    "collection_efficiency": self.world.collection_efficiency,
+                    "spectrum": self.world.spectrum_params.to_dict()},
                 "setup": self.config.passive.to_dict(),
                 "instruments": instruments}
 
