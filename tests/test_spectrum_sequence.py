@@ -69,10 +69,18 @@ def test_analysis_gives_per_current_arrays_and_drops_what_it_cannot_give():
 
 
 # -- end to end on the built-in bench ------------------------------------------------------------
+def dc_station() -> dict:
+    """The built-in bench without its high-speed instruments (not used here: faster)."""
+    station = builtin_station_config()
+    for name in ("vna", "scope", "generator"):
+        del station["instruments"][name]
+    return station
+
+
 def run_spectrum(tmp_path, stations, params, station=None):
     recipe = parse_recipe({"sample": SAMPLE, "steps": [{"sequence": "spectrum",
                                                        "params": params}]})
-    config = StationConfig.from_mapping(station or builtin_station_config())
+    config = StationConfig.from_mapping(station or dc_station())
     outcome = Runner(config, recipe, tmp_path / "run.h5").run()
     return outcome, stations[0].world if stations else None
 
@@ -150,7 +158,7 @@ def test_a_current_beyond_the_limits_is_refused_before_anything_moves(tmp_path, 
 
 def test_a_window_outside_the_osa_model_is_refused_before_the_chip_is_driven(tmp_path,
                                                                            stations):
-    station = builtin_station_config()
+    station = dc_station()
     station["simulation"]["initial_state"] = {"osa": {"model": "AQ6370D"}}  # 600-1700 nm
     outcome, _ = run_spectrum(tmp_path, stations, {"currents": [1e-3]}, station)
     assert outcome.status == "failed" and "outside the AQ6370D's range" in outcome.reason
