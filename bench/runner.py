@@ -451,7 +451,8 @@ class Runner:
             self._make_safe()
         valid = self.writer.file.id.valid and (self._resumed or not self.resume)
         if self.transcript is not None and valid:
-            self.transcript.finish()
+            with contextlib.suppress(StorageFull):  # a failed write: said below
+                self.transcript.finish()
         if self._held and outcome.status != "aborted":
             outcome.status = "aborted"
             outcome.reason = "; ".join(filter(None, (
@@ -469,6 +470,8 @@ class Runner:
             self.writer.file.attrs.update({"status": outcome.status,
                                            "status_reason": outcome.reason})
         self.writer.close()
+        if self.writer.broken and outcome.status == "completed":  # its last writes failed
+            outcome.status, outcome.reason = "failed", self.writer.stopped
         if self.station is not None:
             self.station.close()
         self.emit("run_end", status=outcome.status, reason=outcome.reason,

@@ -6,11 +6,12 @@ Registers" (6.4: operation status, bit 0 = Sweep, read with ``:STATus:OPERation:
 latches the end of a sweep and is cleared by reading it and by ``*CLS``), chapter "Remote
 Commands" (SENSe: ``:SENSe:WAVelength:STARt/STOP`` in m, ``:SENSe:BANDwidth:RESolution`` in m,
 ``:SENSe:SWEep:POINts[:AUTO]``; INITiate: ``:INITiate:SMODe SINGle``, ``:INITiate``; TRACe:
-``:TRACe:X? TRA`` wavelengths in m, ``:TRACe:Y? TRA`` levels; FORMat: ``:FORMat:DATA ASCii``), as
-Yokogawa's sample programs and pymeasure's AQ6370 driver use them. A sweep is started and waited
-for by polling the operation event register (the manual's method; ``*OPC?`` is not used: no
-manual page says it waits for a sweep). Traces come in ASCII: the byte order of ``REAL`` was not
-found. Level data are read on the log scale (dBm) and converted to W per resolution bandwidth.
+``:TRACe:X? TRA`` wavelengths in m, ``:TRACe:Y? TRA`` levels; FORMat: ``:FORMat:DATA
+ASCii``) in the AQ6370 command format, as Yokogawa's sample programs and pymeasure's AQ6370
+driver use them. A sweep is started and waited for by polling the operation event register
+(the manual's method; ``*OPC?`` is not used: no manual page says it waits for a sweep).
+Traces come in ASCII: the byte order of ``REAL`` was not found. Level data are read on the
+log scale (dBm) and converted to W per resolution bandwidth.
 
 The wavelength range and resolution settings depend on the model, read from ``*IDN?`` at
 connect (``SERIES``); the class's ``check_plan`` takes the widest of the series.
@@ -93,10 +94,10 @@ class YokogawaAQ6370(ScpiInstrument):
         return {}
 
     def connect(self) -> str:
-        """``CFORM1`` (AQ6370 command format rather than the AQ6317-compatible one, as
-        Yokogawa's sample programs send it; UNVERIFIED: manual page not seen), identify, clear
-        status; the model in ``*IDN?`` sets the wavelength range and resolution settings."""
-        self.write("CFORM1")
+        """Identify, clear status; the model in ``*IDN?`` sets the wavelength range and
+        resolution settings. The instrument must be in its AQ6370 command format (``CFORM1``,
+        its default; the AQ6317-compatible format does not take these commands): connecting
+        changes no setting."""
         idn = super().connect()
         match = re.match(r"(?i)^yokogawa,(AQ63\d\d[A-Z]?)", idn)
         self.model = match.group(1).upper() if match else None
@@ -191,8 +192,12 @@ class YokogawaAQ6370(ScpiInstrument):
         if wavelength.size != level_dbm.size or wavelength.size < 2:
             raise InstrumentError(self.name, ":TRACe:Y? TRA",
                                   f"{level_dbm.size} levels for {wavelength.size} wavelengths")
+        resolution = self.resolution
+        errors = self.errors()  # read now: the next sweep's *CLS would clear them unread
+        if errors:
+            raise InstrumentError(self.name, ":TRACe:Y? TRA", "; ".join(errors))
         return Spectrum(wavelength=wavelength, values=1e-3 * 10 ** (level_dbm / 10), units="W",
-                        resolution=self.resolution)
+                        resolution=resolution)
 
 
 def _is_setting(value, settings: tuple[float, ...]) -> bool:

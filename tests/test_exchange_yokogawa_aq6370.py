@@ -19,7 +19,7 @@ IDN_370D = "YOKOGAWA,AQ6370D,90Y000002,05.01"
 
 
 def osa_with(script, idn=IDN_373B, **options) -> tuple[YokogawaAQ6370, ScriptedResource]:
-    resource = ScriptedResource([("CFORM1", None), ("*IDN?", idn), ("*CLS", None), *script])
+    resource = ScriptedResource([("*IDN?", idn), ("*CLS", None), *script])
     osa = YokogawaAQ6370(resource, name="osa", **options)
     osa.connect()
     return osa, resource
@@ -42,7 +42,7 @@ def configure_script(start="4e-07", stop="5e-07", resolution="5e-10", points="10
                      *checked(":FORMat:DATA ASCii")]
 
 
-def test_connect_selects_the_aq6370_command_format_and_reads_the_model():
+def test_connect_identifies_and_reads_the_model_without_changing_a_setting():
     osa, resource = osa_with([])
     assert osa.model == "AQ6373B"
     assert (osa.min_wavelength, osa.max_wavelength) == (350e-9, 1200e-9)
@@ -78,7 +78,8 @@ def test_acquire_waits_for_the_sweep_bit_then_reads_trace_a_in_watts():
         (":SYSTem:ERRor?", '0,"No error"'),
         (":TRACe:X? TRA", "+4.50000000E-007,+4.51000000E-007,+4.52000000E-007"),
         (":TRACe:Y? TRA", "-30.00,+0.00,-60.00"),
-        (":SENSe:BANDwidth:RESolution?", "+5.00000000E-010")])
+        (":SENSe:BANDwidth:RESolution?", "+5.00000000E-010"),
+        (":SYSTem:ERRor?", '0,"No error"')])
     spectrum = osa.acquire_spectrum()
     assert spectrum.wavelength.tolist() == [450e-9, 451e-9, 452e-9]
     assert spectrum.values == pytest.approx([1e-6, 1e-3, 1e-9], rel=1e-12)  # dBm -> W
@@ -137,8 +138,7 @@ def test_a_blue_chip_is_outside_an_aq6370d_which_its_instance_refuses():
 
 
 def test_an_unknown_model_is_refused_at_connect():
-    resource = ScriptedResource([("CFORM1", None), ("*IDN?", "YOKOGAWA,AQ6399,1,1"),
-                                 ("*CLS", None)])
+    resource = ScriptedResource([("*IDN?", "YOKOGAWA,AQ6399,1,1"), ("*CLS", None)])
     with pytest.raises(InstrumentError, match="no known AQ6370-series model"):
         YokogawaAQ6370(resource, name="osa").connect()
 

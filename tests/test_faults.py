@@ -33,6 +33,7 @@ FAST = {
                        ":READ?"),
     "eye": ({"record_bits": 200, "acquisitions": 1, "settle": 0.0},
             ("scope", ":WAVeform:DATA?"), ":READ?"),
+    "spectrum": ({"currents": [1e-3, 2e-3], "settle": 0.0}, ("osa", ":TRACe:Y? TRA"), ":READ?"),
 }
 
 

@@ -49,7 +49,7 @@ class YokogawaAQ6370Model(InstrumentModel):
         ":INITiate:SMODe", ":INITiate[:IMMediate]", ":ABORt", ":STATus:OPERation[:EVENt]",
         ":STATus:OPERation:CONDition", ":TRACe:ACTive", ":TRACe:ATTRibute:TRA",
         ":TRACe[:DATA]:X", ":TRACe[:DATA]:Y", ":DISPlay[:WINDow]:TRACe:Y#[:SCALe]:SPACing",
-        ":FORMat[:DATA]", ":SYSTem:ERRor[:NEXT]", "CFORM#")
+        ":FORMat[:DATA]", ":SYSTem:ERRor[:NEXT]")
     KEYWORDS = ("SINGle", "REPeat", "AUTO", "SEGMent", "WRITe", "LOGarithmic", "LINear",
                 "ASCii")
     INITIAL_STATE = {"model": tuple(SERIES), "sweep_mode": tuple(s.lower() for s in SWEEP_MODES)}
