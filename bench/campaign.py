@@ -79,7 +79,7 @@ def step_rows(path: str | Path) -> list[dict[str, Any]]:
     from .export import column
     from .storage import read_run
 
-    record = read_run(path, arrays=False)
+    record = read_run(path, arrays=False, station=False)
     sample = record.sample
     attributes = sample.get("attributes") or {}
     if not isinstance(attributes, dict):

@@ -11,6 +11,7 @@ only ever opened read-only.
 
 from __future__ import annotations
 
+import json
 import math
 import tempfile
 from dataclasses import dataclass, field
@@ -246,13 +247,27 @@ class InstrumentPlayback:
 def _station_config(record: RunRecord) -> StationConfig:
     station = record.station
     instruments = {name: {"driver": info["driver"], "resource": info["resource"],
-                          "simulated": bool(info.get("simulated", False))}
+                          "simulated": bool(info.get("simulated", False)),
+                          "options": _stored_options(info.get("options"))}
                    for name, info in station.get("instruments", {}).items()}
     if not instruments:
         raise BenchError(f"{record.path}: the run's station snapshot names no instruments")
     return StationConfig.from_mapping(
         {"name": station.get("name", "station"), "instruments": instruments,
          "setup": station.get("setup") or {}}, source=f"record of run {record.run_id}")
+
+
+def _stored_options(stored: Any) -> dict[str, Any]:
+    """An instrument's station options as the snapshot keeps them (JSON text), or none."""
+    if stored is None:
+        return {}
+    try:
+        options = json.loads(stored) if isinstance(stored, str) else stored
+    except ValueError:
+        options = None
+    if not isinstance(options, dict):
+        raise BenchError(f"damaged run file: instrument options {stored!r:.60} are not a mapping")
+    return options
 
 
 def _stored_recipe(record: RunRecord):

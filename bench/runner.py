@@ -16,6 +16,7 @@ with its final status and reason.
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 import signal
 import sys
@@ -35,9 +36,11 @@ from drivers.roles import (
     Oscilloscope,
     Output,
     PatternGenerator,
+    Positioner,
     PowerMeter,
     SourceMeter,
     Spectrometer,
+    Switch,
     VoltageSource,
 )
 from sequences.base import Sequence, dropped_figures, split_figures
@@ -46,7 +49,15 @@ from . import __version__
 from .clock import WallClock
 from .plan import Plan, PlanError, check_connected, check_recipe, resolve_roles
 from .recipe import Recipe, Step
-from .safety import DriveMonitor, NetworkAnalyzerGuard, PassiveGuard, PatternGuard, SourceGuard
+from .safety import (
+    DriveMonitor,
+    NetworkAnalyzerGuard,
+    PassiveGuard,
+    PatternGuard,
+    PositionerGuard,
+    SourceGuard,
+    SwitchGuard,
+)
 from .station import Station, StationConfig
 from .storage import RunWriter, StorageFull, read_run, to_json
 from .transcript import GROUP as TRANSCRIPT
@@ -120,6 +131,8 @@ class StepContext:
         self._last_write = time.monotonic()
         self.count = 0
         self.notes: list[str] = []
+        # what an interrupted step stored, on a resume of a resumable sequence; else {}
+        self.earlier: dict[str, np.ndarray] = {}
 
     def note(self, message: str) -> None:
         """Something the step's outcome should say (its reason when it completes), shown now."""
@@ -226,6 +239,10 @@ def guard_for(protocol: type, driver: Any, limits, drive: DriveMonitor) -> Any:
         return PassiveGuard(driver, limits, (
             "configure_channel", "configure_timebase", "configure_edge_trigger",
             "set_averaging", "acquire", "fetch_waveform"))
+    if protocol is Switch:
+        return SwitchGuard(driver, limits, drive)
+    if protocol is Positioner:
+        return PositionerGuard(driver, limits)
     if protocol is Spectrometer:
         return PassiveGuard(driver, limits, ("configure", "acquire_spectrum"))
     raise ConfigError(f"no safety guard for role {protocol.__name__}")
@@ -263,6 +280,7 @@ class Runner:
         self._held: list[int] = []  # signals held while the outputs were being made safe
         self._switch_off_failures: list[str] = []
         self._resumed = False  # the interrupted file has been reopened for writing
+        self._interrupted: dict[int, str] = {}  # step index -> its interrupted group (resume)
         self._commanded = False  # a command beyond identification was sent
         self._stopping = False  # a first Ctrl-C or SIGTERM was received
         self._pending_stop: int | None = None  # ... and its exception not raised yet
@@ -394,7 +412,8 @@ class Runner:
                         {"name": self.station_config.name, "instruments": {}}
                     self._start_file(snapshot, outcome.simulated)
                 elif identified:  # a refused resume leaves the interrupted file as it was
-                    self.writer.resume_run(self.first_step, set_aside=(TRANSCRIPT,))
+                    self._interrupted = self.writer.resume_run(self.first_step,
+                                                               set_aside=(TRANSCRIPT,))
                     self._resumed = True
                     self._record_resumed_safe_state()
                     if self.transcript is not None:
@@ -621,6 +640,7 @@ class Runner:
         failures_before = len(self._switch_off_failures)
         try:
             ctx = StepContext(self, step, self._roles_for(step.sequence))
+            self._go_on_from_interrupted(index, step, ctx)
             step.sequence().acquire(ctx, step.params)
             ctx.flush()
             self._check_error_queues()
@@ -658,6 +678,33 @@ class Runner:
             self._stopping = True  # any later signal is held on the way out
             raise RunAborted(f"{_signal_names(self._held)} while the outputs were made safe")
         return StepOutcome(step.name, step.sequence.name, status, reason, results)
+
+    def _go_on_from_interrupted(self, index: int, step: Step, ctx: StepContext) -> None:
+        """On a resume, a resumable sequence's interrupted step goes on where it stopped: what
+        it stored is copied into the new step group (the interrupted group stays, untouched,
+        under /interrupted) and handed to the sequence as ``ctx.earlier``. Other parameters
+        than the interrupted step's start the step afresh, and say so."""
+        where = self._interrupted.get(index)
+        if where is None or not step.sequence.resumable:
+            return
+        params, columns, arrays = self.writer.interrupted_step(where, tuple(ctx.units))
+        if params != json.loads(to_json(step.params)):
+            ctx.note(f"the interrupted step had other parameters: started afresh ({where} "
+                     f"keeps its data)")
+            return
+        rows = min((values.size for values in columns.values()), default=0)
+        if rows and columns.keys() == ctx.units.keys():
+            self.writer.append_points({name: (values, ctx.units[name])
+                                       for name, values in columns.items()})
+            for name, values in columns.items():
+                ctx.columns[name].append(values)
+            ctx.count = rows
+        for name, (values, units, attrs) in arrays.items():
+            ctx.array(name, values, units, **attrs)
+        ctx.earlier = ctx.data()
+        self.writer.step_json("resumed_from", {"group": where, "rows": rows,
+                                               "arrays": sorted(arrays)})
+        ctx.note(f"went on from the interrupted step ({rows} rows kept)")
 
     def _end_step(self, step: Step, ctx: StepContext | None, status: str, reason: str,
                   results: dict, recoveries_before: dict, failures_before: int

@@ -514,3 +514,86 @@ class NetworkAnalyzerGuard(_Guard):
         self._check(self._amplitude)
         self._driver.output_on()
         object.__setattr__(self, "_on", True)
+
+
+# == Emitter arrays and optical coupling (issue 11) ============================================
+
+class SwitchGuard(_Guard):
+    """Guards a Switch: routing the SMU to another emitter while it drives is hot switching,
+    which arcs the relay and hits the new emitter with the old level. ``select`` and
+    ``open_all`` are refused unless every source of the step is off or at zero *as read back
+    from its instrument* (``output_enabled``, ``read_source``: what the guard remembers could be
+    stale after a fault) and no modulation of the step is running.
+
+    The runner's safe state does not open the routes: once every output is off (which it
+    checks and reads back) a closed route carries nothing, the next run's safe state switches
+    its sources off before any step, and every ``select`` opens all routes first; a sequence
+    that wants the array disconnected at its end calls ``open_all`` itself."""
+
+    _passthrough = ("rows", "columns", "selected")
+
+    def __init__(self, driver, limits: SafeLimits, drive: DriveMonitor):
+        super().__init__(driver, limits)
+        object.__setattr__(self, "_drive", drive)
+
+    def _check_quiet(self, what: str) -> None:
+        for source in self._drive.sources:
+            smu = source._driver
+            if smu.output_enabled():
+                function, level = smu.read_source()
+                if level != 0.0:
+                    units = "A" if function == "CURR" else "V"
+                    raise LimitError(f"refusing to {what}: {smu.name}'s output is on at "
+                                     f"{level:g} {units}; switch it off or to zero first")
+        for modulation in self._drive.modulations:
+            if modulation.active_modulation:
+                raise LimitError(f"refusing to {what}: {modulation._driver.name}'s "
+                                 f"modulation is running")
+
+    def select(self, row: int, column: int) -> None:
+        self._check_quiet(f"switch to emitter ({row}, {column})")
+        self._driver.select(row, column)
+
+    def open_all(self) -> None:
+        self._check_quiet("open the switch's routes")
+        self._driver.open_all()
+
+
+class PositionerGuard(_Guard):
+    """Guards a Positioner: every target, absolute or relative (from the position read back),
+    must be a finite number within the axis's travel from the station (``travel``); refused
+    before anything is sent, never clamped."""
+
+    _passthrough = ("axes", "travel", "position", "home")
+
+    def _moves(self, moves: dict[str, Any]) -> dict[str, float]:
+        """The moves as floats, each on a known axis and finite (LimitError otherwise)."""
+        checked = {}
+        for axis, value in moves.items():
+            if axis not in self._driver.axes:
+                raise LimitError(f"{self._driver.name} has no axis {axis!r} (axes: "
+                                 f"{', '.join(self._driver.axes)})")
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+                    or not np.isfinite(value):
+                raise LimitError(f"{self._driver.name}: {axis} = {value!r:.30} is not a "
+                                 f"finite number (m)")
+            checked[axis] = float(value)
+        return checked
+
+    def _within_travel(self, targets: dict[str, float]) -> None:
+        for axis, target in targets.items():
+            low, high = self._driver.travel(axis)
+            if not low <= target <= high:
+                raise LimitError(f"{self._driver.name}: {axis} = {target:g} m is outside its "
+                                 f"travel {low:g} to {high:g} m")
+
+    def move_to(self, **positions: float) -> None:
+        positions = self._moves(positions)
+        self._within_travel(positions)
+        self._driver.move_to(**positions)
+
+    def move_by(self, **steps: float) -> None:
+        steps = self._moves(steps)
+        now = self._driver.position()
+        self._within_travel({axis: now[axis] + step for axis, step in steps.items()})
+        self._driver.move_by(**steps)

@@ -85,6 +85,7 @@ class StationConfig:
         if set(data) <= {"simulation", "name"}:  # only a chip: the built-in instruments
             merged = builtin_station_config()
             merged.update(data)
+            _fit_builtin_switch(merged)
             return cls.from_mapping(merged, source=str(path))
         return cls.from_mapping(data, source=str(path))
 
@@ -150,6 +151,19 @@ class StationConfig:
                 raise ConfigError(f"station: simulation block: {exc}") from None
         return cls(name=station_name, instruments=instruments, simulation=simulation,
                    setup=dict(setup), record_io=record_io, source=source, mapping=dict(data))
+
+
+def _fit_builtin_switch(station: dict[str, Any]) -> None:
+    """The built-in switch wired to the simulated array's size (and slots) when the station's
+    ``simulation.array`` gives them; anything malformed is left for the checks to report."""
+    simulation = station.get("simulation")
+    array = simulation.get("array") if isinstance(simulation, dict) else None
+    if not isinstance(array, dict):
+        return
+    options = station["instruments"]["switch"]["options"]
+    for key in ("rows", "columns", "slots"):
+        if key in array:
+            options[key] = array[key]
 
 
 def _block(data: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
@@ -391,10 +405,7 @@ class Station:
                 info["settings"] = {"error": str(exc)}
             instruments[name] = info
         return {"name": self.config.name, "source": self.config.source,
-                "simulation": {} if self.world is None else {
-                    "chip": self.world.chip_params.to_dict(),
-                    "collection_efficiency": self.world.collection_efficiency,
-                    "spectrum": self.world.spectrum_params.to_dict()},
+                "simulation": {} if self.world is None else self.world.describe(),
                 "setup": self.config.passive.to_dict(),
                 "instruments": instruments}
 

@@ -216,16 +216,19 @@ class RunWriter:
         self.flush(force=True)
 
     @_writes
-    def resume_run(self, first_step: int, set_aside: tuple[str, ...] = ()) -> None:
+    def resume_run(self, first_step: int, set_aside: tuple[str, ...] = ()) -> dict[int, str]:
         """Reopen an interrupted run at ``first_step``: later step groups (partial data) move to
         ``/interrupted/<step>-<n>``, and so do the ``set_aside`` groups (``<group>-<n>``: records
         of the interrupted session, whose last compressed chunk a kill may have cut, so they are
         kept as they are and not appended to); the status goes back to running, the resume is
-        logged."""
+        logged. Returns {step index: where its interrupted group went}."""
         moved = self.file.require_group("interrupted")
+        where = {}
         for key in list(self.file["steps"]):
-            if int(self.file["steps"][key].attrs["index"]) >= first_step:
-                self.file.move(f"steps/{key}", f"interrupted/{key}-{len(moved)}")
+            index = int(self.file["steps"][key].attrs["index"])
+            if index >= first_step:
+                where[index] = f"interrupted/{key}-{len(moved)}"
+                self.file.move(f"steps/{key}", where[index])
         for group in set_aside:
             if group in self.file:
                 self.file.move(group, f"interrupted/{group}-{len(moved)}")
@@ -239,6 +242,22 @@ class RunWriter:
                       "resumed": to_json(history), "writer_pid": os.getpid(),
                       "writer_host": socket.gethostname()})
         self.flush(force=True)
+        return where
+
+    def interrupted_step(self, where: str, columns: tuple[str, ...]
+                         ) -> tuple[dict, dict[str, np.ndarray], dict[str, tuple]]:
+        """What an interrupted step stored, to go on from it: (its parameters, its columns cut
+        to the rows every column holds (a kill may have cut a row half-way), its other data
+        arrays as (values, units, attributes))."""
+        group = self.file[where]
+        data = group["data"]
+        kept = {name: data[name][()] for name in columns if name in data}
+        rows = min((values.size for values in kept.values()), default=0)
+        arrays = {name: (ds[()], str(ds.attrs.get("units", "")),
+                         {k: v for k, v in ds.attrs.items() if k != "units"})
+                  for name, ds in data.items() if name not in columns}
+        return (json.loads(group.attrs["params"]),
+                {name: values[:rows] for name, values in kept.items()}, arrays)
 
     @_writes
     def write_station(self, station: dict) -> None:
@@ -540,27 +559,21 @@ def _attr_text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def read_run(path: str | Path, *, arrays: bool = True) -> RunRecord:
+def read_run(path: str | Path, *, arrays: bool = True, station: bool = True) -> RunRecord:
     """Open a run file read-only; any problem raises :class:`RunFileError` with one clear line.
     ``arrays=False`` reads metadata and results only (fast on large files; what ``bench show``
-    needs)."""
+    needs); ``station=False`` also leaves out the station snapshot and the recipe (empty in the
+    record): what a campaign's table needs, a third fewer HDF5 attribute reads per file."""
     path = _existing_file(path)
     try:
         with h5py.File(path, "r", locking=False) as f:  # a live run may be read
             if f.attrs.get("format") != FORMAT_NAME:
                 raise RunFileError(f"{path}: an HDF5 file, but not a microled-bench run file")
             attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
-            station = json.loads(f["station"].attrs["json"])
-            if "config" in f["station"].attrs:  # the station file as given, for --resume
-                station["config"] = json.loads(f["station"].attrs["config"])
-            station["instruments"] = {
-                name: {k: _attr_text(v) if isinstance(v, (str, bytes)) else
-                       (v.item() if isinstance(v, np.generic) else v)
-                       for k, v in group.attrs.items()}
-                for name, group in f["station/instruments"].items()}
+            snapshot = _read_station(f["station"]) if station else {}
             steps = [_read_step(group, arrays) for group in f["steps"].values()]
-            record = RunRecord(path, attrs, station, json.loads(f["sample"].attrs["json"]),
-                               json.loads(f["recipe"].attrs["json"]), steps)
+            record = RunRecord(path, attrs, snapshot, json.loads(f["sample"].attrs["json"]),
+                               json.loads(f["recipe"].attrs["json"]) if station else {}, steps)
         for key in ("status", "run_id"):
             if not isinstance(attrs.get(key), str):
                 raise RunFileError(f"{path}: damaged run file (its {key} is "
@@ -580,6 +593,20 @@ def read_run(path: str | Path, *, arrays: bool = True) -> RunRecord:
             if step.status == "running":
                 step.status = "interrupted"
     return record
+
+
+def _read_station(group: h5py.Group) -> dict[str, Any]:
+    """The station snapshot: its JSON, the station file as given (for --resume) and each
+    instrument's attributes."""
+    station = json.loads(group.attrs["json"])
+    if "config" in group.attrs:
+        station["config"] = json.loads(group.attrs["config"])
+    station["instruments"] = {
+        name: {k: _attr_text(v) if isinstance(v, (str, bytes)) else
+               (v.item() if isinstance(v, np.generic) else v)
+               for k, v in inst.attrs.items()}
+        for name, inst in group["instruments"].items()}
+    return station
 
 
 def _existing_file(path: str | Path) -> Path:

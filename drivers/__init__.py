@@ -13,6 +13,12 @@ DRIVERS: dict[str, str] = {
     "keysight_81134a": "drivers.keysight_81134a:Keysight81134A",
     "yokogawa_aq6370": "drivers.yokogawa_aq6370:YokogawaAQ6370",
     "ocean_spectrometer": "drivers.ocean_spectrometer:OceanSpectrometer",
+    "newport_1936r": "drivers.newport_1936r:Newport1936R",
+    "thorlabs_pm100usb": "drivers.thorlabs_pm100usb:ThorlabsPM100USB",
+    "thorlabs_pm400": "drivers.thorlabs_pm400:ThorlabsPM400",
+    "smu_photodiode": "drivers.smu_photodiode:SmuPhotodiode",
+    "keysight_34980a": "drivers.keysight_34980a:Keysight34980A",
+    "newport_smc100": "drivers.newport_smc100:NewportSMC100",
 }
 
 

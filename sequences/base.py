@@ -82,6 +82,9 @@ class StepContext(Protocol):
     sample: Sample
     limits: Any  # bench.safety.SafeLimits
     setup: Any  # the station's passive set-up (common.passive.Setup, defaults filled in)
+    # on a resume of a resumable sequence: the interrupted step's stored columns and arrays
+    # (already copied into this step: skip what they cover); {} otherwise
+    earlier: dict[str, np.ndarray]
 
     def role(self, name: str) -> Any: ...
     def has_role(self, name: str) -> bool:
@@ -179,6 +182,8 @@ class Sequence:
     roles: ClassVar[dict[str, type]]
     # roles used when the station has them; an absent optional role is simply left out
     optional_roles: ClassVar[dict[str, type]] = {}
+    # an interrupted step goes on from what it stored (``ctx.earlier``) on --resume
+    resumable: ClassVar[bool] = False
     parameters: ClassVar[dict[str, Parameter]]
     columns: ClassVar[dict[str, str]] = {}   # streamed per-point columns -> units
     # the scalar results analyse() can give: name -> units, definition, conditions (Result)

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyvisa
@@ -46,6 +46,10 @@ from .chip import ChipParameters, MicroLED, NoiseSource
 from .faults import FaultPlan
 from .scpi import BOOLEANS, NUMBER, Command, CommandTree, number, unquote
 from .spectrum import EmissionSpectrum, SpectrumParameters
+
+if TYPE_CHECKING:
+    from .array import EmitterArray
+    from .coupling import Coupling
 
 # The drive circuit (DESIGN.md, written here on its own): generators and VNA ports are 50 ohm
 # sources whose levels are programmed as volts into 50 ohm, so their open-circuit EMF is twice
@@ -87,6 +91,10 @@ class SimulatedWorld:
     setup: Setup = field(default_factory=Setup)  # bias tee, photoreceiver, cables, scope wiring
     modulation_source: Any = None  # the generator model whose output the scope and chip see
     initial_state: dict[str, dict] = field(default_factory=dict)  # by station name, as given
+    array: EmitterArray | None = None  # emitters behind the switch (sim_instruments/array.py)
+    coupling: Coupling | None = None   # fibre coupling (sim_instruments/coupling.py)
+    switch: Any = None  # the simulated switch model: closed_crosspoints() -> [(slot, row, col)]
+    stage: Any = None   # the simulated positioner model: axis_position(address) -> m
     spectrum_params: SpectrumParameters = field(default_factory=SpectrumParameters)
 
     def __post_init__(self):
@@ -99,12 +107,48 @@ class SimulatedWorld:
     def chip(self) -> MicroLED:
         """The chip the instruments see now (the one configured; an array's selected emitter, a
         stage temperature or ageing replace it with the chip in that condition)."""
+        if self.array is not None:
+            emitter = self.selected_emitter()
+            if emitter is not None:
+                return self.array.chip(*emitter)
         return self._chip
+
+    def selected_emitter(self) -> tuple[int, int] | None:
+        """The array's emitter (row, column) a closed switch route connects the SMU to, or None.
+        Two routes closed at once (emitters in parallel) are not simulated: the first counts."""
+        if self.array is None or self.switch is None:
+            return None
+        for crosspoint in self.switch.closed_crosspoints():
+            emitter = self.array.emitter_at(*crosspoint)
+            if emitter is not None:
+                return emitter
+        return None
+
+    @property
+    def circuit_open(self) -> bool:
+        """The SMU's terminals see an open circuit: an array with no emitter routed to them, or
+        a dead emitter. Without an array the chip is wired directly (never open here)."""
+        if self.array is None:
+            return False
+        emitter = self.selected_emitter()
+        return emitter is None or self.array.fault(*emitter) == "dead"
+
+    def stage_position(self) -> tuple[float, float, float]:
+        """(x, y, z) m of the simulated positioner's axes per the coupling's address map; 0 for
+        an axis without a positioner."""
+        if self.stage is None or self.coupling is None:
+            return 0.0, 0.0, 0.0
+        axes = dict(self.coupling.axes)
+        x, y, z = (self.stage.axis_position(axes[a]) for a in ("x", "y", "z"))
+        return x, y, z
 
     def steady_state(self, current: float):
         """The chip's DC operating point (chip.OperatingPoint, 1-element arrays) at a current;
-        the last one is kept, as the SMU and the power meter ask for the same point in turn."""
+        the last one is kept, as the SMU and the power meter ask for the same point in turn.
+        An open circuit (no emitter routed, a dead one) carries no current, whatever is set."""
         chip = self.chip
+        if self.circuit_open:
+            current = 0.0
         if self._point is None or self._point[0] is not chip or self._point[1] != current:
             self._point = (chip, current, chip.steady_state(np.array([current])))
         return self._point[2]
@@ -119,7 +163,15 @@ class SimulatedWorld:
         """Optical power (W) reaching the detector of a power meter or photodiode when the chip
         emits ``emitted`` W: the collection efficiency (and the fibre coupling, where the
         simulation has one). Every simulated detector goes through here."""
-        return emitted * self.collection_efficiency
+        power = emitted * self.collection_efficiency
+        if self.coupling is not None:
+            x, y, z = self.stage_position()
+            emitter = self.selected_emitter()
+            if emitter is not None:
+                dx, dy, dz = self.array.offset(*emitter)
+                x, y, z = x - dx, y - dy, z - dz
+            power *= self.coupling.efficiency(x, y, z)
+        return power
 
     @classmethod
     def from_config(cls, config: Any, setup: Any = None,
@@ -137,6 +189,8 @@ class SimulatedWorld:
                 smu: {output: true, function: CURR, level: 5.0e-3, limit: 6.0}
                 generator: {output: true, high: 0.4, low: 0.0}
                 vna: {output: true, power: -10.0, options: "285"}
+              array: {rows: 32, columns: 32, ...}   # sim_instruments/array.py
+              coupling: {optimum: [x, y, z], ...}   # sim_instruments/coupling.py
 
         ``models`` ({station name: driver}) lets the start states be checked against their
         instruments' models now; without it each is checked when its instrument is built."""
@@ -152,15 +206,36 @@ class SimulatedWorld:
                                     config.pop("collection_efficiency", 1.0), 0.0, 1.0)
         faults = FaultPlan.from_config(config.pop("faults", None), config.pop("fault_seed", 0))
         initial = config.pop("initial_state", None)
+        array, coupling = config.pop("array", None), config.pop("coupling", None)
         spectrum = SpectrumParameters.from_mapping(config.pop("spectrum", None))
         if config:
             raise ValueError(f"unknown key(s) in simulation block: "
                              f"{', '.join(sorted(map(str, config)))}; valid keys: chip, "
-                             f"collection_efficiency, faults, fault_seed, initial_state, spectrum")
+                             f"collection_efficiency, faults, fault_seed, initial_state, array, "
+                             f"coupling, spectrum")
         initial = _initial_states(initial, models)
+        if array is not None:
+            from .array import EmitterArray
+
+            array = EmitterArray.from_config(array, chip)
+        if coupling is not None:
+            from .coupling import Coupling
+
+            coupling = Coupling.from_config(coupling)
         return cls(chip_params=chip, collection_efficiency=efficiency, faults=faults,
-                   setup=Setup.from_mapping(setup), initial_state=initial,
-                   spectrum_params=spectrum)
+                   setup=Setup.from_mapping(setup), initial_state=initial, array=array,
+                   coupling=coupling, spectrum_params=spectrum)
+
+    def describe(self) -> dict[str, Any]:
+        """What the run file's station snapshot records of the simulated set-up."""
+        out = {"chip": self.chip_params.to_dict(),
+               "collection_efficiency": self.collection_efficiency,
+               "spectrum": self.spectrum_params.to_dict()}
+        if self.array is not None:
+            out["array"] = self.array.config
+        if self.coupling is not None:
+            out["coupling"] = self.coupling.to_dict()
+        return out
 
     def apply(self, current: float, voltage: float) -> None:
         """Record that the chip now carries ``current`` at ``voltage`` (DC, from the SMU)."""

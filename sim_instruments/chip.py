@@ -290,9 +290,7 @@ class MicroLED:
         """
         p = self.params
         i = np.asarray(current, dtype=float)
-        n = self.carrier_density(i)
-        eqe = p.injection_efficiency * self.iqe(n) * p.extraction_efficiency
-        p0 = eqe * self.photon_energy / sc.e * np.clip(i, 0.0, None)
+        n, p0 = self._isothermal_light(i)
         v0 = self._junction_voltage(i) + i * p.series_resistance
         t1, rth = p.characteristic_temperature, p.thermal_resistance * np.asarray(heating, float)
         a = 1 - rth * i * p.voltage_temperature_coefficient
@@ -305,6 +303,14 @@ class MicroLED:
         return OperatingPoint(current=i, voltage=v0 + p.voltage_temperature_coefficient * dt,
                               optical_power=p0 * np.exp(-dt / t1),
                               junction_temperature=p.ambient_temperature + dt, carrier_density=n)
+
+    def _isothermal_light(self, current):
+        """(carrier density, light P0 at ambient) for a terminal current: P0 = EQE (h c /
+        lambda q) I, from the whole current (the shunt's share is neglected)."""
+        p = self.params
+        n = self.carrier_density(current)
+        eqe = p.injection_efficiency * self.iqe(n) * p.extraction_efficiency
+        return n, eqe * self.photon_energy / sc.e * np.clip(current, 0.0, None)
 
     def current_at_voltage(self, voltage, maxiter: int = 50):
         """Current for an applied voltage, V = Vj + I Rs + k_V dT(I): the inverse of steady_state.

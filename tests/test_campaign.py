@@ -9,7 +9,6 @@ uses the same function.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -102,7 +101,7 @@ def make_campaign(folder: Path, count: int, damaged: bool = True) -> dict[str, P
     return damage(templates["liv"], Path(folder) / "bench1") if damaged else {}
 
 
-COUNT = 300  # 2,000 in test_two_thousand_files (the figure), when CAMPAIGN_FULL=1
+COUNT = 120  # the module's campaign; test_two_thousand_files has the 2,000
 
 
 @pytest.fixture(scope="module")
@@ -334,17 +333,16 @@ def test_reanalyse_writes_new_files_and_lists_what_changed(tmp_path, capsys):
     assert "inside" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(os.environ.get("CAMPAIGN_FULL") != "1",
-                    reason="2,000 files take ~40 s on 2 shared cores, over the ~30 s a CI "
-                    "test may take: CAMPAIGN_FULL=1 runs it; the module's 300 test the same")
 def test_two_thousand_files(tmp_path):
     from bench.campaign import collect
 
     bad = make_campaign(tmp_path / "runs", 2000)
     serial = collect([tmp_path / "runs"], workers=1)
     parallel = collect([tmp_path / "runs"], workers=2)
-    assert len(serial.table) == 2000 and len(serial.skipped) == len(bad)
+    assert len(serial.table) == 2000 and serial.table["run_id"].nunique() == 2000
+    assert sorted(path for path, _ in serial.skipped) == sorted(map(str, bad.values()))
     pd.testing.assert_frame_equal(sorted_table(parallel.table), sorted_table(serial.table))
+    assert sorted(parallel.skipped) == sorted(serial.skipped)
 
 
 def test_dask_is_not_imported_by_bench_help():

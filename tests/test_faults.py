@@ -50,6 +50,8 @@ def assert_outputs_off(world):
     """Every simulated source is off and the chip carries no current (instrument side)."""
     assert world.drive_current == 0.0
     for instrument in world.instruments.values():
+        if not hasattr(instrument, "device"):
+            continue  # a serial instrument (serial_sim.SerialDevice): no YAML properties
         for prop in instrument.device._properties:
             if prop.endswith("output"):  # output, positive_output, central_output ...
                 assert str(instrument.get(prop)) in ("0", "OFF"), (instrument.name, prop)

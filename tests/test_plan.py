@@ -77,10 +77,14 @@ def test_the_connected_instrument_is_asked_after_identification(tmp_path, monkey
     outcome = Runner(StationConfig.load(None), recipe, tmp_path / "r.h5").run()
     assert outcome.status == "failed" and not outcome.steps
     assert "step bw: vna: stop 3e+09 Hz is beyond this unit's 1e+09 Hz option" in outcome.reason
-    commands = [c for _, c in stations[0].world.commands]
+    scpi = {name for name, inst in stations[0].instruments.items() if not inst.config.serial}
+    commands = [c for name, c in stations[0].world.commands if name in scpi]
     # identification (connect), the safe state (outputs read and switched off, so that a
-    # refused run leaves nothing live) and read-back queries: no level, no output on
-    assert commands.count("*IDN?") == len(stations[0].instruments)
+    # refused run leaves nothing live) and read-back queries: no level, no output on; the
+    # serial stage (its own protocol) is identified and asked, never moved
+    assert commands.count("*IDN?") == len(scpi)
+    stage = [c for name, c in stations[0].world.commands if name not in scpi]
+    assert stage and not any(c[1:3] in ("OR", "PA", "PR") for c in stage), stage
     sent = [c for c in commands if "?" not in c and c not in ("*CLS",)]
     assert sent and all(c.upper().endswith(" OFF") for c in sent), sent
     assert max(abs(i) for i in stations[0].world.current_history or [0.0]) == 0.0

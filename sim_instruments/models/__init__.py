@@ -17,6 +17,12 @@ MODELS: dict[str, tuple[str, str]] = {
     "keysight_e5071c": ("keysight_e5071c.yaml", "keysight_e5071c:KeysightE5071CModel"),
     "yokogawa_aq6370": ("yokogawa_aq6370.yaml", "yokogawa_aq6370:YokogawaAQ6370Model"),
     "ocean_spectrometer": (None, "ocean_spectrometer:OceanSpectrometerModel"),
+    "newport_1936r": (None, "newport_1936r:Newport1936RModel"),
+    "thorlabs_pm100usb": ("thorlabs_pm100usb.yaml", "thorlabs_pm100usb:ThorlabsPM100USBModel"),
+    "thorlabs_pm400": ("thorlabs_pm400.yaml", "thorlabs_pm400:ThorlabsPM400Model"),
+    "smu_photodiode": ("smu_photodiode.yaml", "smu_photodiode:PhotodiodeOn2450Model"),
+    "keysight_34980a": ("keysight_34980a.yaml", "keysight_34980a:Keysight34980AModel"),
+    "newport_smc100": (None, "newport_smc100:NewportSMC100Model"),
 }
 
 

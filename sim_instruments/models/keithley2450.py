@@ -97,12 +97,17 @@ class Keithley2450Model(InstrumentModel):
         self.contact_open = True
         self._last = None
 
+    @property
+    def _open(self) -> bool:
+        """No chip across the terminals: the probe lifted, or no emitter routed to them."""
+        return self.contact_open or self.world.circuit_open
+
     def _operating_points(self, function: str, levels: np.ndarray
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(voltage, current, in_compliance) at the chip for programmed levels, all at once."""
         chip, levels = self.world.chip, np.asarray(levels, dtype=float)
         limit = float(self.sim.get(_LIMIT_PROPERTY[function]))
-        if self.contact_open:  # open circuit: no current; a current source rails to its limit
+        if self._open:  # open circuit: no current; a current source rails to its limit
             current = np.zeros_like(levels)
             if function == "CURR":
                 return np.sign(levels) * limit, current, levels != 0
@@ -124,10 +129,11 @@ class Keithley2450Model(InstrumentModel):
     def _apply(self, function: str, level: float) -> tuple[float, float]:
         """The chip at one programmed level; the last point is kept, since a reading at the
         level just set (set, then READ?) finds the chip where the setting put it."""
-        key = (function, level, self.sim.get(_LIMIT_PROPERTY[function]), self.contact_open)
+        key = (function, level, self.sim.get(_LIMIT_PROPERTY[function]), self._open,
+               self.world.chip)
         if self._last is not None and self._last[0] == key:
             voltage, current = self._last[1]
-        elif function == "CURR" and not self.contact_open and \
+        elif function == "CURR" and not key[3] and \
                 abs(voltage := float(self.world.steady_state(level).voltage[0])) <= key[2]:
             current = level  # within compliance: the chip's point at this current
             self._last = key, (voltage, current)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .base import InstrumentModel
+from .photodiode import meter_reading
 
 
 class ThorlabsPM100DModel(InstrumentModel):
@@ -25,15 +24,7 @@ class ThorlabsPM100DModel(InstrumentModel):
         return False, None
 
     def _power(self) -> float:
-        """Reading in W. A photodiode meter divides photocurrent by its responsivity at the set
-        wavelength; with responsivity ~ proportional to wavelength (constant quantum efficiency), a
-        wrong wavelength setting scales the reading by true/set wavelength."""
-        world = self.world
-        power = world.detected_power(float(world.steady_state(world.drive_current)
-                                           .optical_power[0]))
-        power *= world.chip_params.wavelength / (float(self.sim.get("wavelength_nm")) * 1e-9)
-        samples = int(self.sim.get("averaging"))
-        rel = world.chip_params.noise / np.sqrt(samples)
-        noisy = world.noise.relative(np.array([power]), rel)
-        noisy = world.noise.absolute(noisy, self.NOISE_FLOOR / np.sqrt(samples))
-        return float(noisy[0])
+        """Reading in W: the photodiode meter's (models/photodiode.py), corrected at the set
+        wavelength and averaged over the set count."""
+        return meter_reading(self.world, float(self.sim.get("wavelength_nm")) * 1e-9,
+                             int(self.sim.get("averaging")), self.NOISE_FLOOR)
