@@ -468,7 +468,9 @@ class Runner:
         failures_before = len(self._switch_off_failures)
         if self._commanded:  # a run refused before its first command leaves what it found
             self._make_safe()
-        valid = self.writer.file.id.valid and (self._resumed or not self.resume)
+        # a file that failed a write is not touched again: HDF5 may crash reading it
+        valid = not self.writer.broken and self.writer.file.id.valid and (
+            self._resumed or not self.resume)
         if self.transcript is not None and valid:
             with contextlib.suppress(StorageFull):  # a failed write: said below
                 self.transcript.finish()
