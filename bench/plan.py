@@ -207,23 +207,27 @@ def check_connected(plan: Plan, drivers: dict[str, Any]) -> list[str]:
 _UNITS = {"current": "A", "voltage": "V", "wavelength": "m", "power": "dBm", "start": "Hz",
           "stop": "Hz", "if_bandwidth": "Hz", "high": "V", "low": "V", "bit_rate": "b/s",
           "frequency": "Hz", "width": "s", "period": "s", "sample_rate": "Sa/s", "scale": "V"}
+_ROLE_UNITS = {"spectrometer": {"start": "m", "stop": "m", "resolution": "m",
+                                "integration_time": "s"}}  # where a key means something else
 
 
 def format_plan(plan: Plan) -> str:
     """Each step's plan, one line per role: its instrument and settings."""
     from .display import format_quantity
 
-    def shown(key: str, value: Any) -> str:
+    def shown(role: str, key: str, value: Any) -> str:
         if isinstance(value, (list, tuple)):
             return "[" + ", ".join(str(v) for v in value) + "]"
-        if key in _UNITS and isinstance(value, (int, float)):
-            return format_quantity(float(value), _UNITS[key])
+        units = _ROLE_UNITS.get(role, {}).get(key, _UNITS.get(key))
+        if units is not None and isinstance(value, (int, float)):
+            return format_quantity(float(value), units)
         return f"{value:g}" if isinstance(value, float) else str(value)
 
     lines = []
     for step_plan in plan.steps:
         lines.append(f"step {step_plan.name} ({step_plan.sequence})")
         for role, request in step_plan.requests.items():
-            settings = ", ".join(f"{key} {shown(key, value)}" for key, value in request.items())
+            settings = ", ".join(f"{key} {shown(role, key, value)}"
+                                 for key, value in request.items())
             lines.append(f"  {role:<18} {step_plan.instruments.get(role, '-'):<12} {settings}")
     return "\n".join(lines)

@@ -42,6 +42,7 @@ from drivers.roles import (
     PulsedSource,
     PulseGenerator,
     SourceMeter,
+    Spectrometer,
     Switch,
     TemperatureController,
     VoltageSource,
@@ -265,6 +266,8 @@ def guard_for(protocol: type, driver: Any, limits, drive: DriveMonitor) -> Any:
         return SwitchGuard(driver, limits, drive)
     if protocol is Positioner:
         return PositionerGuard(driver, limits)
+    if protocol is Spectrometer:
+        return PassiveGuard(driver, limits, ("configure", "acquire_spectrum"))
     raise ConfigError(f"no safety guard for role {protocol.__name__}")
 
 
@@ -517,9 +520,12 @@ class Runner:
         failures_before = len(self._switch_off_failures)
         if self._commanded:  # a run refused before its first command leaves what it found
             self._make_safe()
-        valid = self.writer.file.id.valid and (self._resumed or not self.resume)
+        # a file that failed a write is not touched again: HDF5 may crash reading it
+        valid = not self.writer.broken and self.writer.file.id.valid and (
+            self._resumed or not self.resume)
         if self.transcript is not None and valid:
-            self.transcript.finish()
+            with contextlib.suppress(StorageFull):  # a failed write: said below
+                self.transcript.finish()
         if self._held and outcome.status != "aborted":
             outcome.status = "aborted"
             outcome.reason = "; ".join(filter(None, (
@@ -537,8 +543,8 @@ class Runner:
             self.writer.file.attrs.update({"status": outcome.status,
                                            "status_reason": outcome.reason})
         self.writer.close()
-        if self.writer.broken and outcome.status == "completed":  # the last flush failed
-            outcome.status, outcome.reason = "aborted", self.writer.stopped or \
+        if self.writer.broken and outcome.status == "completed":  # its last writes failed
+            outcome.status, outcome.reason = "failed", self.writer.stopped or \
                 "cannot write the run file"
         if self.station is not None:
             self.station.close()

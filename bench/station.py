@@ -58,6 +58,12 @@ class InstrumentConfig:
         return self.driver != AUTO and \
             getattr(driver_class(self.driver), "transport", "visa") == "serial"
 
+    @property
+    def library(self) -> bool:
+        """The driver talks through a vendor library's device object (``transport =
+        "library"``, opened by its ``open_device(resource)``): no VISA, no I/O record."""
+        return getattr(driver_class(self.driver), "transport", "visa") == "library"
+
 
 @dataclass
 class StationConfig:
@@ -358,7 +364,7 @@ class Station:
 
     def _open_one(self, cfg: InstrumentConfig) -> OpenInstrument:
         resource, simulated, note = self.open_resource(cfg)
-        if self._wrap is not None:
+        if self._wrap is not None and not cfg.library:  # no messages to record
             resource = self._wrap(cfg.name, resource)
         from drivers.base import InstrumentError
 
@@ -380,6 +386,8 @@ class Station:
         simulated = self._force_sim or cfg.simulated
         if cfg.serial:
             return self._open_serial(cfg, simulated)
+        if cfg.library:
+            return self._open_library(cfg, simulated)
         if simulated:
             manager = self._sim_manager(cfg)
             note = "simulated (--sim)" if self._force_sim else "simulated (station)"
@@ -409,6 +417,29 @@ class Station:
                 self._warn(f"warning: {note}; using the simulator for {cfg.name}")
                 opener, simulated = self._sim_serial(cfg), True
         return ReopenableResource(opener), simulated, note
+
+    def _open_library(self, cfg: InstrumentConfig, simulated: bool) -> tuple[Any, bool, str]:
+        """A vendor library's device: its simulated model's ``attach``, or the driver's
+        ``open_device(resource)`` (OSError when it is not attached)."""
+        note = ("simulated (--sim)" if self._force_sim else "simulated (station)") \
+            if simulated else ""
+        if not simulated:
+            try:
+                return driver_class(cfg.driver).open_device(cfg.resource), False, note
+            except OSError as exc:
+                if not cfg.fallback:
+                    raise StationError(f"{cfg.name}: cannot open {cfg.resource} ({exc})") \
+                        from None
+                note = f"SIMULATED FALLBACK: {exc}"
+                self._warn(f"warning: {note}; using the simulator for {cfg.name}")
+        from sim_instruments.backend import SimulatedWorld
+        from sim_instruments.models import MODELS, model_class
+
+        if cfg.driver not in MODELS:
+            raise StationError(f"{cfg.name}: no simulator for driver {cfg.driver!r}")
+        if self.world is None:
+            self.world = SimulatedWorld.from_config(self.config.simulation, self.config.setup)
+        return model_class(cfg.driver).attach(self.world, cfg.name, cfg.resource), True, note
 
     def snapshot(self) -> dict[str, Any]:
         """Station metadata for the run file, settings read back from each instrument."""

@@ -425,8 +425,8 @@ class RunWriter:
                 self.file.flush()
                 self.file.close()
                 return
-            except _WRITE_ERRORS:
-                self.broken = True
+            except _WRITE_ERRORS as exc:  # the last flush failed: the run did not end well
+                self._broke(exc)
         _ABANDONED.append((self.file, self._step))  # kept alive: no dealloc, no flush
 
 

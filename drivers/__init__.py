@@ -18,6 +18,8 @@ DRIVERS: dict[str, str] = {
     "keithley2600b": "drivers.keithley2600b:Keithley2600B",
     "keysight_b2900": "drivers.keysight_b2900:KeysightB2900",
     "keithley2400": "drivers.keithley2400:Keithley2400",
+    "yokogawa_aq6370": "drivers.yokogawa_aq6370:YokogawaAQ6370",
+    "ocean_spectrometer": "drivers.ocean_spectrometer:OceanSpectrometer",
     "newport_1936r": "drivers.newport_1936r:Newport1936R",
     "thorlabs_pm100usb": "drivers.thorlabs_pm100usb:ThorlabsPM100USB",
     "thorlabs_pm400": "drivers.thorlabs_pm400:ThorlabsPM400",

@@ -14,11 +14,12 @@ from .iv import IV
 from .liv import LIV
 from .pulse_response import PulseResponse
 from .pulsed_liv import PulsedLIV
+from .spectrum import SpectrumSequence
 from .temperature_sweep import TemperatureSweep
 
 SEQUENCES: dict[str, type[Sequence]] = {
     cls.name: cls for cls in (LIV, IV, Bandwidth, PulseResponse, Eye, PulsedLIV,
-                              TemperatureSweep, BurnIn, ArrayMap, Align)}
+                              TemperatureSweep, BurnIn, ArrayMap, Align, SpectrumSequence)}
 
 
 def get_sequence(name: str) -> type[Sequence]:

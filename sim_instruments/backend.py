@@ -47,6 +47,7 @@ from .clock import SimulatedClock
 from .degradation import Degradation, StressHistory
 from .faults import FaultPlan
 from .scpi import BOOLEANS, NUMBER, Command, number, unquote
+from .spectrum import EmissionSpectrum, SpectrumParameters
 from .stage import StageParameters
 
 if TYPE_CHECKING:
@@ -101,11 +102,13 @@ class SimulatedWorld:
     degradation: Degradation | None = None  # the chip's ageing law, or None (it does not age)
     stage_params: StageParameters = field(default_factory=StageParameters)
     stage: Any = None  # the ThermalStage a simulated TEC holds (sim_instruments/stage.py)
+    spectrum_params: SpectrumParameters = field(default_factory=SpectrumParameters)
 
     def __post_init__(self):
         self._chip = MicroLED(self.chip_params)
         self.noise = NoiseSource(self.chip_params.seed)
         self._point: tuple[MicroLED, float, Any] | None = None  # the last steady_state() asked
+        self._spectrum: EmissionSpectrum | None = None
         self._fresh: dict[float, MicroLED] = {}  # the unaged chip per stage temperature (K)
         self._aged: tuple[tuple[float, float], MicroLED] | None = None
         self._stressed_on: MicroLED | None = None  # the fresh chip the stress rate was taken on
@@ -230,6 +233,12 @@ class SimulatedWorld:
             self._point = (chip, current, chip.steady_state(np.array([current])))
         return self._point[2]
 
+    def emission_spectrum(self) -> EmissionSpectrum:
+        """The line shape of the chip the instruments see now (sim_instruments/spectrum.py)."""
+        if self._spectrum is None or self._spectrum.chip is not self.chip:
+            self._spectrum = EmissionSpectrum(self.spectrum_params, self.chip)
+        return self._spectrum
+
     def detected_power(self, emitted: float) -> float:
         """Optical power (W) reaching the detector of a power meter or photodiode when the chip
         emits ``emitted`` W: the collection efficiency (and the fibre coupling, where the
@@ -258,6 +267,7 @@ class SimulatedWorld:
               collection_efficiency: 1.0       # (0, 1]
               faults: [...]                    # sim_instruments/faults.py
               fault_seed: 0
+              spectrum: {fwhm: 20.0e-9}        # sim_instruments/spectrum.py
               initial_state:                   # as instruments left on by a killed run
                 smu: {output: true, function: CURR, level: 5.0e-3, limit: 6.0}
                 generator: {output: true, high: 0.4, low: 0.0}
@@ -284,11 +294,12 @@ class SimulatedWorld:
         faults = FaultPlan.from_config(config.pop("faults", None), config.pop("fault_seed", 0))
         initial = config.pop("initial_state", None)
         array, coupling = config.pop("array", None), config.pop("coupling", None)
+        spectrum = SpectrumParameters.from_mapping(config.pop("spectrum", None))
         if config:
             raise ValueError(f"unknown key(s) in simulation block: "
                              f"{', '.join(sorted(map(str, config)))}; valid keys: chip, "
                              f"array, clock, collection_efficiency, coupling, degradation, faults, "
-                             f"fault_seed, initial_state, stage")
+                             f"fault_seed, initial_state, spectrum, stage")
         initial = _initial_states(initial, models)
         if array is not None and degradation is not None:
             raise ValueError("simulation: an array's emitters do not age in this simulator: give "
@@ -303,12 +314,14 @@ class SimulatedWorld:
             coupling = Coupling.from_config(coupling)
         return cls(chip_params=chip, collection_efficiency=efficiency, faults=faults,
                    setup=Setup.from_mapping(setup), initial_state=initial, array=array,
-                   coupling=coupling, clock=clock, degradation=degradation, stage_params=stage)
+                   coupling=coupling, clock=clock, degradation=degradation, stage_params=stage,
+                   spectrum_params=spectrum)
 
     def describe(self) -> dict[str, Any]:
         """What the run file's station snapshot records of the simulated set-up."""
         out = {"chip": self.chip_params.to_dict(),
-               "collection_efficiency": self.collection_efficiency}
+               "collection_efficiency": self.collection_efficiency,
+               "spectrum": self.spectrum_params.to_dict()}
         if self.array is not None:
             out["array"] = self.array.config
         if self.coupling is not None:

@@ -1,7 +1,7 @@
 """A full disk loses nothing: the run stops cleanly before its file system fills (aborted, "disk
 nearly full", every finished point readable), and a failed write ends the run as any fault does.
 
-On a real small file system (tmpfs of 400 KiB, mounted when the tests run as root), else on a
+On a real small file system (tmpfs of SIZE_KIB, mounted when the tests run as root), else on a
 file system whose free space is simulated (os.statvfs)."""
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from bench.cli import main
 from bench.storage import read_run
 
 POINTS = 400
+# the file system's size: room for the run's start (the built-in station's snapshot and I/O
+# record, which grow with its instruments) and a step, not for the whole recipe
+SIZE_KIB = 512
 RECIPE = {"sample": {"id": "s1", "diameter": 20e-6, "wavelength": 450e-9,
                      "limits": {"max_current": 10e-3, "max_voltage": 6.0}},
           "steps": [{"sequence": "liv", "name": f"liv{n}", "params": {"points": POINTS}}
@@ -29,12 +32,12 @@ RECIPE = {"sample": {"id": "s1", "diameter": 20e-6, "wavelength": 450e-9,
 
 @pytest.fixture
 def small_fs(tmp_path, monkeypatch):
-    """A directory on a file system with about 400 KiB: a real tmpfs if it can be mounted, else
-    the free space the writer reads is 400 KiB minus what the directory holds."""
+    """A directory on a file system of about SIZE_KIB: a real tmpfs if it can be mounted, else
+    the free space the writer reads is SIZE_KIB minus what the directory holds."""
     where = tmp_path / "small"
     where.mkdir()
     mounted = os.geteuid() == 0 and subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(where)],
+        ["mount", "-t", "tmpfs", "-o", f"size={SIZE_KIB}k", "tmpfs", str(where)],
         capture_output=True).returncode == 0
     if not mounted:
         real = os.statvfs
@@ -43,7 +46,7 @@ def small_fs(tmp_path, monkeypatch):
             if Path(path).resolve() != where.resolve():
                 return real(path)
             used = sum(p.stat().st_size for p in where.iterdir())
-            return SimpleNamespace(f_bavail=max(400 * 1024 - used, 0) // 4096, f_frsize=4096)
+            return SimpleNamespace(f_bavail=max(SIZE_KIB * 1024 - used, 0) // 4096, f_frsize=4096)
 
         monkeypatch.setattr(bench.storage.os, "statvfs", statvfs)
     yield SimpleNamespace(path=where, real=mounted)

@@ -44,6 +44,7 @@ FAST = {
     "array-map": ({"rows": 2, "columns": 2, "settle": 0.0}, ("smu", ":READ?"), ":READ?"),
     "align": ({"home": True, "span": 20e-6, "coarse_points": 3, "fine_points": 3,
                "z_points": 0, "passes": 1}, ("power_meter", "READ?"), ":READ?"),
+    "spectrum": ({"currents": [1e-3, 2e-3], "settle": 0.0}, ("osa", ":TRACe:Y? TRA"), ":READ?"),
 }
 SMU = {"pulsed-liv": "pulsed_smu"}  # the SMU a sequence drives, where the contact opens
 EXTRA = {"pulsed-liv": {"pulsed_smu": {"driver": "keithley2600b", "simulated": True,

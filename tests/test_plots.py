@@ -34,11 +34,12 @@ STEPS = [
     {"sequence": "bandwidth", "params": {"points": 61, "bias_currents": [1e-3, 3e-3, 10e-3]}},
     {"sequence": "pulse-response", "params": {"acquisitions": 3}},
     {"sequence": "eye", "params": {"acquisitions": 2, "record_bits": 300}},
+    {"sequence": "spectrum", "params": {"currents": [0.5e-3, 2e-3, 10e-3]}},
 ]
 # what each sequence's module draws (file-name parts), in order
 EXPECTED = {"liv": ["li", "iv", "efficiency"], "liv_lin": ["li", "iv", "efficiency"],
             "iv": ["iv"], "iv_reverse": ["iv"], "bandwidth": ["response", "per_bias"],
-            "pulse-response": ["edges"], "eye": ["eye"]}
+            "pulse-response": ["edges"], "eye": ["eye"], "spectrum": ["spectra", "per_current"]}
 
 
 @pytest.fixture(scope="module")

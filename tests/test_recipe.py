@@ -25,6 +25,7 @@ QUICK = {  # small runs on the built-in simulated bench
     "array-map": {"rows": 2, "columns": 2, "settle": 0.0},
     "align": {"home": True, "span": 20e-6, "coarse_points": 5, "fine_points": 7, "z_points": 5,
               "emitted_power": 1e-3},
+    "spectrum": {"currents": [1e-3, 5e-3]},
 }
 # a sequence that needs more of the simulation than the built-in bench's chip: its block
 SIMULATION = {"align": {"coupling": {"optimum": [2e-6, -3e-6, 10e-6],

@@ -23,6 +23,8 @@ MODELS: dict[str, tuple[str, str]] = {
     "keithley2600b": ("keithley2600b.yaml", "keithley2600b:Keithley2600BModel"),
     "keysight_b2900": ("keysight_b2900.yaml", "keysight_b2900:KeysightB2900Model"),
     "keithley2400": ("keithley2400.yaml", "keithley2400:Keithley2400Model"),
+    "yokogawa_aq6370": ("yokogawa_aq6370.yaml", "yokogawa_aq6370:YokogawaAQ6370Model"),
+    "ocean_spectrometer": (None, "ocean_spectrometer:OceanSpectrometerModel"),
     "newport_1936r": (None, "newport_1936r:Newport1936RModel"),
     "thorlabs_pm100usb": ("thorlabs_pm100usb.yaml", "thorlabs_pm100usb:ThorlabsPM100USBModel"),
     "thorlabs_pm400": ("thorlabs_pm400.yaml", "thorlabs_pm400:ThorlabsPM400Model"),
