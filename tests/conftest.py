@@ -183,3 +183,32 @@ def checked(command: str, error_query: str = ":SYSTem:ERRor?") -> list:
     """A configuration command followed by the error-queue query answering "no error"
     (SCPI-99 21.8: ``0,"No error"``)."""
     return [(command, None), (error_query, '0,"No error"')]
+
+
+def analysed_step(name: str, sequence: str, data: dict, params: dict, figures: dict):
+    """A step as ``read_run`` gives it back, from its raw data and what ``analyse`` returned
+    (results judged without limits), for the report's plot modules."""
+    from bench.runner import judge
+    from bench.storage import StepRecord
+    from sequences.base import split_figures
+
+    scalars, arrays = split_figures(figures)
+    return StepRecord(name=name, sequence=sequence, status="completed", reason="",
+                      params=params, limits={}, data=data,
+                      analysis={k: v for k, (v, _) in arrays.items()},
+                      analysis_units={k: u for k, (_, u) in arrays.items()},
+                      results=judge(scalars, {}))
+
+
+def drawn_plots(plots) -> dict:
+    """part -> figure of a plot module's ``[(part, caption, figure)]``, each drawn to PNG with
+    matplotlib's warnings as errors (a label or scale it could not draw fails the test)."""
+    import io
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _, _, fig in plots:
+            fig.savefig(io.BytesIO(), format="png")
+    return {part: fig for part, _, fig in plots}
+

@@ -3,9 +3,7 @@ coupled power is a hidden Gaussian mode overlap (fakes of the roles, no simulato
 
 from __future__ import annotations
 
-import io
 import math
-import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,7 +12,6 @@ import pytest
 from bench.plots import align as align_plots
 from bench.report import plot_module
 from bench.safety import SafeLimits
-from bench.storage import StepRecord
 from common.errors import ConfigError, LimitError
 from sequences.align import (
     SCANS,
@@ -24,7 +21,7 @@ from sequences.align import (
     last_line,
     lorentzian_peak,
 )
-from sequences.base import split_figures
+from tests.conftest import analysed_step, drawn_plots
 
 W = 4e-6  # mode field radius of the hidden mode (m)
 ONE_DB = W * math.sqrt(0.1 * math.log(10))  # exp(-d^2 / w^2) has lost 1 dB at this offset
@@ -182,31 +179,11 @@ def test_limits_are_checked():
 SAMPLE = {"id": "A1", "diameter": 20e-6, "wavelength": 450e-9}
 
 
-def step_record(name, sequence, data, params, figures) -> StepRecord:
-    """A step as ``read_run`` gives it back, from raw data and what ``analyse`` returned."""
-    scalars, arrays = split_figures(figures)
-    return StepRecord(
-        name=name, sequence=sequence, status="completed", reason="", params=params, limits={},
-        data=data, analysis={k: v for k, (v, _) in arrays.items()},
-        analysis_units={k: u for k, (_, u) in arrays.items()},
-        results={k: {"value": v, "units": u} for k, (v, u, _) in scalars.items()})
-
-
-def drawn(module, step, sample) -> dict:
-    """part -> figure of a plot module's plots, each drawn to PNG with warnings as errors."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        plots = module.plots(step, sample)
-        for _, _, fig in plots:
-            fig.savefig(io.BytesIO(), format="png")
-    return {part: fig for part, _, fig in plots}
-
-
 def test_the_report_draws_the_raster_with_the_peak_and_the_1db_ellipse():
     assert plot_module("align") is align_plots
     params, _, data = run_search()
-    step = step_record("align", "align", data, params, align_figures(data, params))
-    figures = drawn(align_plots, step, SAMPLE)
+    step = analysed_step("align", "align", data, params, align_figures(data, params))
+    figures = drawn_plots(align_plots.plots(step, SAMPLE))
     assert list(figures) == ["raster", "lines"]
     ax = figures["raster"].axes[0]
     np.testing.assert_allclose(ax.images[0].get_array(), step.analysis["raster_power"] * 1e6)

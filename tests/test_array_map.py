@@ -3,9 +3,7 @@ checks before anything moves, and the emitters a resumed map still has to test."
 
 from __future__ import annotations
 
-import io
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -13,10 +11,9 @@ import pytest
 from bench.plots import array_map as map_plots
 from bench.report import plot_module
 from bench.safety import SafeLimits
-from bench.storage import StepRecord
 from common.errors import ConfigError, LimitError
 from sequences.array_map import CLASSES, ArrayMap, classify, map_figures
-from sequences.base import split_figures
+from tests.conftest import analysed_step, drawn_plots
 
 ROWS, COLUMNS = 8, 8
 WAVELENGTH = 450e-9
@@ -173,32 +170,12 @@ def test_the_plan_asks_the_switch_for_the_array_and_counts_one_point_per_emitter
 SAMPLE = {"id": "A1", "diameter": 20e-6, "wavelength": WAVELENGTH}
 
 
-def step_record(name, sequence, data, params, figures) -> StepRecord:
-    """A step as ``read_run`` gives it back, from raw data and what ``analyse`` returned."""
-    scalars, arrays = split_figures(figures)
-    return StepRecord(
-        name=name, sequence=sequence, status="completed", reason="", params=params, limits={},
-        data=data, analysis={k: v for k, (v, _) in arrays.items()},
-        analysis_units={k: u for k, (_, u) in arrays.items()},
-        results={k: {"value": v, "units": u} for k, (v, u, _) in scalars.items()})
-
-
-def drawn(module, step, sample) -> dict:
-    """part -> figure of a plot module's plots, each drawn to PNG with warnings as errors."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        plots = module.plots(step, sample)
-        for _, _, fig in plots:
-            fig.savefig(io.BytesIO(), format="png")
-    return {part: fig for part, _, fig in plots}
-
-
 def test_the_report_draws_the_maps_with_the_seeded_emitters_marked():
     assert plot_module("array-map") is map_plots
     params = ArrayMap.resolve({"rows": 8, "columns": 8})
     data = seeded_rows()
-    step = step_record("map", "array-map", data, params, map_figures(data, params, WAVELENGTH))
-    figures = drawn(map_plots, step, SAMPLE)
+    step = analysed_step("map", "array-map", data, params, map_figures(data, params, WAVELENGTH))
+    figures = drawn_plots(map_plots.plots(step, SAMPLE))
     assert list(figures) == ["maps", "classes", "histograms"]
     vf_ax, power_ax, leak_ax = [ax for ax in figures["maps"].axes
                                 if ax.get_label() != "<colorbar>"]

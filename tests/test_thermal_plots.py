@@ -5,17 +5,16 @@ temperature, the Vf line's slope) checked against the data and results they were
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
 from test_temperature_sweep import sweep_data  # closed-form LIVs over temperature
 
 from bench.report import step_plots
-from bench.runner import judge
 from bench.storage import StepRecord
 from sequences import get_sequence
-from sequences.base import Sample, split_figures
+from sequences.base import Sample
+from tests.conftest import analysed_step, drawn_plots
 
 SAMPLE = Sample("synthetic", diameter=20e-6, wavelength=450e-9)
 HOUR = 3600.0
@@ -25,19 +24,12 @@ def analysed(sequence: str, data: dict, params: dict) -> StepRecord:
     """A step as the report reads it: raw data, derived arrays and judged results."""
     cls = get_sequence(sequence)
     params = cls.resolve(params)
-    scalars, derived = split_figures(cls.analyse(data, params, SAMPLE))
-    return StepRecord(name=sequence, sequence=sequence, status="completed", reason="",
-                      params=params, limits={}, data=data,
-                      analysis={name: values for name, (values, _) in derived.items()},
-                      analysis_units={name: units for name, (_, units) in derived.items()},
-                      results=judge(scalars, {}))
+    return analysed_step(sequence, sequence, data, params, cls.analyse(data, params, SAMPLE))
 
 
 def drawn(step: StepRecord) -> dict:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        return {part: fig for part, _caption, fig in step_plots(step, {
-            "diameter": SAMPLE.diameter, "wavelength": SAMPLE.wavelength})}
+    return drawn_plots(step_plots(step, {"diameter": SAMPLE.diameter,
+                                         "wavelength": SAMPLE.wavelength}))
 
 
 def burn_in_step(alpha: float) -> StepRecord:
