@@ -274,3 +274,43 @@ def test_forward_voltage_method_on_the_chip_model_recovers_its_thermal_resistanc
 
     chip = ChipParameters(noise=0.0, self_heating_diode_law=True)
     assert measured(chip) == pytest.approx(chip.thermal_resistance, rel=0.02)
+
+
+def test_thermal_resistance_on_the_simulated_bench_with_a_pulsed_smu(tmp_path, write_yaml):
+    """The forward-voltage method end to end: DC LIVs on the 2450 and isothermal pulses on a
+    2602B at three stage temperatures; the chip's self-heating follows its own stage law
+    (``self_heating_diode_law``) and its thermal pole (10 ms) holds a 100 us pulse at 1 %
+    duty to (1 - e^-0.01) / (1 - e^-1) = 1.6 % of the DC rise: R_th within 10 % of 1000 K/W."""
+    from bench.api import open_run
+    from bench.cli import main
+    from sim_instruments.chip import ChipParameters, pulse_heating_fraction
+
+    chip = {"self_heating_diode_law": True, "thermal_time_constant": 10e-3}
+    assert pulse_heating_fraction(100e-6, 10e-3, 10e-3) < 0.02
+    station = write_yaml("station.yaml", {
+        "name": "thermal test bench with pulses",
+        "instruments": {
+            "smu": {"driver": "keithley2450", "simulated": True,
+                    "resource": "USB0::0x05E6::0x2450::04400001::INSTR"},
+            "power_meter": {"driver": "thorlabs_pm100d", "simulated": True,
+                            "resource": "USB0::0x1313::0x8078::P0012345::INSTR"},
+            "pulsed_source": {"driver": "keithley2600b", "simulated": True,
+                              "resource": "USB0::0x05E6::0x2602::4400001::INSTR"},
+            "tec": {"driver": "arroyo_5300", "resource": "/dev/ttyUSB0", "simulated": True}},
+        "simulation": {"clock": {"speed": 1.0e4}, "chip": chip}})
+    recipe = write_yaml("recipe.yaml", {
+        "sample": {"id": "chip", "diameter": 20e-6, "wavelength": 450e-9,
+                   "limits": {"max_current": 10e-3, "max_voltage": 6.0, "max_duty_cycle": 0.02,
+                              "min_temperature": 280.0, "max_temperature": 400.0}},
+        "steps": [{"sequence": "temperature-sweep",
+                   "params": {"temperatures": [298.15, 328.15, 358.15], "hold": 1.0,
+                              "thermal_current": 5e-3, "pulse_width": 100e-6,
+                              "pulse_period": 10e-3,
+                              "inner_parameters": {"start": 4e-3, "stop": 6e-3,
+                                                   "points": 9, "spacing": "lin"}}}]})
+    out = tmp_path / "run.h5"  # the DC LIVs around thermal_current: V(I) near-linear there
+    assert main(["run", recipe, "--station", station, "-o", str(out), "-q"]) == 0
+    step = open_run(out).steps["temperature-sweep"]
+    truth = ChipParameters(**chip).thermal_resistance
+    assert "thermal_resistance" in step.results, step.reason
+    assert step.results["thermal_resistance"]["value"] == pytest.approx(truth, rel=0.10)
