@@ -21,9 +21,15 @@ from bench.cli import main
 from bench.storage import read_run
 
 POINTS = 400
-# the file system's size: room for the run's start (the built-in station's snapshot and I/O
-# record, which grow with its instruments) and a step, not for the whole recipe
-SIZE_KIB = 512
+# the file system's size: room for the run's start (the station's snapshot and I/O record) and
+# a step, not for the whole recipe; the station is the two instruments LIV needs, so that the
+# room does not shrink as the built-in bench grows
+SIZE_KIB = 400
+STATION = {"instruments": {
+    "smu": {"driver": "keithley2450", "resource": "USB0::0x05E6::0x2450::04400001::INSTR",
+            "simulated": True},
+    "power_meter": {"driver": "thorlabs_pm100d", "simulated": True,
+                    "resource": "USB0::0x1313::0x8078::P0012345::INSTR"}}}
 RECIPE = {"sample": {"id": "s1", "diameter": 20e-6, "wavelength": 450e-9,
                      "limits": {"max_current": 10e-3, "max_voltage": 6.0}},
           "steps": [{"sequence": "liv", "name": f"liv{n}", "params": {"points": POINTS}}
@@ -59,7 +65,9 @@ def test_a_nearly_full_disk_stops_the_run_aborted_with_a_readable_file(small_fs,
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(yaml.safe_dump(RECIPE))
     run = small_fs.path / "run.h5"
-    code = main(["run", str(recipe), "-q", "-o", str(run)])
+    station = tmp_path / "station.yaml"
+    station.write_text(yaml.safe_dump(STATION))
+    code = main(["run", str(recipe), "--station", str(station), "-q", "-o", str(run)])
     out, err = capsys.readouterr()
     assert code == 1 and "Traceback" not in out + err
     assert "disk nearly full" in out and out.strip().splitlines()[-1] == \
@@ -85,8 +93,11 @@ def test_a_failed_write_ends_the_run_in_one_piece(small_fs, tmp_path):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(yaml.safe_dump(RECIPE))
     run = small_fs.path / "run.h5"
+    station = tmp_path / "station.yaml"
+    station.write_text(yaml.safe_dump(STATION))
     code = ("import sys, bench.storage; bench.storage.MIN_FREE_BYTES = 0; "
-            f"sys.argv = ['bench', 'run', {str(recipe)!r}, '-q', '-o', {str(run)!r}]; "
+            f"sys.argv = ['bench', 'run', {str(recipe)!r}, '--station', {str(station)!r}, '-q', "
+            f"'-o', {str(run)!r}]; "
             "from bench.cli import script; script()")  # the console script's entry point
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300, cwd=tmp_path)
