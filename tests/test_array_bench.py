@@ -6,7 +6,6 @@ simulated instruments' own command log; a map killed half-way and resumed."""
 from __future__ import annotations
 
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -187,10 +186,6 @@ def rows_in(path) -> int:
 
 
 
-@pytest.mark.skipif(os.environ.get("ARRAY_FULL") != "1",
-                    reason="1024 emitters take 30 s to a minute on 2 shared cores, over what a "
-                    "CI test may take: ARRAY_FULL=1 runs it; benchmarks/array_map.py prints the "
-                    "same figures")
 def test_a_32_by_32_map_finds_the_seeded_faults_and_the_configured_spread(tmp_path):
     array = {"rows": 32, "columns": 32, "seed": 9, "dead_rate": 0.01, "shorted_rate": 0.005,
              "leaky_rate": 0.01, "spread": {"efficiency": 0.05, "forward_voltage": 0.01}}
