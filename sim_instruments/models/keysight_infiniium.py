@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import ieee_block
 from .base import _on
-from .scope_chain import ScopeModel, word_codes
+from .scope_chain import ScopeModel
 
 
 @dataclass
@@ -145,11 +145,7 @@ class KeysightInfiniiumModel(ScopeModel):
                      - self._REFERENCE[str(get("timebase_reference"))] * 10 * tb_scale)
         self.records = {}
         for channel in channels:
-            scale, offset = float(get(f"ch{channel}_scale")), float(get(f"ch{channel}_offset"))
-            codes, y_increment = word_codes(
-                volts[channel], scale=scale, offset=offset, averages=averages,
-                floor=self.NOISE_FLOOR, per_division=self.NOISE_PER_DIVISION,
-                rng=self.world.noise.rng)
+            scale, offset, codes, y_increment = self._word_record(channel, volts[channel], averages)
             self.records[channel] = _ScopeRecord(
                 codes, dt, x_origin, y_increment, offset, averages,
                 2 if get(f"ch{channel}_input") == "DC50" else 1, x_display, (8 * scale, offset))

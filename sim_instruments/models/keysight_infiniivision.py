@@ -8,7 +8,7 @@ import numpy as np
 
 from ..backend import ieee_block
 from .base import _on
-from .scope_chain import ScopeModel, word_codes
+from .scope_chain import ScopeModel
 
 
 class KeysightInfiniiVisionModel(ScopeModel):
@@ -93,11 +93,7 @@ class KeysightInfiniiVisionModel(ScopeModel):
         averages = int(get("average_count")) if get("acquire_type") == "AVERage" else 1
         self.records = {}
         for channel in channels:
-            scale, offset = float(get(f"ch{channel}_scale")), float(get(f"ch{channel}_offset"))
-            codes, y_increment = word_codes(
-                volts[channel], scale=scale, offset=offset, averages=averages,
-                floor=self.NOISE_FLOOR, per_division=self.NOISE_PER_DIVISION,
-                rng=self.world.noise.rng)
+            _, offset, codes, y_increment = self._word_record(channel, volts[channel], averages)
             self.records[channel] = (codes, dt, x_origin, y_increment, offset, averages)
 
     def _preamble(self, record) -> str:

@@ -40,6 +40,8 @@ class ScopeModel(InstrumentModel):
 
     CHANNELS = 4
     BANDWIDTH = 1e9
+    NOISE_FLOOR: float         # V rms, each model's own
+    NOISE_PER_DIVISION: float  # x V/div, rms
 
     def __init__(self, sim, world):
         super().__init__(sim, world)
@@ -56,6 +58,18 @@ class ScopeModel(InstrumentModel):
         if record is None:
             self.sim.queue_error("no_data")
         return record
+
+    def _word_record(self, channel: int, volts: np.ndarray, averages: int
+                     ) -> tuple[float, float, np.ndarray, float]:
+        """(scale, offset, signed 16-bit codes, y increment) of ``channel``'s ``volts`` at its
+        ``ch<n>_scale`` and ``ch<n>_offset`` settings (word_codes, the model's noise)."""
+        get = self.sim.get
+        scale, offset = float(get(f"ch{channel}_scale")), float(get(f"ch{channel}_offset"))
+        codes, y_increment = word_codes(volts, scale=scale, offset=offset, averages=averages,
+                                        floor=self.NOISE_FLOOR,
+                                        per_division=self.NOISE_PER_DIVISION,
+                                        rng=self.world.noise.rng)
+        return scale, offset, codes, y_increment
 
 
 class ScopeInputs:

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..backend import ieee_block
 from .base import _on
-from .scope_chain import ScopeModel, word_codes
+from .scope_chain import ScopeModel
 
 
 class TektronixMSOModel(ScopeModel):
@@ -93,11 +93,7 @@ class TektronixMSOModel(ScopeModel):
         averages = int(get("average_count")) if get("acquire_mode") == "AVErage" else 1
         self.records = {}
         for channel in channels:
-            scale, offset = float(get(f"ch{channel}_scale")), float(get(f"ch{channel}_offset"))
-            codes, y_increment = word_codes(
-                volts[channel], scale=scale, offset=offset, averages=averages,
-                floor=self.NOISE_FLOOR, per_division=self.NOISE_PER_DIVISION,
-                rng=self.world.noise.rng)
+            _, offset, codes, y_increment = self._word_record(channel, volts[channel], averages)
             self.records[channel] = (codes, dt, x_origin, y_increment, offset, averages)
         self.sim.set("acquire_state", "0")
 
