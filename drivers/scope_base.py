@@ -1,5 +1,7 @@
-"""What the real-time scope drivers share: channel numbers, the plan check against a model's
-data-sheet limits, and the check that a record was sampled as fast as asked.
+"""What the real-time scope drivers share: channel numbers and edge-trigger arguments
+(ScopeChecks, also the Infiniium driver's), the plan check against a model's data-sheet limits,
+the 10-field ``:WAVeform:PREamble?`` read and the check that a record was sampled as fast as
+asked. The commands each driver sends stay in its own module.
 
 A model declares ``channels``, ``bandwidth`` (Hz), ``max_average``, the vertical range
 (``min_scale``, ``max_scale`` V/div) and its sample rate and record length by the number of
