@@ -18,6 +18,7 @@ import numpy as np
 
 from .base import Choice, InstrumentError, Range, ScpiInstrument, Setting, check_ranges
 from .roles import Waveform
+from .scope_base import ScopeChecks
 
 _IMPEDANCE = {"50": "DC50", "1M": "DC"}  # :CHANnel<N>:INPut (DC50 confirmed; DC = 1 Mohm DC)
 # UNVERIFIED in a manual: NEGative (public Infiniium 9000 scripts send it, code cross-check only)
@@ -66,7 +67,7 @@ class Preamble:
         return cls(*converted)
 
 
-class KeysightInfiniium(ScpiInstrument):
+class KeysightInfiniium(ScopeChecks, ScpiInstrument):
     """Infiniium EXR/MXR: channel set-up, timebase, edge trigger, averaging, :DIGitize, WORD fetch.
 
     Model limits, all UNVERIFIED (data-sheet values from memory, no source found): 16 GSa/s,
@@ -139,12 +140,6 @@ class KeysightInfiniium(ScpiInstrument):
         self.write_checked(":SYSTem:HEADer OFF")
         return idn
 
-    def _check_channel(self, channel: int) -> int:
-        if isinstance(channel, bool) or int(channel) != channel \
-                or not 1 <= channel <= self.channels:
-            raise ValueError(f"channel={channel!r} is not one of 1..{self.channels}")
-        return int(channel)
-
     # -- configuration ---------------------------------------------------------------------
     def configure_channel(self, channel: int, *, scale: float, offset: float = 0.0,
                           impedance: str = "50") -> None:
@@ -196,13 +191,10 @@ class KeysightInfiniium(ScpiInstrument):
 
     def configure_edge_trigger(self, *, channel: int, level: float,
                                slope: str = "rising") -> None:
-        channel = self._check_channel(channel)
-        if slope not in _SLOPE:
-            raise ValueError(f"slope={slope!r} is not one of {list(_SLOPE)}")
-        Range(-12.0, 12.0).check("level", level)
+        channel, slope_word = self._check_edge(channel, level, slope, _SLOPE, 12.0)
         self.write_checked(":TRIGger:MODE EDGE")
         self.write_checked(f":TRIGger:EDGE:SOURce CHANnel{channel}")
-        self.write_checked(f":TRIGger:EDGE:SLOPe {_SLOPE[slope]}")
+        self.write_checked(f":TRIGger:EDGE:SLOPe {slope_word}")
         self.write_checked(f":TRIGger:LEVel CHANnel{channel},{level:.9g}")
 
     def trigger_level(self, channel: int) -> float:

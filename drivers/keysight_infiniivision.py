@@ -84,13 +84,10 @@ class KeysightInfiniiVision(RealTimeScope):
 
     def configure_edge_trigger(self, *, channel: int, level: float,
                                slope: str = "rising") -> None:
-        channel = self._check_channel(channel)
-        if slope not in _SLOPE:
-            raise ValueError(f"slope={slope!r} is not one of {list(_SLOPE)}")
-        Range(-100.0, 100.0).check("level", level)
+        channel, slope_word = self._check_edge(channel, level, slope, _SLOPE, 100.0)
         self.write_checked(":TRIGger:MODE EDGE")
         self.write_checked(f":TRIGger:EDGE:SOURce CHANnel{channel}")
-        self.write_checked(f":TRIGger:EDGE:SLOPe {_SLOPE[slope]}")
+        self.write_checked(f":TRIGger:EDGE:SLOPe {slope_word}")
         self.write_checked(f":TRIGger:EDGE:LEVel {level:.9g}")
 
     def set_averaging(self, count: int) -> None:
@@ -138,19 +135,7 @@ class KeysightInfiniiVision(RealTimeScope):
         self.write_checked(":WAVeform:POINts:MODE RAW")
         if self._points is not None:
             self.write_checked(f":WAVeform:POINts {self._points}")
-        text = self.query(":WAVeform:PREamble?")
-        try:
-            fields = [float(v) for v in text.split(",")]
-            if len(fields) != 10:
-                raise ValueError(f"expected 10 fields, got {len(fields)}")
-        except ValueError as exc:
-            raise InstrumentError(self.name, ":WAVeform:PREamble?",
-                                  f"{exc}: {text[:80]!r}") from None
-        fmt, _, points, _, xinc, xorg, xref, yinc, yorg, yref = fields
-        if fmt != _WORD:
-            raise InstrumentError(self.name, ":WAVeform:PREamble?",
-                                  f"format code {fmt:g}, expected {_WORD} (WORD)")
-        self._check_rate(xinc, ":WAVeform:PREamble?")
+        _, _, points, _, xinc, xorg, xref, yinc, yorg, yref = self._read_preamble(_WORD, "WORD")
         codes = np.frombuffer(self.query_block(":WAVeform:DATA?"), dtype="<i2")
         if codes.size != int(points):
             raise InstrumentError(self.name, ":WAVeform:DATA?",

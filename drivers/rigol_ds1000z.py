@@ -131,13 +131,10 @@ class RigolDS1000Z(RealTimeScope):
 
     def configure_edge_trigger(self, *, channel: int, level: float,
                                slope: str = "rising") -> None:
-        channel = self._check_channel(channel)
-        if slope not in _SLOPE:
-            raise ValueError(f"slope={slope!r} is not one of {list(_SLOPE)}")
-        Range(-100.0, 100.0).check("level", level)
+        channel, slope_word = self._check_edge(channel, level, slope, _SLOPE, 100.0)
         self.write_checked(":TRIGger:MODE EDGE")
         self.write_checked(f":TRIGger:EDGe:SOURce CHANnel{channel}")
-        self.write_checked(f":TRIGger:EDGe:SLOPe {_SLOPE[slope]}")
+        self.write_checked(f":TRIGger:EDGe:SLOPe {slope_word}")
         self.write_checked(f":TRIGger:EDGe:LEVel {level:.9g}")
 
     def set_averaging(self, count: int) -> None:
@@ -188,19 +185,7 @@ class RigolDS1000Z(RealTimeScope):
         self.write_checked(f":WAVeform:SOURce CHANnel{channel}")
         self.write_checked(":WAVeform:MODE RAW")
         self.write_checked(":WAVeform:FORMat BYTE")
-        text = self.query(":WAVeform:PREamble?")
-        try:
-            fields = [float(v) for v in text.split(",")]
-            if len(fields) != 10:
-                raise ValueError(f"expected 10 fields, got {len(fields)}")
-        except ValueError as exc:
-            raise InstrumentError(self.name, ":WAVeform:PREamble?",
-                                  f"{exc}: {text[:80]!r}") from None
-        fmt, _, points, _, xinc, xorg, xref, yinc, yorg, yref = fields
-        if fmt != 0:
-            raise InstrumentError(self.name, ":WAVeform:PREamble?",
-                                  f"format code {fmt:g}, expected 0 (BYTE)")
-        self._check_rate(xinc, ":WAVeform:PREamble?")
+        _, _, points, _, xinc, xorg, xref, yinc, yorg, yref = self._read_preamble(0, "BYTE")
         points = int(points)
         chunks = []
         for start in range(1, points + 1, CHUNK):

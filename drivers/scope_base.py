@@ -1,5 +1,7 @@
-"""What the real-time scope drivers share: channel numbers, the plan check against a model's
-data-sheet limits, and the check that a record was sampled as fast as asked.
+"""What the real-time scope drivers share: channel numbers and edge-trigger arguments
+(ScopeChecks, also the Infiniium driver's), the plan check against a model's data-sheet limits,
+the 10-field ``:WAVeform:PREamble?`` read and the check that a record was sampled as fast as
+asked. The commands each driver sends stay in its own module.
 
 A model declares ``channels``, ``bandwidth`` (Hz), ``max_average``, the vertical range
 (``min_scale``, ``max_scale`` V/div) and its sample rate and record length by the number of
@@ -9,10 +11,33 @@ between channel pairs, so the rate a two-channel capture gets is not the brochur
 
 from __future__ import annotations
 
-from .base import InstrumentError, ScpiInstrument, check_ranges
+from .base import InstrumentError, Range, ScpiInstrument, check_ranges
 
 
-class RealTimeScope(ScpiInstrument):
+class ScopeChecks:
+    """Argument checks every scope driver makes before it sends anything (the InfiniiVision,
+    Tektronix MSO and Rigol drivers through RealTimeScope, the Infiniium driver directly)."""
+
+    channels = 4
+
+    def _check_channel(self, channel: int) -> int:
+        if isinstance(channel, bool) or int(channel) != channel \
+                or not 1 <= channel <= self.channels:
+            raise ValueError(f"channel={channel!r} is not one of 1..{self.channels}")
+        return int(channel)
+
+    def _check_edge(self, channel: int, level: float, slope: str, slopes: dict[str, str],
+                    level_limit: float) -> tuple[int, str]:
+        """The channel and the instrument's word for ``slope`` (of ``slopes``) of an edge
+        trigger at ``level`` within +-``level_limit`` V."""
+        channel = self._check_channel(channel)
+        if slope not in slopes:
+            raise ValueError(f"slope={slope!r} is not one of {list(slopes)}")
+        Range(-level_limit, level_limit).check("level", level)
+        return channel, slopes[slope]
+
+
+class RealTimeScope(ScopeChecks, ScpiInstrument):
     """Base of the InfiniiVision, Tektronix MSO and Rigol drivers (drivers.roles.Oscilloscope)."""
 
     model = "oscilloscope"
@@ -58,12 +83,6 @@ class RealTimeScope(ScpiInstrument):
             "averaging": (1, cls.max_average, "")})
         return problems
 
-    def _check_channel(self, channel: int) -> int:
-        if isinstance(channel, bool) or int(channel) != channel \
-                or not 1 <= channel <= self.channels:
-            raise ValueError(f"channel={channel!r} is not one of 1..{self.channels}")
-        return int(channel)
-
     @staticmethod
     def _whole(name: str, value, low: int, high: int) -> int:
         if isinstance(value, bool) or int(value) != value or not low <= value <= high:
@@ -78,6 +97,26 @@ class RealTimeScope(ScpiInstrument):
                                   f"the record is sampled at {1 / x_increment:.4g} Sa/s, below "
                                   f"the {self._rate:.4g} Sa/s asked (timebase, memory or "
                                   f"channels in use limit it)")
+
+    def _read_preamble(self, format_code: int, format_name: str) -> list[float]:
+        """The 10 fields of ``:WAVeform:PREamble?`` (<format>, <type>, <points>, <count>,
+        <xincrement>, <xorigin>, <xreference>, <yincrement>, <yorigin>, <yreference>: the
+        InfiniiVision and DS1000Z guides give the same layout), the format checked to be
+        ``format_code`` and the record's sample rate to be the one asked."""
+        text = self.query(":WAVeform:PREamble?")
+        try:
+            fields = [float(v) for v in text.split(",")]
+            if len(fields) != 10:
+                raise ValueError(f"expected 10 fields, got {len(fields)}")
+        except ValueError as exc:
+            raise InstrumentError(self.name, ":WAVeform:PREamble?",
+                                  f"{exc}: {text[:80]!r}") from None
+        if fields[0] != format_code:
+            raise InstrumentError(self.name, ":WAVeform:PREamble?",
+                                  f"format code {fields[0]:g}, expected {format_code} "
+                                  f"({format_name})")
+        self._check_rate(fields[4], ":WAVeform:PREamble?")
+        return fields
 
     def acquisition_seconds(self) -> float:
         """Expected duration of one acquisition with averaging: per acquisition the record time

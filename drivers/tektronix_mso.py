@@ -113,13 +113,10 @@ class TektronixMSO(RealTimeScope):
 
     def configure_edge_trigger(self, *, channel: int, level: float,
                                slope: str = "rising") -> None:
-        channel = self._check_channel(channel)
-        if slope not in _SLOPE:
-            raise ValueError(f"slope={slope!r} is not one of {list(_SLOPE)}")
-        Range(-10.0, 10.0).check("level", level)
+        channel, slope_word = self._check_edge(channel, level, slope, _SLOPE, 10.0)
         self.write_checked("TRIGger:A:TYPe EDGE")
         self.write_checked(f"TRIGger:A:EDGE:SOUrce CH{channel}")
-        self.write_checked(f"TRIGger:A:EDGE:SLOpe {_SLOPE[slope]}")
+        self.write_checked(f"TRIGger:A:EDGE:SLOpe {slope_word}")
         self.write_checked(f"TRIGger:A:LEVel:CH{channel} {level:.9g}")
 
     def set_averaging(self, count: int) -> None:

@@ -179,10 +179,21 @@ class ScriptedResource:
         assert not self.script, f"never sent: {[c for c, _ in self.script]}"
 
 
-def checked(command: str, error_query: str = ":SYSTem:ERRor?") -> list:
+def checked(command: str, error_query: str = ":SYSTem:ERRor?",
+            no_error: str = '0,"No error"') -> list:
     """A configuration command followed by the error-queue query answering "no error"
-    (SCPI-99 21.8: ``0,"No error"``)."""
-    return [(command, None), (error_query, '0,"No error"')]
+    (SCPI-99 21.8: ``0,"No error"``; ``no_error`` for an instrument that words it otherwise)."""
+    return [(command, None), (error_query, no_error)]
+
+
+def connected(driver, idn: str, script, *, opening=(), **options):
+    """``driver`` on a :class:`ScriptedResource` that is identified (``*IDN?`` answered
+    ``idn``), cleared (``*CLS``), sent the driver's own ``opening`` exchange, then plays
+    ``script``; returns (connected driver named "scope", resource)."""
+    resource = ScriptedResource([("*IDN?", idn), ("*CLS", None), *opening, *script])
+    instrument = driver(resource, name="scope", **options)
+    instrument.connect()
+    return instrument, resource
 
 
 def analysed_step(name: str, sequence: str, data: dict, params: dict, figures: dict):
@@ -211,4 +222,3 @@ def drawn_plots(plots) -> dict:
         for _, _, fig in plots:
             fig.savefig(io.BytesIO(), format="png")
     return {part: fig for part, _, fig in plots}
-

@@ -9,7 +9,7 @@ import pytest
 
 from drivers.base import InstrumentError
 from drivers.keysight_infiniium import KeysightInfiniium
-from tests.conftest import TIMEOUT, ScriptedResource, checked
+from tests.conftest import TIMEOUT, ScriptedResource, checked, connected
 
 IDN = "KEYSIGHT TECHNOLOGIES,MXR404A,MY61000123,11.10.00201"
 ERR = ":SYSTem:ERRor? STRing"  # answers <n>,"<text>" (System commands)
@@ -20,11 +20,7 @@ def ok(command: str) -> list:
 
 
 def scope_with(script) -> tuple[KeysightInfiniium, ScriptedResource]:
-    resource = ScriptedResource([("*IDN?", IDN), ("*CLS", None), *ok(":SYSTem:HEADer OFF"),
-                                 *script])
-    scope = KeysightInfiniium(resource, name="scope")
-    scope.connect()
-    return scope, resource
+    return connected(KeysightInfiniium, IDN, script, opening=ok(":SYSTem:HEADer OFF"))
 
 
 SETUP = [*ok(":TIMebase:SCALe 1e-09"), *ok(":TIMebase:POSition 0"), *ok(":ACQuire:MODE RTIMe"),

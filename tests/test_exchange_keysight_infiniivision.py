@@ -9,21 +9,18 @@ import pytest
 
 from drivers.base import InstrumentError
 from drivers.keysight_infiniivision import KeysightInfiniiVision
-from tests.conftest import ScriptedResource
+from tests.conftest import ScriptedResource, checked, connected
 
 IDN = "KEYSIGHT TECHNOLOGIES,DSOX3104T,MY58000001,07.50.2021102830"
 OK = '+0,"No error"'
 
 
 def ok(command: str) -> list:
-    return [(command, None), (":SYSTem:ERRor?", OK)]
+    return checked(command, no_error=OK)
 
 
 def scope_with(script) -> tuple[KeysightInfiniiVision, ScriptedResource]:
-    resource = ScriptedResource([("*IDN?", IDN), ("*CLS", None), *script])
-    scope = KeysightInfiniiVision(resource, name="scope")
-    scope.connect()
-    return scope, resource
+    return connected(KeysightInfiniiVision, IDN, script)
 
 
 def test_channel_timebase_trigger_and_averaging_are_set_as_the_guide_writes_them():

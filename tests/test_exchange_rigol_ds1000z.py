@@ -9,21 +9,18 @@ import numpy as np
 import pytest
 
 from drivers.rigol_ds1000z import CHUNK, RigolDS1000Z
-from tests.conftest import ScriptedResource
+from tests.conftest import ScriptedResource, checked, connected
 
 IDN = "RIGOL TECHNOLOGIES,DS1054Z,DS1ZA170000000,00.04.04.SP4"
 OK = '0,"No error"'
 
 
 def ok(command: str) -> list:
-    return [(command, None), (":SYSTem:ERRor?", OK)]
+    return checked(command, no_error=OK)
 
 
 def scope_with(script, **options) -> tuple[RigolDS1000Z, ScriptedResource]:
-    resource = ScriptedResource([("*IDN?", IDN), ("*CLS", None), *script])
-    scope = RigolDS1000Z(resource, name="scope", **RigolDS1000Z.check_options(options))
-    scope.connect()
-    return scope, resource
+    return connected(RigolDS1000Z, IDN, script, **RigolDS1000Z.check_options(options))
 
 
 def displayed(*on: int) -> list:

@@ -10,7 +10,7 @@ import pytest
 
 from drivers.base import InstrumentError
 from drivers.tektronix_mso import TektronixMSO
-from tests.conftest import ScriptedResource
+from tests.conftest import ScriptedResource, connected
 
 IDN = "TEKTRONIX,MSO54,B012345,CF:91.1CT FV:1.30.20"
 
@@ -21,10 +21,7 @@ def ok(command: str) -> list:
 
 
 def scope_with(script) -> tuple[TektronixMSO, ScriptedResource]:
-    resource = ScriptedResource([("*IDN?", IDN), ("*CLS", None), *ok("HEADer OFF"), *script])
-    scope = TektronixMSO(resource, name="scope")
-    scope.connect()
-    return scope, resource
+    return connected(TektronixMSO, IDN, script, opening=ok("HEADer OFF"))
 
 
 def test_vertical_horizontal_trigger_and_averaging_as_the_manual_writes_them():

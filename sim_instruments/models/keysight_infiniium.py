@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..backend import ieee_block
-from .base import InstrumentModel, _on
-from .scope_chain import ScopeInputs, quantise
+from .base import _on
+from .scope_chain import ScopeModel
 
 
 @dataclass
@@ -26,7 +25,7 @@ class _ScopeRecord:
     y_display: tuple[float, float]
 
 
-class KeysightInfiniiumModel(InstrumentModel):
+class KeysightInfiniiumModel(ScopeModel):
     """Infiniium MXR254A: single acquisitions (:DIGitize) of the set-up's drive and optical
     channels, edge trigger on the drive channel, WORD/BYTE/ASCii transfer with the preamble.
 
@@ -46,11 +45,6 @@ class KeysightInfiniiumModel(InstrumentModel):
     NOISE_PER_DIVISION = 2e-3  # x V/div, rms
     FRAME = "MXR254A:MY61010123"
     _REFERENCE = {"LEFT": 0.0, "CENTer": 0.5, "RIGHt": 1.0}
-
-    def __init__(self, sim, world):
-        super().__init__(sim, world)
-        self.inputs = ScopeInputs(world, self.BANDWIDTH)
-        self.reset()
 
     def reset(self) -> None:
         self.rate_auto = self.points_auto = True
@@ -130,8 +124,7 @@ class KeysightInfiniiumModel(InstrumentModel):
                 self.sim.queue_error("illegal_parameter")
                 return
         else:
-            channels = [c for c in range(1, self.CHANNELS + 1)
-                        if _on(self.sim.get(f"ch{c}_display"))]
+            channels = self._displayed()
         get = self.sim.get
         rate, points = self._timing()
         dt = 1.0 / rate
@@ -152,23 +145,13 @@ class KeysightInfiniiumModel(InstrumentModel):
                      - self._REFERENCE[str(get("timebase_reference"))] * 10 * tb_scale)
         self.records = {}
         for channel in channels:
-            scale, offset = float(get(f"ch{channel}_scale")), float(get(f"ch{channel}_offset"))
-            sigma = (self.NOISE_FLOOR + self.NOISE_PER_DIVISION * scale) / math.sqrt(averages)
-            y_increment = 10 * scale / 65536
-            codes = quantise(volts[channel], offset=offset, increment=y_increment, low=-32768,
-                             high=32767, noise_rms=sigma, rng=self.world.noise.rng)
+            scale, offset, codes, y_increment = self._word_record(channel, volts[channel], averages)
             self.records[channel] = _ScopeRecord(
-                codes.astype(np.int16), dt, x_origin, y_increment, offset, averages,
+                codes, dt, x_origin, y_increment, offset, averages,
                 2 if get(f"ch{channel}_input") == "DC50" else 1, x_display, (8 * scale, offset))
         self.done = True
 
     # -- transfer ----------------------------------------------------------------------------
-    def _source_record(self) -> _ScopeRecord | None:
-        record = self.records.get(int(str(self.sim.get("waveform_source"))[-1]))
-        if record is None:
-            self.sim.queue_error("no_data")
-        return record
-
     def _preamble(self, r: _ScopeRecord) -> str:
         """The 24 preamble fields in the Programmer's Reference order (:WAVeform:PREamble?)."""
         fmt = str(self.sim.get("waveform_format"))

@@ -7,11 +7,11 @@ import math
 import numpy as np
 
 from ..backend import ieee_block
-from .base import InstrumentModel, _on
-from .scope_chain import ScopeInputs, quantise
+from .base import _on
+from .scope_chain import ScopeModel
 
 
-class KeysightInfiniiVisionModel(InstrumentModel):
+class KeysightInfiniiVisionModel(ScopeModel):
     """DSOX3034T: :DIGitize of the displayed channels, edge trigger, NORMal/AVERage acquisition,
     WORD/BYTE transfer (signed or unsigned, either byte order) with the 10-field preamble.
 
@@ -43,16 +43,8 @@ class KeysightInfiniiVisionModel(InstrumentModel):
                 "NEGative", "NORMal", "AVERage", "BYTE", "WORD", "ASCii", "LSBFirst", "MSBFirst",
                 "RAW", "MAXimum")
 
-    def __init__(self, sim, world):
-        super().__init__(sim, world)
-        self.inputs = ScopeInputs(world, self.BANDWIDTH)
-        self.reset()
-
     def reset(self) -> None:
         self.records: dict[int, tuple[np.ndarray, float, float, float, int]] = {}
-
-    def _displayed(self) -> list[int]:
-        return [c for c in range(1, self.CHANNELS + 1) if _on(self.sim.get(f"ch{c}_display"))]
 
     def _rate_and_memory(self, channels: list[int]) -> tuple[float, int]:
         pairs = [sum(c in channels for c in pair) for pair in ((1, 2), (3, 4))]
@@ -101,19 +93,8 @@ class KeysightInfiniiVisionModel(InstrumentModel):
         averages = int(get("average_count")) if get("acquire_type") == "AVERage" else 1
         self.records = {}
         for channel in channels:
-            scale, offset = float(get(f"ch{channel}_scale")), float(get(f"ch{channel}_offset"))
-            sigma = (self.NOISE_FLOOR + self.NOISE_PER_DIVISION * scale) / math.sqrt(averages)
-            y_increment = 10 * scale / 65536
-            codes = quantise(volts[channel], offset=offset, increment=y_increment, low=-32768,
-                             high=32767, noise_rms=sigma, rng=self.world.noise.rng)
-            self.records[channel] = (codes.astype(np.int16), dt, x_origin, y_increment,
-                                     offset, averages)
-
-    def _source_record(self):
-        record = self.records.get(int(str(self.sim.get("waveform_source"))[-1]))
-        if record is None:
-            self.sim.queue_error("no_data")
-        return record
+            _, offset, codes, y_increment = self._word_record(channel, volts[channel], averages)
+            self.records[channel] = (codes, dt, x_origin, y_increment, offset, averages)
 
     def _preamble(self, record) -> str:
         """<format>,<type>,<points>,<count>,<xincrement>,<xorigin>,<xreference>,<yincrement>,

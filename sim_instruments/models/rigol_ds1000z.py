@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from .base import InstrumentModel, _on
-from .scope_chain import ScopeInputs, quantise
+from .scope_chain import ScopeModel, noise_rms, quantise
 
 # :ACQuire:MDEPth values by number of channels on (DS1000Z Programming Guide, :ACQuire:MDEPth)
 DEPTHS = {1: (12_000, 120_000, 1_200_000, 12_000_000, 24_000_000),
@@ -23,7 +20,7 @@ def tmc_block(payload: bytes) -> bytes:
     return b"#9" + f"{len(payload):09d}".encode() + payload
 
 
-class RigolDS1000ZModel(InstrumentModel):
+class RigolDS1000ZModel(ScopeModel):
     """DS1104Z (100 MHz, one pole here; 1 Mohm inputs only): :SINGle acquisitions of the
     displayed channels, :TRIGger:STATus?, memory depth by channels on, RAW BYTE/WORD reads of
     :WAV:STARt..STOP (at most 250000/125000 points each, only in the STOP state), 10-field preamble.
@@ -58,21 +55,13 @@ class RigolDS1000ZModel(InstrumentModel):
                 "NORMal", "AVERages", "PEAK", "HRESolution", "RAW", "MAXimum", "BYTE", "WORD",
                 "ASCii", "AUTO")
 
-    def __init__(self, sim, world):
-        super().__init__(sim, world)
-        self.inputs = ScopeInputs(world, self.BANDWIDTH)
-        self.reset()
-
     def reset(self) -> None:
         self.records: dict[int, tuple[np.ndarray, float, float, float, float, int]] = {}
         self.status = "AUTO"  # running, free-running sweep
 
-    def _channels_on(self) -> list[int]:
-        return [c for c in range(1, self.CHANNELS + 1) if _on(self.sim.get(f"ch{c}_display"))]
-
     def _timing(self) -> tuple[float, int]:
         """(sample rate, memory depth) for the channels on and the main timebase."""
-        on = max(1, len(self._channels_on()))
+        on = max(1, len(self._displayed()))
         depth = self.sim.get("memory_depth")
         span = 12 * float(self.sim.get("timebase_scale"))
         depth = DEPTHS[on][0] if str(depth) == "AUTO" else int(depth)
@@ -82,7 +71,7 @@ class RigolDS1000ZModel(InstrumentModel):
         header, query, params = command.header, command.query, command.params
         if header == ":ACQuire:MDEPth" and not query and len(params) == 1:
             value = self.sim.tree.keyword(params[0])
-            allowed = DEPTHS[max(1, len(self._channels_on()))]
+            allowed = DEPTHS[max(1, len(self._displayed()))]
             if value != "AUTO" and (not value.isdigit() or int(value) not in allowed):
                 self.sim.queue_error("illegal_parameter")
             else:
@@ -109,7 +98,7 @@ class RigolDS1000ZModel(InstrumentModel):
 
     def _single(self) -> None:
         get = self.sim.get
-        channels = self._channels_on()
+        channels = self._displayed()
         rate, points = self._timing()
         dt = 1.0 / rate
         x_origin = float(get("timebase_offset")) - points * dt / 2
@@ -125,19 +114,13 @@ class RigolDS1000ZModel(InstrumentModel):
         for channel in channels:
             scale, offset = float(get(f"ch{channel}_scale")), float(get(f"ch{channel}_offset"))
             y_increment = scale / self.CODES_PER_DIVISION
-            sigma = (self.NOISE_FLOOR + self.NOISE_PER_DIVISION * scale) / math.sqrt(averages)
+            sigma = noise_rms(self.NOISE_FLOOR, self.NOISE_PER_DIVISION, scale, averages)
             codes = quantise(volts[channel], offset=-offset - self.CENTRE_CODE * y_increment,
                              increment=y_increment, low=0, high=255, noise_rms=sigma,
                              rng=self.world.noise.rng)
             self.records[channel] = (codes.astype(np.uint8), dt, x_origin, y_increment,
                                      offset, averages)
         self.status = "STOP"
-
-    def _source_record(self):
-        record = self.records.get(int(str(self.sim.get("waveform_source"))[-1]))
-        if record is None:
-            self.sim.queue_error("no_data")
-        return record
 
     def _preamble(self, record) -> str:
         """<format>,<type>,<points>,<count>,<xincrement>,<xorigin>,<xreference>,<yincrement>,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backend import SOURCE_IMPEDANCE
-from .base import DriveSignal, first_order_lowpass
+from .base import DriveSignal, InstrumentModel, _on, first_order_lowpass
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,45 @@ class AnalogGrid:
     def sampled(self, values: np.ndarray) -> np.ndarray:
         """The record's samples of a signal simulated on this grid."""
         return values[self.first::self.factor]
+
+
+class ScopeModel(InstrumentModel):
+    """Base of the simulated scopes: the shared analogue inputs (``self.inputs``, at the model's
+    ``BANDWIDTH``), the displayed channels and the record chosen by ``:WAVeform:SOURce``.
+    Each model keeps its own command set, acquisition and transfer formats."""
+
+    CHANNELS = 4
+    BANDWIDTH = 1e9
+    NOISE_FLOOR: float         # V rms, each model's own
+    NOISE_PER_DIVISION: float  # x V/div, rms
+
+    def __init__(self, sim, world):
+        super().__init__(sim, world)
+        self.inputs = ScopeInputs(world, self.BANDWIDTH)
+        self.reset()
+
+    def _displayed(self) -> list[int]:
+        """The channels whose display is on (``ch<n>_display``)."""
+        return [c for c in range(1, self.CHANNELS + 1) if _on(self.sim.get(f"ch{c}_display"))]
+
+    def _source_record(self):
+        """The record of the ``waveform_source`` channel, or None with -200 queued (no data)."""
+        record = self.records.get(int(str(self.sim.get("waveform_source"))[-1]))
+        if record is None:
+            self.sim.queue_error("no_data")
+        return record
+
+    def _word_record(self, channel: int, volts: np.ndarray, averages: int
+                     ) -> tuple[float, float, np.ndarray, float]:
+        """(scale, offset, signed 16-bit codes, y increment) of ``channel``'s ``volts`` at its
+        ``ch<n>_scale`` and ``ch<n>_offset`` settings (word_codes, the model's noise)."""
+        get = self.sim.get
+        scale, offset = float(get(f"ch{channel}_scale")), float(get(f"ch{channel}_offset"))
+        codes, y_increment = word_codes(volts, scale=scale, offset=offset, averages=averages,
+                                        floor=self.NOISE_FLOOR,
+                                        per_division=self.NOISE_PER_DIVISION,
+                                        rng=self.world.noise.rng)
+        return scale, offset, codes, y_increment
 
 
 class ScopeInputs:
@@ -149,3 +188,19 @@ def quantise(volts: np.ndarray, *, offset: float, increment: float, low: int, hi
     clipped to [low, high] (the screen's edge is where a real ADC saturates)."""
     noisy = volts + noise_rms * rng.standard_normal(volts.size)
     return np.clip(np.rint((noisy - offset) / increment), low, high)
+
+
+def noise_rms(floor: float, per_division: float, scale: float, averages: int) -> float:
+    """A simulated scope's noise: ``floor`` + ``per_division`` x scale (V/div) rms, divided by
+    sqrt(averages)."""
+    return (floor + per_division * scale) / math.sqrt(averages)
+
+
+def word_codes(volts: np.ndarray, *, scale: float, offset: float, averages: int, floor: float,
+               per_division: float, rng) -> tuple[np.ndarray, float]:
+    """Signed 16-bit codes of ``volts`` and their y increment: the code range spans 10 vertical
+    divisions around ``offset`` (y_increment = 10 scale / 65536), noise as noise_rms."""
+    y_increment = 10 * scale / 65536
+    codes = quantise(volts, offset=offset, increment=y_increment, low=-32768, high=32767,
+                     noise_rms=noise_rms(floor, per_division, scale, averages), rng=rng)
+    return codes.astype(np.int16), y_increment

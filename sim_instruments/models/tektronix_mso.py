@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..backend import ieee_block
-from .base import InstrumentModel, _on
-from .scope_chain import ScopeInputs, quantise
+from .base import _on
+from .scope_chain import ScopeModel
 
 
-class TektronixMSOModel(InstrumentModel):
+class TektronixMSOModel(ScopeModel):
     """MSO44 with the 200 MHz bandwidth (one pole here): single sequences (ACQuire:STOPAfter
     SEQuence, ACQuire:STATE ON) of the displayed channels at the manual-mode sample rate and
     record length, edge trigger, sample/average mode, CURVe? in RIBinary/SRIBinary (1 or 2
@@ -48,11 +46,6 @@ class TektronixMSOModel(InstrumentModel):
     _FIELDS = {"WFMOutpre:NR_Pt", "WFMOutpre:XINcr", "WFMOutpre:XZEro", "WFMOutpre:PT_Off",
                "WFMOutpre:YMUlt", "WFMOutpre:YOFf", "WFMOutpre:YZEro"}
 
-    def __init__(self, sim, world):
-        super().__init__(sim, world)
-        self.inputs = ScopeInputs(world, self.BANDWIDTH)
-        self.reset()
-
     def reset(self) -> None:
         self.records: dict[int, tuple[np.ndarray, float, float, float, float, int]] = {}
 
@@ -85,8 +78,7 @@ class TektronixMSOModel(InstrumentModel):
     def _sequence(self) -> None:
         """One acquisition sequence of the displayed channels; stops (ACQuire:STATE 0)."""
         get = self.sim.get
-        channels = [c for c in range(1, self.CHANNELS + 1)
-                    if _on(get(f"ch{c}_display"))]
+        channels = self._displayed()
         rate, points = float(get("sample_rate")), int(get("record_length"))
         dt = 1.0 / rate
         delay = float(get("delay_time")) if _on(get("delay_mode")) else 0.0
@@ -101,13 +93,8 @@ class TektronixMSOModel(InstrumentModel):
         averages = int(get("average_count")) if get("acquire_mode") == "AVErage" else 1
         self.records = {}
         for channel in channels:
-            scale, offset = float(get(f"ch{channel}_scale")), float(get(f"ch{channel}_offset"))
-            sigma = (self.NOISE_FLOOR + self.NOISE_PER_DIVISION * scale) / math.sqrt(averages)
-            y_increment = 10 * scale / 65536
-            codes = quantise(volts[channel], offset=offset, increment=y_increment, low=-32768,
-                             high=32767, noise_rms=sigma, rng=self.world.noise.rng)
-            self.records[channel] = (codes.astype(np.int16), dt, x_origin, y_increment,
-                                     offset, averages)
+            _, offset, codes, y_increment = self._word_record(channel, volts[channel], averages)
+            self.records[channel] = (codes, dt, x_origin, y_increment, offset, averages)
         self.sim.set("acquire_state", "0")
 
     def _selection(self):
