@@ -6,7 +6,7 @@ import numpy as np
 
 from ..scpi import boolean, number, unquote
 from .base import InstrumentModel, _on
-from .smu_circuit import current_source_points, voltage_source_points
+from .smu_circuit import current_source_points, list_values, voltage_source_points
 
 MAX_CURRENT = 1.05   # A, 1 A range + 5 % (manual, source current ranges)
 MAX_VOLTAGE = 210.0  # V, 200 V range + 5 %
@@ -253,14 +253,9 @@ class Keithley2450Model(InstrumentModel):
         return ",".join(f"{v:.6E}" for v in values)
 
     def _load_list(self, function: str, append: bool, params) -> None:
-        try:
-            values = [number(p) for p in params]
-        except ValueError:
-            self.sim.queue_error("illegal_parameter")
-            return
         top = MAX_CURRENT if function == "CURR" else MAX_VOLTAGE
-        if not 1 <= len(values) <= LIST_CHUNK or any(abs(v) > top for v in values):
-            self.sim.queue_error("data_out_of_range")
+        values = list_values(self.sim, params, top, LIST_CHUNK)
+        if values is None:
             return
         self.lists[function] = (self.lists[function] if append else []) + values
 

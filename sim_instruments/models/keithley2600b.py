@@ -27,7 +27,12 @@ import numpy as np
 
 from ..tsp import Interpreter, MessageTree, TspError
 from .base import InstrumentModel
-from .smu_circuit import current_source_points, heating_within_pulse, voltage_source_points
+from .smu_circuit import (
+    check_start_current,
+    current_source_points,
+    heating_within_pulse,
+    voltage_source_points,
+)
 
 MAX_CURRENT = 3.03     # A, 3 A range + 1 % (DC, at <= 6 V)
 MAX_PULSE_CURRENT = 10.1  # A, pulse region 4
@@ -168,9 +173,7 @@ class Keithley2600BModel(InstrumentModel):
     # -- start state ----------------------------------------------------------------------
     @classmethod
     def _check_state(cls, where, state):
-        if state.get("function", "CURR") == "CURR" and abs(state.get("level", 0.0)) > MAX_CURRENT:
-            raise ValueError(f"{where}.level={state['level']:g} is outside +-{MAX_CURRENT:g} A "
-                             f"of the 2600B")
+        check_start_current(where, state, MAX_CURRENT, " of the 2600B")
 
     def start(self, state):
         values = self.channels["smua"].values

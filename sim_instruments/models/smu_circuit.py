@@ -25,7 +25,29 @@ import math
 import numpy as np
 
 from ..chip import MicroLED, pulse_heating_fraction
+from ..scpi import number
 from .base import _on
+
+
+def check_start_current(where: str, state: dict, max_current: float, suffix: str = "") -> None:
+    """A bench file's start state of a current source beyond ``max_current`` is refused."""
+    if state.get("function", "CURR") == "CURR" and abs(state.get("level", 0.0)) > max_current:
+        raise ValueError(f"{where}.level={state['level']:g} is outside +-{max_current:g} A"
+                         f"{suffix}")
+
+
+def list_values(sim, params, top: float, most: int) -> list[float] | None:
+    """The numbers of a source-list command (1 to ``most`` of them, each within +-``top``), or
+    None with the SCPI error queued (illegal parameter, data out of range)."""
+    try:
+        values = [number(p) for p in params]
+    except ValueError:
+        sim.queue_error("illegal_parameter")
+        return None
+    if not 1 <= len(values) <= most or any(abs(v) > top for v in values):
+        sim.queue_error("data_out_of_range")
+        return None
+    return values
 
 
 def heating_within_pulse(time: float, width: float, period: float, tau: float) -> float:
@@ -99,6 +121,26 @@ class SmuState:
     ``remote_sense`` and ``output``: the chip's operating point at those settings."""
 
     contact_open = False
+    MAX_CURRENT: float  # A, the largest start level a bench file may give
+
+    @classmethod
+    def _check_state(cls, where, state):
+        check_start_current(where, state, cls.MAX_CURRENT)
+
+    def start(self, state):
+        function = state.get("function", "CURR")
+        self.sim.set("function", function)
+        if "level" in state:
+            self.sim.set("current" if function == "CURR" else "voltage", state["level"])
+        if "limit" in state:
+            self.sim.set("voltage_protection" if function == "CURR" else "current_protection",
+                         state["limit"])
+        if state.get("output"):
+            self.sim.set("output", "1")
+            self._apply()
+
+    def open_contact(self) -> None:
+        self.contact_open = True
 
     @property
     def _open(self) -> bool:
