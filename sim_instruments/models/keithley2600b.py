@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from ..tsp import Interpreter, MessageTree, TspError
+from . import smu_circuit
 from .base import InstrumentModel
 from .smu_circuit import (
     check_start_current,
@@ -58,8 +59,7 @@ FORMATS = {"format.ASCII": 1, "format.REAL32": 2, "format.REAL64": 3, "format.RE
 
 def pulse_region(current: float, voltage: float):
     """The most permissive pulse region holding |current| at a voltage limit, or None."""
-    fits = [r for r in PULSE_REGIONS if abs(current) <= r[0] and abs(voltage) <= r[1]]
-    return max(fits, key=lambda r: (r[2], r[3])) if fits else None
+    return smu_circuit.pulse_region(PULSE_REGIONS, current, voltage)
 
 
 def _numbers(low: float, high: float, *, whole: bool = False):

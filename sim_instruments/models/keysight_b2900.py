@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from . import smu_circuit
 from .base import InstrumentModel, _on
 from .smu_circuit import SmuState, heating_within_pulse, list_values
 
@@ -32,8 +33,7 @@ LIST_POINTS = 2500  # [:SOURce]:LIST:<f>
 
 
 def pulse_region(current: float, voltage: float):
-    fits = [r for r in PULSE_REGIONS if abs(current) <= r[0] and abs(voltage) <= r[1]]
-    return max(fits, key=lambda r: (r[2], r[3])) if fits else None
+    return smu_circuit.pulse_region(PULSE_REGIONS, current, voltage)
 
 
 class KeysightB2900Model(SmuState, InstrumentModel):

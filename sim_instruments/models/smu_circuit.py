@@ -36,6 +36,13 @@ def check_start_current(where: str, state: dict, max_current: float, suffix: str
                          f"{suffix}")
 
 
+def pulse_region(regions, current: float, voltage: float):
+    """The most permissive of ``regions`` (max current A, max voltage V, max width s, max duty)
+    holding |current| at |voltage|, or None."""
+    fits = [r for r in regions if abs(current) <= r[0] and abs(voltage) <= r[1]]
+    return max(fits, key=lambda r: (r[2], r[3])) if fits else None
+
+
 def list_values(sim, params, top: float, most: int) -> list[float] | None:
     """The numbers of a source-list command (1 to ``most`` of them, each within +-``top``), or
     None with the SCPI error queued (illegal parameter, data out of range)."""
