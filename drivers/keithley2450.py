@@ -26,6 +26,7 @@ from .base import (
     number_text,
 )
 from .roles import SweepReadings
+from .smu_common import check_sense_option, output_description, sweep_levels
 
 MAX_CURRENT = 1.05   # A, 1 A range with 5 % over-range (manual, "Source current ranges")
 MAX_VOLTAGE = 210.0  # V, 200 V range with 5 % over-range
@@ -65,14 +66,7 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
     @classmethod
     def check_options(cls, options: dict) -> dict:
         """``sense``: "2-wire" or "4-wire" (remote sense, :SENSe:<function>:RSENse ON)."""
-        unknown = sorted(set(map(str, options)) - {"sense"})
-        if unknown:
-            raise ValueError(f"the Keithley 2450 takes the option sense, not "
-                             f"{', '.join(unknown)}")
-        sense = options.get("sense", "2-wire")
-        if sense not in ("2-wire", "4-wire"):
-            raise ValueError(f"sense must be 2-wire or 4-wire, got {sense!r}")
-        return {"sense": sense}
+        return check_sense_option("Keithley 2450", options)
 
     # -- configuration ---------------------------------------------------------------------
     @classmethod
@@ -136,11 +130,10 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
     def describe_output(self) -> str:
         """Output state, source level and limit, read from the instrument (:OUTPut[:STATe]? and
         the source queries)."""
-        state = "ON" if self.output_enabled() else "OFF"
+        on = self.output_enabled()
         function, level = self.read_source()
-        unit, limit, limit_unit = (("A", self.voltage_limit, "V") if function == "CURR"
-                                   else ("V", self.current_limit, "A"))
-        return f"output {state}, source {level:g} {unit}, limit {limit:g} {limit_unit}"
+        limit = self.voltage_limit if function == "CURR" else self.current_limit
+        return output_description(on, function, level, limit)
 
     # -- measurement -----------------------------------------------------------------------
     def measure(self) -> tuple[float, float]:
@@ -165,13 +158,10 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
         return points * (delay + 3 * self._nplc / 50.0 + 1e-3)
 
     def _sweep(self, function: str, levels: np.ndarray, delay: float) -> SweepReadings:
-        levels = np.asarray(levels, dtype=float)
-        if levels.ndim != 1 or not 2 <= levels.size <= MAX_SWEEP_POINTS:
-            raise ValueError(f"a 2450 sweep takes 2 to {MAX_SWEEP_POINTS} points, "
-                             f"got {levels.size}")
-        limit = MAX_CURRENT if function == "CURR" else MAX_VOLTAGE
-        for level in (levels.min(), levels.max()):  # refused here, as set_current does
-            Range(-limit, limit).check("sweep level", level)
+        # refused here, as set_current does
+        levels = sweep_levels(levels, MAX_CURRENT if function == "CURR" else MAX_VOLTAGE,
+                              least=2, most=MAX_SWEEP_POINTS, what="a 2450 sweep",
+                              unit="points")
         Range(0.0, 1e4).check("delay", delay)
         if 0 < delay < MIN_DELAY:
             raise ValueError(f"delay={delay:g} s: the 2450 takes 0 (none) or {MIN_DELAY:g} s "

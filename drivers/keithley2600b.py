@@ -28,8 +28,10 @@ import re
 
 import numpy as np
 
+from . import smu_common
 from .base import InstrumentError, Range, ScpiInstrument, check_ranges, number_text
 from .roles import SweepReadings
+from .smu_common import output_description, sweep_levels
 
 MAX_CURRENT = 3.03     # A, 3 A range + 1 % at <= 6 V (section 5 "I-source operating boundaries")
 MAX_VOLTAGE = 40.4     # V, 40 V range + 1 %
@@ -49,8 +51,7 @@ MEASURE_START, MEASURE_SPAN = 0.6, 0.3
 
 def pulse_region(current: float, voltage: float):
     """The most permissive pulse region holding |current| at |voltage|, or None."""
-    fits = [r for r in PULSE_REGIONS if abs(current) <= r[0] and abs(voltage) <= r[1]]
-    return max(fits, key=lambda r: (r[2], r[3])) if fits else None
+    return smu_common.pulse_region(PULSE_REGIONS, current, voltage)
 
 
 class Keithley2600B(ScpiInstrument):
@@ -206,11 +207,10 @@ class Keithley2600B(ScpiInstrument):
         return function, self._get("source.leveli" if function == "CURR" else "source.levelv")
 
     def describe_output(self) -> str:
-        state = "ON" if self.output_enabled() else "OFF"
+        on = self.output_enabled()
         function, level = self.read_source()
-        unit, limit, limit_unit = (("A", self._get("source.limitv"), "V") if function == "CURR"
-                                   else ("V", self._get("source.limiti"), "A"))
-        return f"output {state}, source {level:g} {unit}, limit {limit:g} {limit_unit}"
+        limit = self._get("source.limitv" if function == "CURR" else "source.limiti")
+        return output_description(on, function, level, limit)
 
     # -- measurement -----------------------------------------------------------------------------
     def measure(self) -> tuple[float, float]:
@@ -228,13 +228,7 @@ class Keithley2600B(ScpiInstrument):
                               lambda text: np.array([float(v) for v in re.split(r"\t", text)]))
 
     def _levels(self, levels, top: float) -> np.ndarray:
-        levels = np.asarray(levels, dtype=float)
-        if levels.ndim != 1 or not 1 <= levels.size <= MAX_SWEEP_POINTS:
-            raise ValueError(f"a 2600B list takes 1 to {MAX_SWEEP_POINTS} levels, got "
-                             f"{levels.size}")
-        for level in (levels.min(), levels.max()):
-            Range(-top, top).check("sweep level", level)
-        return levels
+        return sweep_levels(levels, top, least=1, most=MAX_SWEEP_POINTS, what="a 2600B list")
 
     def _list_sweep(self, levels: np.ndarray, limit: float, function: str = "CURR") -> None:
         """The common part of DC and pulsed list sweeps: buffers cleared, list, limit, source
