@@ -49,11 +49,6 @@ SENSE = {"2-wire": "SENSE_LOCAL", "4-wire": "SENSE_REMOTE"}
 MEASURE_START, MEASURE_SPAN = 0.6, 0.3
 
 
-def pulse_region(current: float, voltage: float):
-    """The most permissive pulse region holding |current| at |voltage|, or None."""
-    return smu_common.pulse_region(PULSE_REGIONS, current, voltage)
-
-
 class Keithley2600B(ScpiInstrument):
     """2600B SMU channel: source I or V with a limit, measure both, list sweeps and pulses."""
 
@@ -135,19 +130,9 @@ class Keithley2600B(ScpiInstrument):
             "width": (MIN_PULSE_WIDTH, 1e4, "s"), "period": (MIN_PULSE_WIDTH, 1e4, "s")})
         if problems or not pulsed:
             return problems
-        current, voltage = request.get("current", 0.0), request.get("voltage", MAX_VOLTAGE)
-        width, period = request.get("width"), request.get("period")
-        region = pulse_region(current, voltage)
-        if region is None:
-            return [f"current={current:g} A at voltage={voltage:g} V is outside every pulse "
-                    f"region of the Keithley 2600B"]
-        if width is not None and width > region[2]:
-            problems.append(f"width={width:g} s is beyond the {region[2]:g} s the Keithley "
-                            f"2600B allows at {current:g} A, {voltage:g} V")
-        if width is not None and period is not None and width / period > region[3]:
-            problems.append(f"duty cycle {width / period:g} is beyond the {region[3]:g} the "
-                            f"Keithley 2600B allows at {current:g} A, {voltage:g} V")
-        return problems
+        return smu_common.pulse_plan_problems(
+            "Keithley 2600B", PULSE_REGIONS, request, max_voltage=MAX_VOLTAGE,
+            outside="every pulse region of the Keithley 2600B", with_voltage=True)
 
     def _configure(self, function: str, *, nplc: float, source_range: float | None,
                    remote_sense: bool) -> None:

@@ -45,10 +45,6 @@ CHANNEL = "(@1)"
 MEASURE_START, MEASURE_SPAN = 0.6, 0.3  # fractions of the pulse width
 
 
-def pulse_region(current: float, voltage: float):
-    return smu_common.pulse_region(PULSE_REGIONS, current, voltage)
-
-
 class KeysightB2900(ScpiInstrument):
     """B2900 channel 1: source I or V with compliance, spot and list sweeps, current pulses."""
 
@@ -93,19 +89,9 @@ class KeysightB2900(ScpiInstrument):
             "width": (MIN_PULSE_WIDTH, 1e5, "s"), "period": (1e-5, 1e5, "s")})
         if problems or not pulsed:
             return problems
-        current, voltage = request.get("current", 0.0), request.get("voltage", MAX_VOLTAGE)
-        width, period = request.get("width"), request.get("period")
-        region = pulse_region(current, voltage)
-        if region is None:
-            return [f"current={current:g} A at voltage={voltage:g} V is outside the Keysight "
-                    f"B2900's output ranges"]
-        if width is not None and width > region[2]:
-            problems.append(f"width={width:g} s is beyond the {region[2]:g} s the Keysight "
-                            f"B2900 allows at {current:g} A")
-        if width is not None and period is not None and width / period > region[3]:
-            problems.append(f"duty cycle {width / period:g} is beyond the {region[3]:g} the "
-                            f"Keysight B2900 allows at {current:g} A")
-        return problems
+        return smu_common.pulse_plan_problems(
+            "Keysight B2900", PULSE_REGIONS, request, max_voltage=MAX_VOLTAGE,
+            outside="the Keysight B2900's output ranges")
 
     def _configure(self, function: str, *, nplc: float, remote_sense: bool) -> None:
         Range(*NPLC).check("nplc", nplc)

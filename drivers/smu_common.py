@@ -53,3 +53,25 @@ def output_description(on: bool, function: str, level: float, limit: float) -> s
     unit, limit_unit = ("A", "V") if function == "CURR" else ("V", "A")
     return (f"output {'ON' if on else 'OFF'}, source {level:g} {unit}, limit {limit:g} "
             f"{limit_unit}")
+
+
+def pulse_plan_problems(model: str, regions, request: dict, *, max_voltage: float,
+                        outside: str, with_voltage: bool = False) -> list[str]:
+    """What a pulse plan's ``current`` at ``voltage`` (the limit; ``max_voltage`` if not
+    given), ``width`` and ``period`` break in the model's pulse ``regions``: no region holds
+    the point (``outside`` names what was searched), or the width or the duty cycle is beyond
+    the region's. ``with_voltage``: the messages name the voltage beside the current."""
+    current, voltage = request.get("current", 0.0), request.get("voltage", max_voltage)
+    width, period = request.get("width"), request.get("period")
+    region = pulse_region(regions, current, voltage)
+    if region is None:
+        return [f"current={current:g} A at voltage={voltage:g} V is outside {outside}"]
+    at = f"{current:g} A, {voltage:g} V" if with_voltage else f"{current:g} A"
+    problems = []
+    if width is not None and width > region[2]:
+        problems.append(f"width={width:g} s is beyond the {region[2]:g} s the {model} allows "
+                        f"at {at}")
+    if width is not None and period is not None and width / period > region[3]:
+        problems.append(f"duty cycle {width / period:g} is beyond the {region[3]:g} the "
+                        f"{model} allows at {at}")
+    return problems
