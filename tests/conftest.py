@@ -183,3 +183,13 @@ def checked(command: str, error_query: str = ":SYSTem:ERRor?") -> list:
     """A configuration command followed by the error-queue query answering "no error"
     (SCPI-99 21.8: ``0,"No error"``)."""
     return [(command, None), (error_query, '0,"No error"')]
+
+
+def connected(driver, idn: str, script, *, resource=ScriptedResource, after_idn=(), **options):
+    """``driver`` named "smu", connected over a ``resource`` (class) scripted with *IDN?
+    answering ``idn``, *CLS, what the driver's connect asks next (``after_idn``), then
+    ``script``. Returns (driver, resource)."""
+    scripted = resource([("*IDN?", idn), ("*CLS", None), *after_idn, *script])
+    instrument = driver(scripted, name="smu", **options)
+    instrument.connect()
+    return instrument, scripted
