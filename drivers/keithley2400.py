@@ -13,11 +13,15 @@ values, ``:SOURce:DELay``), SENSe (``:SENSe:FUNCtion:CONCurrent``, ``:SENSe:FUNC
 
 from __future__ import annotations
 
-import numpy as np
-
 from .base import InstrumentError, Range, ScpiInstrument, check_ranges, number_text
 from .roles import SweepReadings
-from .smu_common import check_sense_option, output_description, sweep_levels, voltage_current
+from .smu_common import (
+    DcSweeps,
+    check_sense_option,
+    output_description,
+    sweep_levels,
+    voltage_current,
+)
 
 MAX_CURRENT = 1.05    # A, 1 A range + 5 %
 MAX_VOLTAGE = 210.0   # V, 200 V range + 5 %
@@ -25,7 +29,7 @@ NPLC = (0.01, 10.0)   # :SENSe:<f>:NPLCycles
 MAX_SWEEP_POINTS = 100  # :SOURce:LIST:<f> (the trace buffer holds 2500)
 
 
-class Keithley2400(ScpiInstrument):
+class Keithley2400(DcSweeps, ScpiInstrument):
     """2400 SourceMeter: source I or V with compliance, :READ?, list sweeps into the buffer."""
 
     idn_pattern = r"KEITHLEY INSTRUMENTS INC\.,MODEL 240[01]"
@@ -124,7 +128,7 @@ class Keithley2400(ScpiInstrument):
         """Per point its source delay, the integration at 50 Hz and 1 ms (an estimate)."""
         return points * (delay + self._nplc / 50.0 + 1e-3)
 
-    def _sweep(self, function: str, levels, delay: float) -> SweepReadings:
+    def _dc_sweep(self, function: str, levels, delay: float) -> SweepReadings:
         """A source list run by the trigger model into the trace buffer, the output on for it
         and as it was after; the 2400 does not stop at compliance (the guard cuts there)."""
         levels = sweep_levels(levels, MAX_CURRENT if function == "CURR" else MAX_VOLTAGE,
@@ -159,9 +163,3 @@ class Keithley2400(ScpiInstrument):
                                   f"expected {2 * n} values, got {values.size}")
         return SweepReadings(source=levels, voltage=values[0::2].copy(),
                              current=values[1::2].copy())
-
-    def sweep_current(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._sweep("CURR", levels, delay)
-
-    def sweep_voltage(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._sweep("VOLT", levels, delay)

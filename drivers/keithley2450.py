@@ -26,7 +26,7 @@ from .base import (
     number_text,
 )
 from .roles import SweepReadings
-from .smu_common import check_sense_option, output_description, sweep_levels
+from .smu_common import DcSweeps, check_sense_option, output_description, sweep_levels
 
 MAX_CURRENT = 1.05   # A, 1 A range with 5 % over-range (manual, "Source current ranges")
 MAX_VOLTAGE = 210.0  # V, 200 V range with 5 % over-range
@@ -37,7 +37,7 @@ NPLC = (0.01, 10.0)  # :SENSe:<function>:NPLCycles range
 MIN_DELAY = 50e-6    # sweep <delay>: 0 (none) or 50 us to 10000 s (6-81)
 
 
-class Keithley2450(OutputSwitch, ScpiInstrument):
+class Keithley2450(DcSweeps, OutputSwitch, ScpiInstrument):
     """2450 SourceMeter: source I (V limit) or V (I limit), measure V and I, buffered sweeps."""
 
     idn_pattern = r"KEITHLEY INSTRUMENTS.*MODEL 2450"
@@ -157,7 +157,7 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
         per-reading time."""
         return points * (delay + 3 * self._nplc / 50.0 + 1e-3)
 
-    def _sweep(self, function: str, levels: np.ndarray, delay: float) -> SweepReadings:
+    def _dc_sweep(self, function: str, levels: np.ndarray, delay: float) -> SweepReadings:
         # refused here, as set_current does
         levels = sweep_levels(levels, MAX_CURRENT if function == "CURR" else MAX_VOLTAGE,
                               least=2, most=MAX_SWEEP_POINTS, what="a 2450 sweep",
@@ -228,9 +228,3 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
             raise InstrumentError(self.name, ":TRACe:DATA?",
                                   f"expected {2 * count} values, got {values.size}")
         return values[0::2], values[1::2]
-
-    def sweep_current(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._sweep("CURR", levels, delay)
-
-    def sweep_voltage(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._sweep("VOLT", levels, delay)

@@ -31,7 +31,7 @@ import numpy as np
 from . import smu_common
 from .base import InstrumentError, Range, ScpiInstrument, check_ranges, number_text
 from .roles import SweepReadings
-from .smu_common import output_description, sweep_levels
+from .smu_common import DcSweeps, output_description, output_on_during, sweep_levels
 
 MAX_CURRENT = 3.03     # A, 3 A range + 1 % at <= 6 V (section 5 "I-source operating boundaries")
 MAX_VOLTAGE = 40.4     # V, 40 V range + 1 %
@@ -49,7 +49,7 @@ SENSE = {"2-wire": "SENSE_LOCAL", "4-wire": "SENSE_REMOTE"}
 MEASURE_START, MEASURE_SPAN = 0.6, 0.3
 
 
-class Keithley2600B(ScpiInstrument):
+class Keithley2600B(DcSweeps, ScpiInstrument):
     """2600B SMU channel: source I or V with a limit, measure both, list sweeps and pulses."""
 
     idn_pattern = r"Keithley Instruments.*Model 260[124]B"
@@ -278,21 +278,9 @@ class Keithley2600B(ScpiInstrument):
         self._set("trigger.source.stimulus", "0")
         self._set("trigger.endpulse.action", f"{self.smu}.SOURCE_HOLD")
         self._set("measure.delay", number_text(delay))
-        was_on = self.output_enabled()  # the trigger model sources only with the output on
-        if not was_on:
-            self.output_on()
-        try:
+        with output_on_during(self):  # the trigger model sources only with the output on
             return self._run(levels, self.sweep_seconds(levels.size, delay),
                              f"a {levels.size}-point sweep")
-        finally:
-            if not was_on:
-                self.output_off()
-
-    def sweep_current(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._dc_sweep("CURR", levels, delay)
-
-    def sweep_voltage(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._dc_sweep("VOLT", levels, delay)
 
     def pulse_sweep(self, levels: np.ndarray, *, width: float, period: float,
                     voltage_limit: float) -> SweepReadings:

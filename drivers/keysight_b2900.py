@@ -27,7 +27,14 @@ import numpy as np
 from . import smu_common
 from .base import InstrumentError, Range, ScpiInstrument, check_ranges, number_text
 from .roles import SweepReadings
-from .smu_common import check_sense_option, output_description, sweep_levels, voltage_current
+from .smu_common import (
+    DcSweeps,
+    check_sense_option,
+    output_description,
+    output_on_during,
+    sweep_levels,
+    voltage_current,
+)
 
 MAX_CURRENT = 3.03      # A DC at <= 6 V ("Source Output Ranges")
 MAX_VOLTAGE = 210.0     # V, 200 V range
@@ -45,7 +52,7 @@ CHANNEL = "(@1)"
 MEASURE_START, MEASURE_SPAN = 0.6, 0.3  # fractions of the pulse width
 
 
-class KeysightB2900(ScpiInstrument):
+class KeysightB2900(DcSweeps, ScpiInstrument):
     """B2900 channel 1: source I or V with compliance, spot and list sweeps, current pulses."""
 
     idn_pattern = r"(Keysight|Agilent) Technologies,B29[01][12]A"
@@ -183,20 +190,8 @@ class KeysightB2900(ScpiInstrument):
         self.write_checked(":TRIGger1:ALL:SOURce TIMer")
         self.write_checked(f":TRIGger1:ALL:TIMer {number_text(period)}")
         self.write_checked(f":TRIGger1:ACQuire:DELay {number_text(delay)}")
-        was_on = self.output_enabled()
-        if not was_on:
-            self.output_on()
-        try:
+        with output_on_during(self):
             return self._run(levels, levels.size * period, f"a {levels.size}-point sweep")
-        finally:
-            if not was_on:
-                self.output_off()
-
-    def sweep_current(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._dc_sweep("CURR", levels, delay)
-
-    def sweep_voltage(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._dc_sweep("VOLT", levels, delay)
 
     def pulse_sweep(self, levels: np.ndarray, *, width: float, period: float,
                     voltage_limit: float) -> SweepReadings:

@@ -4,6 +4,8 @@ its own instrument's language."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from .base import InstrumentError, Range
@@ -75,3 +77,28 @@ def pulse_plan_problems(model: str, regions, request: dict, *, max_voltage: floa
         problems.append(f"duty cycle {width / period:g} is beyond the {region[3]:g} the "
                         f"{model} allows at {at}")
     return problems
+
+
+@contextmanager
+def output_on_during(smu):
+    """The output switched on for what runs inside if it was off, and off again after (even
+    on an error); an output that was on stays on."""
+    was_on = smu.output_enabled()
+    if not was_on:
+        smu.output_on()
+    try:
+        yield
+    finally:
+        if not was_on:
+            smu.output_off()
+
+
+class DcSweeps:
+    """The role's ``sweep_current`` and ``sweep_voltage`` of an SMU driver whose
+    ``_dc_sweep(function, levels, delay)`` ("CURR" or "VOLT") runs either."""
+
+    def sweep_current(self, levels: np.ndarray, *, delay: float = 0.0):
+        return self._dc_sweep("CURR", levels, delay)
+
+    def sweep_voltage(self, levels: np.ndarray, *, delay: float = 0.0):
+        return self._dc_sweep("VOLT", levels, delay)
