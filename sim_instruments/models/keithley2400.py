@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import InstrumentModel, _on
-from .smu_circuit import SmuState, list_values
+from .smu_circuit import SmuState, list_values, release
 
 MAX_CURRENT, MAX_VOLTAGE = 1.05, 210.0
 LIST_POINTS = 100
@@ -52,8 +52,7 @@ class Keithley2400Model(SmuState, InstrumentModel):
         self.elements = ["VOLT", "CURR", "RES", "TIME", "STAT"]  # the manual's default
         self.trace = np.empty((0, 2))
         self.contact_open = False
-        if self.world.drive_current != 0.0:
-            self.world.apply(0.0, 0.0)
+        release(self.world)
 
     def handle(self, command):
         header, query, params = command.header, command.query, command.params
@@ -68,11 +67,7 @@ class Keithley2400Model(SmuState, InstrumentModel):
         if header in ("[:SENSe#]:FUNCtion[:ON]", "[:SENSe#]:FUNCtion:CONCurrent") and not query:
             return True, None  # both quantities are simulated at every reading
         if header == ":FORMat:ELEMents[:SENSe#]" and not query:
-            names = [self.sim.tree.keyword(p)[:4] for p in params]
-            if not names or any(n not in ("VOLT", "CURR") for n in names):
-                self.sim.queue_error("illegal_parameter")
-            else:
-                self.elements = names
+            self._load_elements(params)
             return True, None
         if header in ("[:SOURce#]:LIST:CURRent", "[:SOURce#]:LIST:VOLTage") and not query:
             self._load_list(header.split(":")[-1][:4].upper(), params)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..scpi import boolean, number, unquote
 from .base import InstrumentModel, _on
-from .smu_circuit import current_source_points, list_values, voltage_source_points
+from .smu_circuit import current_source_points, list_values, release, voltage_source_points
 
 MAX_CURRENT = 1.05   # A, 1 A range + 5 % (manual, source current ranges)
 MAX_VOLTAGE = 210.0  # V, 200 V range + 5 %
@@ -62,8 +62,7 @@ class Keithley2450Model(InstrumentModel):
         self.sweep: tuple | None = None  # (function, levels, fail_abort, buffer)
         self.binary = False
         self._last = None  # (key, (voltage, current)) of the last single operating point
-        if self.world.drive_current != 0.0:
-            self.world.apply(0.0, 0.0)  # *RST switches the output off
+        release(self.world)  # *RST switches the output off
 
     # -- start state ----------------------------------------------------------------------
     @classmethod

@@ -32,6 +32,7 @@ from .smu_circuit import (
     check_start_current,
     current_source_points,
     heating_within_pulse,
+    release,
     voltage_source_points,
 )
 
@@ -167,8 +168,7 @@ class Keithley2600BModel(InstrumentModel):
         self.globals = {"format.data": 1, "format.byteorder": 1, "format.asciiprecision": 6,
                         "localnode.linefreq": LINE_FREQUENCY}
         self.contact_open = False
-        if self.world.drive_current != 0.0:
-            self.world.apply(0.0, 0.0)
+        release(self.world)
 
     # -- start state ----------------------------------------------------------------------
     @classmethod
@@ -370,8 +370,7 @@ class Keithley2600BModel(InstrumentModel):
     def _apply_dc(self) -> None:
         values = self.channels["smua"].values
         if values["source.output"] != 1:
-            if self.world.drive_current != 0.0:
-                self.world.apply(0.0, 0.0)
+            release(self.world)
             return
         voltage, current = self._dc_point(values)
         self.world.apply(current, voltage)

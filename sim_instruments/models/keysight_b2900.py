@@ -21,7 +21,7 @@ import numpy as np
 
 from . import smu_circuit
 from .base import InstrumentModel, _on
-from .smu_circuit import SmuState, heating_within_pulse, list_values
+from .smu_circuit import SmuState, heating_within_pulse, list_values, release
 
 MAX_CURRENT, MAX_PULSE_CURRENT, MAX_VOLTAGE = 3.03, 10.5, 210.0
 # B2901A/B2902A output ranges: (max current A, max voltage V, max width s, max duty)
@@ -70,8 +70,7 @@ class KeysightB2900Model(SmuState, InstrumentModel):
         self.elements = ["VOLT", "CURR"]
         self.readings = {"VOLT": np.empty(0), "CURR": np.empty(0)}
         self.contact_open = False
-        if self.world.drive_current != 0.0:
-            self.world.apply(0.0, 0.0)
+        release(self.world)
 
     # -- commands -----------------------------------------------------------------------------
     def handle(self, command):
@@ -90,11 +89,7 @@ class KeysightB2900Model(SmuState, InstrumentModel):
                 self.sim.queue_error("illegal_parameter")
             return True, None
         if header == ":FORMat:ELEMents:SENSe" and not query:
-            names = [self.sim.tree.keyword(p)[:4] for p in params]
-            if not names or any(n not in ("VOLT", "CURR") for n in names):
-                self.sim.queue_error("illegal_parameter")
-            else:
-                self.elements = names
+            self._load_elements(params)
             return True, None
         if header in ("[:SOURce#]:LIST:CURRent", "[:SOURce#]:LIST:VOLTage") and not query:
             self._load_list(header.split(":")[-1][:4].upper(), params)

@@ -36,6 +36,12 @@ def check_start_current(where: str, state: dict, max_current: float, suffix: str
                          f"{suffix}")
 
 
+def release(world) -> None:
+    """No current through the chip any more (output off, reset)."""
+    if world.drive_current != 0.0:
+        world.apply(0.0, 0.0)
+
+
 def pulse_region(regions, current: float, voltage: float):
     """The most permissive of ``regions`` (max current A, max voltage V, max width s, max duty)
     holding |current| at |voltage|, or None."""
@@ -149,6 +155,14 @@ class SmuState:
     def open_contact(self) -> None:
         self.contact_open = True
 
+    def _load_elements(self, params) -> None:
+        """:FORMat:ELEMents: the readings' order, of VOLTage and CURRent only."""
+        names = [self.sim.tree.keyword(p)[:4] for p in params]
+        if not names or any(n not in ("VOLT", "CURR") for n in names):
+            self.sim.queue_error("illegal_parameter")
+        else:
+            self.elements = names
+
     @property
     def _open(self) -> bool:
         """No chip across the terminals: the probe lifted, or no emitter routed to them."""
@@ -180,8 +194,7 @@ class SmuState:
 
     def _apply(self) -> tuple[float, float]:
         if not _on(self.sim.get("output")):
-            if self.world.drive_current != 0.0:
-                self.world.apply(0.0, 0.0)
+            release(self.world)
             return 0.0, 0.0
         v, i = self._points(self._level())
         self.world.apply(float(i[0]), float(v[0]))
