@@ -13,10 +13,15 @@ values, ``:SOURce:DELay``), SENSe (``:SENSe:FUNCtion:CONCurrent``, ``:SENSe:FUNC
 
 from __future__ import annotations
 
-import numpy as np
-
 from .base import InstrumentError, Range, ScpiInstrument, check_ranges, number_text
 from .roles import SweepReadings
+from .smu_common import (
+    DcSweeps,
+    check_sense_option,
+    output_description,
+    sweep_levels,
+    voltage_current,
+)
 
 MAX_CURRENT = 1.05    # A, 1 A range + 5 %
 MAX_VOLTAGE = 210.0   # V, 200 V range + 5 %
@@ -24,7 +29,7 @@ NPLC = (0.01, 10.0)   # :SENSe:<f>:NPLCycles
 MAX_SWEEP_POINTS = 100  # :SOURce:LIST:<f> (the trace buffer holds 2500)
 
 
-class Keithley2400(ScpiInstrument):
+class Keithley2400(DcSweeps, ScpiInstrument):
     """2400 SourceMeter: source I or V with compliance, :READ?, list sweeps into the buffer."""
 
     idn_pattern = r"KEITHLEY INSTRUMENTS INC\.,MODEL 240[01]"
@@ -40,14 +45,7 @@ class Keithley2400(ScpiInstrument):
     @classmethod
     def check_options(cls, options: dict) -> dict:
         """``sense``: "2-wire" or "4-wire"."""
-        unknown = sorted(set(map(str, options)) - {"sense"})
-        if unknown:
-            raise ValueError(f"the Keithley 2400 takes the option sense, not "
-                             f"{', '.join(unknown)}")
-        sense = options.get("sense", "2-wire")
-        if sense not in ("2-wire", "4-wire"):
-            raise ValueError(f"sense must be 2-wire or 4-wire, got {sense!r}")
-        return {"sense": sense}
+        return check_sense_option("Keithley 2400", options)
 
     @classmethod
     def check_plan(cls, request: dict) -> list[str]:
@@ -116,34 +114,25 @@ class Keithley2400(ScpiInstrument):
         return function, self.query_float(f":SOURce:{function}?")
 
     def describe_output(self) -> str:
-        state = "ON" if self.output_enabled() else "OFF"
+        on = self.output_enabled()
         function, level = self.read_source()
-        unit, limit, limit_unit = (
-            ("A", self.query_float(":SENSe:VOLTage:PROTection?"), "V") if function == "CURR"
-            else ("V", self.query_float(":SENSe:CURRent:PROTection?"), "A"))
-        return f"output {state}, source {level:g} {unit}, limit {limit:g} {limit_unit}"
+        limit = self.query_float(":SENSe:VOLTage:PROTection?" if function == "CURR"
+                                 else ":SENSe:CURRent:PROTection?")
+        return output_description(on, function, level, limit)
 
     def measure(self) -> tuple[float, float]:
         """One reading, :READ?: voltage, current (the :FORMat:ELEMents configure set)."""
-        values = self.query_floats(":READ?")
-        if len(values) != 2:
-            raise InstrumentError(self.name, ":READ?", f"expected 2 values, got {len(values)}")
-        return float(values[0]), float(values[1])
+        return voltage_current(self.name, ":READ?", self.query_floats(":READ?"))
 
     def sweep_seconds(self, points: int, delay: float) -> float:
         """Per point its source delay, the integration at 50 Hz and 1 ms (an estimate)."""
         return points * (delay + self._nplc / 50.0 + 1e-3)
 
-    def _sweep(self, function: str, levels, delay: float) -> SweepReadings:
+    def _dc_sweep(self, function: str, levels, delay: float) -> SweepReadings:
         """A source list run by the trigger model into the trace buffer, the output on for it
         and as it was after; the 2400 does not stop at compliance (the guard cuts there)."""
-        levels = np.asarray(levels, dtype=float)
-        if levels.ndim != 1 or not 1 <= levels.size <= MAX_SWEEP_POINTS:
-            raise ValueError(f"a 2400 list takes 1 to {MAX_SWEEP_POINTS} levels, got "
-                             f"{levels.size}")
-        top = MAX_CURRENT if function == "CURR" else MAX_VOLTAGE
-        for level in (levels.min(), levels.max()):
-            Range(-top, top).check("sweep level", level)
+        levels = sweep_levels(levels, MAX_CURRENT if function == "CURR" else MAX_VOLTAGE,
+                              least=1, most=MAX_SWEEP_POINTS, what="a 2400 list")
         Range(0.0, 9999.999).check("delay", delay)
         if self._function != function:
             raise InstrumentError(self.name, ":SOURce:LIST", "configure the source first")
@@ -174,9 +163,3 @@ class Keithley2400(ScpiInstrument):
                                   f"expected {2 * n} values, got {values.size}")
         return SweepReadings(source=levels, voltage=values[0::2].copy(),
                              current=values[1::2].copy())
-
-    def sweep_current(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._sweep("CURR", levels, delay)
-
-    def sweep_voltage(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._sweep("VOLT", levels, delay)

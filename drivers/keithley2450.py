@@ -26,6 +26,7 @@ from .base import (
     number_text,
 )
 from .roles import SweepReadings
+from .smu_common import DcSweeps, check_sense_option, output_description, sweep_levels
 
 MAX_CURRENT = 1.05   # A, 1 A range with 5 % over-range (manual, "Source current ranges")
 MAX_VOLTAGE = 210.0  # V, 200 V range with 5 % over-range
@@ -36,7 +37,7 @@ NPLC = (0.01, 10.0)  # :SENSe:<function>:NPLCycles range
 MIN_DELAY = 50e-6    # sweep <delay>: 0 (none) or 50 us to 10000 s (6-81)
 
 
-class Keithley2450(OutputSwitch, ScpiInstrument):
+class Keithley2450(DcSweeps, OutputSwitch, ScpiInstrument):
     """2450 SourceMeter: source I (V limit) or V (I limit), measure V and I, buffered sweeps."""
 
     idn_pattern = r"KEITHLEY INSTRUMENTS.*MODEL 2450"
@@ -65,14 +66,7 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
     @classmethod
     def check_options(cls, options: dict) -> dict:
         """``sense``: "2-wire" or "4-wire" (remote sense, :SENSe:<function>:RSENse ON)."""
-        unknown = sorted(set(map(str, options)) - {"sense"})
-        if unknown:
-            raise ValueError(f"the Keithley 2450 takes the option sense, not "
-                             f"{', '.join(unknown)}")
-        sense = options.get("sense", "2-wire")
-        if sense not in ("2-wire", "4-wire"):
-            raise ValueError(f"sense must be 2-wire or 4-wire, got {sense!r}")
-        return {"sense": sense}
+        return check_sense_option("Keithley 2450", options)
 
     # -- configuration ---------------------------------------------------------------------
     @classmethod
@@ -136,11 +130,10 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
     def describe_output(self) -> str:
         """Output state, source level and limit, read from the instrument (:OUTPut[:STATe]? and
         the source queries)."""
-        state = "ON" if self.output_enabled() else "OFF"
+        on = self.output_enabled()
         function, level = self.read_source()
-        unit, limit, limit_unit = (("A", self.voltage_limit, "V") if function == "CURR"
-                                   else ("V", self.current_limit, "A"))
-        return f"output {state}, source {level:g} {unit}, limit {limit:g} {limit_unit}"
+        limit = self.voltage_limit if function == "CURR" else self.current_limit
+        return output_description(on, function, level, limit)
 
     # -- measurement -----------------------------------------------------------------------
     def measure(self) -> tuple[float, float]:
@@ -164,14 +157,11 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
         per-reading time."""
         return points * (delay + 3 * self._nplc / 50.0 + 1e-3)
 
-    def _sweep(self, function: str, levels: np.ndarray, delay: float) -> SweepReadings:
-        levels = np.asarray(levels, dtype=float)
-        if levels.ndim != 1 or not 2 <= levels.size <= MAX_SWEEP_POINTS:
-            raise ValueError(f"a 2450 sweep takes 2 to {MAX_SWEEP_POINTS} points, "
-                             f"got {levels.size}")
-        limit = MAX_CURRENT if function == "CURR" else MAX_VOLTAGE
-        for level in (levels.min(), levels.max()):  # refused here, as set_current does
-            Range(-limit, limit).check("sweep level", level)
+    def _dc_sweep(self, function: str, levels: np.ndarray, delay: float) -> SweepReadings:
+        # refused here, as set_current does
+        levels = sweep_levels(levels, MAX_CURRENT if function == "CURR" else MAX_VOLTAGE,
+                              least=2, most=MAX_SWEEP_POINTS, what="a 2450 sweep",
+                              unit="points")
         Range(0.0, 1e4).check("delay", delay)
         if 0 < delay < MIN_DELAY:
             raise ValueError(f"delay={delay:g} s: the 2450 takes 0 (none) or {MIN_DELAY:g} s "
@@ -238,9 +228,3 @@ class Keithley2450(OutputSwitch, ScpiInstrument):
             raise InstrumentError(self.name, ":TRACe:DATA?",
                                   f"expected {2 * count} values, got {values.size}")
         return values[0::2], values[1::2]
-
-    def sweep_current(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._sweep("CURR", levels, delay)
-
-    def sweep_voltage(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._sweep("VOLT", levels, delay)

@@ -28,8 +28,10 @@ import re
 
 import numpy as np
 
+from . import smu_common
 from .base import InstrumentError, Range, ScpiInstrument, check_ranges, number_text
 from .roles import SweepReadings
+from .smu_common import DcSweeps, output_description, output_on_during, sweep_levels
 
 MAX_CURRENT = 3.03     # A, 3 A range + 1 % at <= 6 V (section 5 "I-source operating boundaries")
 MAX_VOLTAGE = 40.4     # V, 40 V range + 1 %
@@ -47,13 +49,7 @@ SENSE = {"2-wire": "SENSE_LOCAL", "4-wire": "SENSE_REMOTE"}
 MEASURE_START, MEASURE_SPAN = 0.6, 0.3
 
 
-def pulse_region(current: float, voltage: float):
-    """The most permissive pulse region holding |current| at |voltage|, or None."""
-    fits = [r for r in PULSE_REGIONS if abs(current) <= r[0] and abs(voltage) <= r[1]]
-    return max(fits, key=lambda r: (r[2], r[3])) if fits else None
-
-
-class Keithley2600B(ScpiInstrument):
+class Keithley2600B(DcSweeps, ScpiInstrument):
     """2600B SMU channel: source I or V with a limit, measure both, list sweeps and pulses."""
 
     idn_pattern = r"Keithley Instruments.*Model 260[124]B"
@@ -134,19 +130,9 @@ class Keithley2600B(ScpiInstrument):
             "width": (MIN_PULSE_WIDTH, 1e4, "s"), "period": (MIN_PULSE_WIDTH, 1e4, "s")})
         if problems or not pulsed:
             return problems
-        current, voltage = request.get("current", 0.0), request.get("voltage", MAX_VOLTAGE)
-        width, period = request.get("width"), request.get("period")
-        region = pulse_region(current, voltage)
-        if region is None:
-            return [f"current={current:g} A at voltage={voltage:g} V is outside every pulse "
-                    f"region of the Keithley 2600B"]
-        if width is not None and width > region[2]:
-            problems.append(f"width={width:g} s is beyond the {region[2]:g} s the Keithley "
-                            f"2600B allows at {current:g} A, {voltage:g} V")
-        if width is not None and period is not None and width / period > region[3]:
-            problems.append(f"duty cycle {width / period:g} is beyond the {region[3]:g} the "
-                            f"Keithley 2600B allows at {current:g} A, {voltage:g} V")
-        return problems
+        return smu_common.pulse_plan_problems(
+            "Keithley 2600B", PULSE_REGIONS, request, max_voltage=MAX_VOLTAGE,
+            outside="every pulse region of the Keithley 2600B", with_voltage=True)
 
     def _configure(self, function: str, *, nplc: float, source_range: float | None,
                    remote_sense: bool) -> None:
@@ -206,11 +192,10 @@ class Keithley2600B(ScpiInstrument):
         return function, self._get("source.leveli" if function == "CURR" else "source.levelv")
 
     def describe_output(self) -> str:
-        state = "ON" if self.output_enabled() else "OFF"
+        on = self.output_enabled()
         function, level = self.read_source()
-        unit, limit, limit_unit = (("A", self._get("source.limitv"), "V") if function == "CURR"
-                                   else ("V", self._get("source.limiti"), "A"))
-        return f"output {state}, source {level:g} {unit}, limit {limit:g} {limit_unit}"
+        limit = self._get("source.limitv" if function == "CURR" else "source.limiti")
+        return output_description(on, function, level, limit)
 
     # -- measurement -----------------------------------------------------------------------------
     def measure(self) -> tuple[float, float]:
@@ -228,13 +213,7 @@ class Keithley2600B(ScpiInstrument):
                               lambda text: np.array([float(v) for v in re.split(r"\t", text)]))
 
     def _levels(self, levels, top: float) -> np.ndarray:
-        levels = np.asarray(levels, dtype=float)
-        if levels.ndim != 1 or not 1 <= levels.size <= MAX_SWEEP_POINTS:
-            raise ValueError(f"a 2600B list takes 1 to {MAX_SWEEP_POINTS} levels, got "
-                             f"{levels.size}")
-        for level in (levels.min(), levels.max()):
-            Range(-top, top).check("sweep level", level)
-        return levels
+        return sweep_levels(levels, top, least=1, most=MAX_SWEEP_POINTS, what="a 2600B list")
 
     def _list_sweep(self, levels: np.ndarray, limit: float, function: str = "CURR") -> None:
         """The common part of DC and pulsed list sweeps: buffers cleared, list, limit, source
@@ -299,21 +278,9 @@ class Keithley2600B(ScpiInstrument):
         self._set("trigger.source.stimulus", "0")
         self._set("trigger.endpulse.action", f"{self.smu}.SOURCE_HOLD")
         self._set("measure.delay", number_text(delay))
-        was_on = self.output_enabled()  # the trigger model sources only with the output on
-        if not was_on:
-            self.output_on()
-        try:
+        with output_on_during(self):  # the trigger model sources only with the output on
             return self._run(levels, self.sweep_seconds(levels.size, delay),
                              f"a {levels.size}-point sweep")
-        finally:
-            if not was_on:
-                self.output_off()
-
-    def sweep_current(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._dc_sweep("CURR", levels, delay)
-
-    def sweep_voltage(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._dc_sweep("VOLT", levels, delay)
 
     def pulse_sweep(self, levels: np.ndarray, *, width: float, period: float,
                     voltage_limit: float) -> SweepReadings:

@@ -24,8 +24,17 @@ import math
 
 import numpy as np
 
+from . import smu_common
 from .base import InstrumentError, Range, ScpiInstrument, check_ranges, number_text
 from .roles import SweepReadings
+from .smu_common import (
+    DcSweeps,
+    check_sense_option,
+    output_description,
+    output_on_during,
+    sweep_levels,
+    voltage_current,
+)
 
 MAX_CURRENT = 3.03      # A DC at <= 6 V ("Source Output Ranges")
 MAX_VOLTAGE = 210.0     # V, 200 V range
@@ -43,12 +52,7 @@ CHANNEL = "(@1)"
 MEASURE_START, MEASURE_SPAN = 0.6, 0.3  # fractions of the pulse width
 
 
-def pulse_region(current: float, voltage: float):
-    fits = [r for r in PULSE_REGIONS if abs(current) <= r[0] and abs(voltage) <= r[1]]
-    return max(fits, key=lambda r: (r[2], r[3])) if fits else None
-
-
-class KeysightB2900(ScpiInstrument):
+class KeysightB2900(DcSweeps, ScpiInstrument):
     """B2900 channel 1: source I or V with compliance, spot and list sweeps, current pulses."""
 
     idn_pattern = r"(Keysight|Agilent) Technologies,B29[01][12]A"
@@ -64,14 +68,7 @@ class KeysightB2900(ScpiInstrument):
     @classmethod
     def check_options(cls, options: dict) -> dict:
         """``sense``: "2-wire" or "4-wire"."""
-        unknown = sorted(set(map(str, options)) - {"sense"})
-        if unknown:
-            raise ValueError(f"the Keysight B2900 takes the option sense, not "
-                             f"{', '.join(unknown)}")
-        sense = options.get("sense", "2-wire")
-        if sense not in ("2-wire", "4-wire"):
-            raise ValueError(f"sense must be 2-wire or 4-wire, got {sense!r}")
-        return {"sense": sense}
+        return check_sense_option("Keysight B2900", options)
 
     def output_on(self) -> None:
         self.write_checked(":OUTPut1:STATe ON")
@@ -99,19 +96,9 @@ class KeysightB2900(ScpiInstrument):
             "width": (MIN_PULSE_WIDTH, 1e5, "s"), "period": (1e-5, 1e5, "s")})
         if problems or not pulsed:
             return problems
-        current, voltage = request.get("current", 0.0), request.get("voltage", MAX_VOLTAGE)
-        width, period = request.get("width"), request.get("period")
-        region = pulse_region(current, voltage)
-        if region is None:
-            return [f"current={current:g} A at voltage={voltage:g} V is outside the Keysight "
-                    f"B2900's output ranges"]
-        if width is not None and width > region[2]:
-            problems.append(f"width={width:g} s is beyond the {region[2]:g} s the Keysight "
-                            f"B2900 allows at {current:g} A")
-        if width is not None and period is not None and width / period > region[3]:
-            problems.append(f"duty cycle {width / period:g} is beyond the {region[3]:g} the "
-                            f"Keysight B2900 allows at {current:g} A")
-        return problems
+        return smu_common.pulse_plan_problems(
+            "Keysight B2900", PULSE_REGIONS, request, max_voltage=MAX_VOLTAGE,
+            outside="the Keysight B2900's output ranges")
 
     def _configure(self, function: str, *, nplc: float, remote_sense: bool) -> None:
         Range(*NPLC).check("nplc", nplc)
@@ -158,30 +145,19 @@ class KeysightB2900(ScpiInstrument):
         return function, self.query_float(f":SOURce1:{function}?")
 
     def describe_output(self) -> str:
-        state = "ON" if self.output_enabled() else "OFF"
+        on = self.output_enabled()
         function, level = self.read_source()
-        unit, limit, limit_unit = (
-            ("A", self.query_float(":SENSe1:VOLTage:PROTection?"), "V") if function == "CURR"
-            else ("V", self.query_float(":SENSe1:CURRent:PROTection?"), "A"))
-        return f"output {state}, source {level:g} {unit}, limit {limit:g} {limit_unit}"
+        limit = self.query_float(":SENSe1:VOLTage:PROTection?" if function == "CURR"
+                                 else ":SENSe1:CURRent:PROTection?")
+        return output_description(on, function, level, limit)
 
     # -- measurement --------------------------------------------------------------------------
     def measure(self) -> tuple[float, float]:
         """One spot measurement, :MEASure? (@1): voltage, current (the elements set)."""
-        values = self.query_floats(f":MEASure? {CHANNEL}")
-        if len(values) != 2:
-            raise InstrumentError(self.name, ":MEASure?", f"expected 2 values, got "
-                                  f"{len(values)}")
-        return float(values[0]), float(values[1])
+        return voltage_current(self.name, ":MEASure?", self.query_floats(f":MEASure? {CHANNEL}"))
 
     def _levels(self, levels, top: float) -> np.ndarray:
-        levels = np.asarray(levels, dtype=float)
-        if levels.ndim != 1 or not 1 <= levels.size <= MAX_SWEEP_POINTS:
-            raise ValueError(f"a B2900 list takes 1 to {MAX_SWEEP_POINTS} levels, got "
-                             f"{levels.size}")
-        for level in (levels.min(), levels.max()):
-            Range(-top, top).check("sweep level", level)
-        return levels
+        return sweep_levels(levels, top, least=1, most=MAX_SWEEP_POINTS, what="a B2900 list")
 
     def _list(self, function: str, levels: np.ndarray) -> None:
         name = "CURRent" if function == "CURR" else "VOLTage"
@@ -214,20 +190,8 @@ class KeysightB2900(ScpiInstrument):
         self.write_checked(":TRIGger1:ALL:SOURce TIMer")
         self.write_checked(f":TRIGger1:ALL:TIMer {number_text(period)}")
         self.write_checked(f":TRIGger1:ACQuire:DELay {number_text(delay)}")
-        was_on = self.output_enabled()
-        if not was_on:
-            self.output_on()
-        try:
+        with output_on_during(self):
             return self._run(levels, levels.size * period, f"a {levels.size}-point sweep")
-        finally:
-            if not was_on:
-                self.output_off()
-
-    def sweep_current(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._dc_sweep("CURR", levels, delay)
-
-    def sweep_voltage(self, levels: np.ndarray, *, delay: float = 0.0) -> SweepReadings:
-        return self._dc_sweep("VOLT", levels, delay)
 
     def pulse_sweep(self, levels: np.ndarray, *, width: float, period: float,
                     voltage_limit: float) -> SweepReadings:

@@ -186,15 +186,15 @@ def checked(command: str, error_query: str = ":SYSTem:ERRor?",
     return [(command, None), (error_query, no_error)]
 
 
-def connected(driver, idn: str, script, *, opening=(), **options):
-    """``driver`` on a :class:`ScriptedResource` that is identified (``*IDN?`` answered
-    ``idn``), cleared (``*CLS``), sent the driver's own ``opening`` exchange, then plays
-    ``script``; returns (connected driver named "scope", resource)."""
-    resource = ScriptedResource([("*IDN?", idn), ("*CLS", None), *opening, *script])
-    instrument = driver(resource, name="scope", **options)
+def connected(driver, idn: str, script, *, name: str, resource=ScriptedResource, opening=(),
+              **options):
+    """``driver`` named ``name``, connected over a ``resource`` (class) scripted with *IDN?
+    answering ``idn``, *CLS, what the driver's connect asks next (``opening``), then
+    ``script``. Returns (driver, resource)."""
+    scripted = resource([("*IDN?", idn), ("*CLS", None), *opening, *script])
+    instrument = driver(scripted, name=name, **options)
     instrument.connect()
-    return instrument, resource
-
+    return instrument, scripted
 
 def analysed_step(name: str, sequence: str, data: dict, params: dict, figures: dict):
     """A step as ``read_run`` gives it back, from its raw data and what ``analyse`` returned

@@ -9,16 +9,13 @@ import pytest
 
 from drivers.base import InstrumentError
 from drivers.keithley2400 import Keithley2400
-from tests.conftest import ScriptedResource, checked
+from tests.conftest import checked, connected
 
 IDN = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,4000001,C32   Oct  4 2010 14:20:11/A02  /S/K"
 
 
 def smu_with(script, **options):
-    resource = ScriptedResource([("*IDN?", IDN), ("*CLS", None), *script])
-    smu = Keithley2400(resource, name="smu", **options)
-    smu.connect()
-    return smu, resource
+    return connected(Keithley2400, IDN, script, name="smu", **options)
 
 
 def current_source(remote: str = "OFF") -> list:

@@ -8,17 +8,14 @@ import pytest
 
 from drivers.base import InstrumentError
 from drivers.keithley2450 import Keithley2450
-from tests.conftest import TIMEOUT, ScriptedResource, checked
+from tests.conftest import TIMEOUT, ScriptedResource, checked, connected
 
 IDN = "KEITHLEY INSTRUMENTS,MODEL 2450,04400001,1.7.3c"
 BUFFER = '"defbuffer1"'
 
 
 def smu_with(script) -> tuple[Keithley2450, ScriptedResource]:
-    resource = ScriptedResource([("*IDN?", IDN), ("*CLS", None), *script])
-    smu = Keithley2450(resource, name="smu")
-    smu.connect()
-    return smu, resource
+    return connected(Keithley2450, IDN, script, name="smu")
 
 
 def current_source(nplc: str = "1", limit: str = "6") -> list:

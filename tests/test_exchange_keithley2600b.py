@@ -9,7 +9,7 @@ import pytest
 
 from drivers.base import InstrumentError
 from drivers.keithley2600b import Keithley2600B
-from tests.conftest import ScriptedResource
+from tests.conftest import ScriptedResource, connected
 
 IDN = "Keithley Instruments Inc., Model 2602B, 4400001, 3.3.5"
 EMPTY = "0.00000e+00\tQueue Is Empty\t0.00000e+00\t0.00000e+00"  # errorqueue.next(), no error
@@ -29,11 +29,8 @@ def ok(command: str) -> list:
 
 
 def smu_with(script, **options) -> tuple[Keithley2600B, ExactResource]:
-    resource = ExactResource([("*IDN?", IDN), ("*CLS", None),
-                              ("print(localnode.linefreq)", "6.00000e+01"), *script])
-    smu = Keithley2600B(resource, name="smu", **options)
-    smu.connect()
-    return smu, resource
+    return connected(Keithley2600B, IDN, script, name="smu", resource=ExactResource,
+                     opening=[("print(localnode.linefreq)", "6.00000e+01")], **options)
 
 
 def current_source(sense: str = "SENSE_LOCAL") -> list:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from drivers.keysight_b2900 import KeysightB2900
-from tests.conftest import ScriptedResource
+from tests.conftest import connected
 
 IDN = "Keysight Technologies,B2902A,MY51140001,3.4.2011.5100"
 NO_ERROR = '+0,"No error"'
@@ -19,10 +19,7 @@ def ok(command: str) -> list:
 
 
 def smu_with(script, **options):
-    resource = ScriptedResource([("*IDN?", IDN), ("*CLS", None), *script])
-    smu = KeysightB2900(resource, name="smu", **options)
-    smu.connect()
-    return smu, resource
+    return connected(KeysightB2900, IDN, script, name="smu", **options)
 
 
 def current_source(remote: str = "OFF") -> list:

@@ -20,7 +20,7 @@ def ok(command: str) -> list:
 
 
 def scope_with(script) -> tuple[KeysightInfiniium, ScriptedResource]:
-    return connected(KeysightInfiniium, IDN, script, opening=ok(":SYSTem:HEADer OFF"))
+    return connected(KeysightInfiniium, IDN, script, name="scope", opening=ok(":SYSTem:HEADer OFF"))
 
 
 SETUP = [*ok(":TIMebase:SCALe 1e-09"), *ok(":TIMebase:POSition 0"), *ok(":ACQuire:MODE RTIMe"),

@@ -20,7 +20,7 @@ def ok(command: str) -> list:
 
 
 def scope_with(script) -> tuple[KeysightInfiniiVision, ScriptedResource]:
-    return connected(KeysightInfiniiVision, IDN, script)
+    return connected(KeysightInfiniiVision, IDN, script, name="scope")
 
 
 def test_channel_timebase_trigger_and_averaging_are_set_as_the_guide_writes_them():

@@ -20,7 +20,7 @@ def ok(command: str) -> list:
 
 
 def scope_with(script, **options) -> tuple[RigolDS1000Z, ScriptedResource]:
-    return connected(RigolDS1000Z, IDN, script, **RigolDS1000Z.check_options(options))
+    return connected(RigolDS1000Z, IDN, script, name="scope", **RigolDS1000Z.check_options(options))
 
 
 def displayed(*on: int) -> list:

@@ -21,7 +21,7 @@ def ok(command: str) -> list:
 
 
 def scope_with(script) -> tuple[TektronixMSO, ScriptedResource]:
-    return connected(TektronixMSO, IDN, script, opening=ok("HEADer OFF"))
+    return connected(TektronixMSO, IDN, script, name="scope", opening=ok("HEADer OFF"))
 
 
 def test_vertical_horizontal_trigger_and_averaging_as_the_manual_writes_them():

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scpi import number
 from .base import InstrumentModel, _on
-from .smu_circuit import SmuState
+from .smu_circuit import SmuState, list_values, release
 
 MAX_CURRENT, MAX_VOLTAGE = 1.05, 210.0
 LIST_POINTS = 100
@@ -42,6 +41,7 @@ class Keithley2400Model(SmuState, InstrumentModel):
                 "CALCulate1", "CALCulate2")
     INITIAL_STATE = {"output": bool, "function": ("CURR", "VOLT"), "level": ("+-", MAX_VOLTAGE),
                      "limit": (0.0, MAX_VOLTAGE)}
+    MAX_CURRENT = MAX_CURRENT
 
     def __init__(self, sim, world):
         super().__init__(sim, world)
@@ -52,28 +52,7 @@ class Keithley2400Model(SmuState, InstrumentModel):
         self.elements = ["VOLT", "CURR", "RES", "TIME", "STAT"]  # the manual's default
         self.trace = np.empty((0, 2))
         self.contact_open = False
-        if self.world.drive_current != 0.0:
-            self.world.apply(0.0, 0.0)
-
-    @classmethod
-    def _check_state(cls, where, state):
-        if state.get("function", "CURR") == "CURR" and abs(state.get("level", 0.0)) > MAX_CURRENT:
-            raise ValueError(f"{where}.level={state['level']:g} is outside +-{MAX_CURRENT:g} A")
-
-    def start(self, state):
-        function = state.get("function", "CURR")
-        self.sim.set("function", function)
-        if "level" in state:
-            self.sim.set("current" if function == "CURR" else "voltage", state["level"])
-        if "limit" in state:
-            self.sim.set("voltage_protection" if function == "CURR" else "current_protection",
-                         state["limit"])
-        if state.get("output"):
-            self.sim.set("output", "1")
-            self._apply()
-
-    def open_contact(self) -> None:
-        self.contact_open = True
+        release(self.world)
 
     def handle(self, command):
         header, query, params = command.header, command.query, command.params
@@ -88,11 +67,7 @@ class Keithley2400Model(SmuState, InstrumentModel):
         if header in ("[:SENSe#]:FUNCtion[:ON]", "[:SENSe#]:FUNCtion:CONCurrent") and not query:
             return True, None  # both quantities are simulated at every reading
         if header == ":FORMat:ELEMents[:SENSe#]" and not query:
-            names = [self.sim.tree.keyword(p)[:4] for p in params]
-            if not names or any(n not in ("VOLT", "CURR") for n in names):
-                self.sim.queue_error("illegal_parameter")
-            else:
-                self.elements = names
+            self._load_elements(params)
             return True, None
         if header in ("[:SOURce#]:LIST:CURRent", "[:SOURce#]:LIST:VOLTage") and not query:
             self._load_list(header.split(":")[-1][:4].upper(), params)
@@ -111,16 +86,10 @@ class Keithley2400Model(SmuState, InstrumentModel):
         return False, None
 
     def _load_list(self, function: str, params) -> None:
-        try:
-            values = [number(p) for p in params]
-        except ValueError:
-            self.sim.queue_error("illegal_parameter")
-            return
         top = MAX_CURRENT if function == "CURR" else MAX_VOLTAGE
-        if not 1 <= len(values) <= LIST_POINTS or any(abs(v) > top for v in values):
-            self.sim.queue_error("data_out_of_range")
-            return
-        self.lists[function] = values
+        values = list_values(self.sim, params, top, LIST_POINTS)
+        if values is not None:
+            self.lists[function] = values
 
     def _read(self) -> str | None:
         if not _on(self.sim.get("output")):

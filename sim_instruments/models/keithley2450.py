@@ -6,7 +6,7 @@ import numpy as np
 
 from ..scpi import boolean, number, unquote
 from .base import InstrumentModel, _on
-from .smu_circuit import current_source_points, voltage_source_points
+from .smu_circuit import current_source_points, list_values, release, voltage_source_points
 
 MAX_CURRENT = 1.05   # A, 1 A range + 5 % (manual, source current ranges)
 MAX_VOLTAGE = 210.0  # V, 200 V range + 5 %
@@ -62,8 +62,7 @@ class Keithley2450Model(InstrumentModel):
         self.sweep: tuple | None = None  # (function, levels, fail_abort, buffer)
         self.binary = False
         self._last = None  # (key, (voltage, current)) of the last single operating point
-        if self.world.drive_current != 0.0:
-            self.world.apply(0.0, 0.0)  # *RST switches the output off
+        release(self.world)  # *RST switches the output off
 
     # -- start state ----------------------------------------------------------------------
     @classmethod
@@ -253,14 +252,9 @@ class Keithley2450Model(InstrumentModel):
         return ",".join(f"{v:.6E}" for v in values)
 
     def _load_list(self, function: str, append: bool, params) -> None:
-        try:
-            values = [number(p) for p in params]
-        except ValueError:
-            self.sim.queue_error("illegal_parameter")
-            return
         top = MAX_CURRENT if function == "CURR" else MAX_VOLTAGE
-        if not 1 <= len(values) <= LIST_CHUNK or any(abs(v) > top for v in values):
-            self.sim.queue_error("data_out_of_range")
+        values = list_values(self.sim, params, top, LIST_CHUNK)
+        if values is None:
             return
         self.lists[function] = (self.lists[function] if append else []) + values
 

@@ -26,8 +26,15 @@ import math
 import numpy as np
 
 from ..tsp import Interpreter, MessageTree, TspError
+from . import smu_circuit
 from .base import InstrumentModel
-from .smu_circuit import current_source_points, heating_within_pulse, voltage_source_points
+from .smu_circuit import (
+    check_start_current,
+    current_source_points,
+    heating_within_pulse,
+    release,
+    voltage_source_points,
+)
 
 MAX_CURRENT = 3.03     # A, 3 A range + 1 % (DC, at <= 6 V)
 MAX_PULSE_CURRENT = 10.1  # A, pulse region 4
@@ -53,8 +60,7 @@ FORMATS = {"format.ASCII": 1, "format.REAL32": 2, "format.REAL64": 3, "format.RE
 
 def pulse_region(current: float, voltage: float):
     """The most permissive pulse region holding |current| at a voltage limit, or None."""
-    fits = [r for r in PULSE_REGIONS if abs(current) <= r[0] and abs(voltage) <= r[1]]
-    return max(fits, key=lambda r: (r[2], r[3])) if fits else None
+    return smu_circuit.pulse_region(PULSE_REGIONS, current, voltage)
 
 
 def _numbers(low: float, high: float, *, whole: bool = False):
@@ -162,15 +168,12 @@ class Keithley2600BModel(InstrumentModel):
         self.globals = {"format.data": 1, "format.byteorder": 1, "format.asciiprecision": 6,
                         "localnode.linefreq": LINE_FREQUENCY}
         self.contact_open = False
-        if self.world.drive_current != 0.0:
-            self.world.apply(0.0, 0.0)
+        release(self.world)
 
     # -- start state ----------------------------------------------------------------------
     @classmethod
     def _check_state(cls, where, state):
-        if state.get("function", "CURR") == "CURR" and abs(state.get("level", 0.0)) > MAX_CURRENT:
-            raise ValueError(f"{where}.level={state['level']:g} is outside +-{MAX_CURRENT:g} A "
-                             f"of the 2600B")
+        check_start_current(where, state, MAX_CURRENT, " of the 2600B")
 
     def start(self, state):
         values = self.channels["smua"].values
@@ -367,8 +370,7 @@ class Keithley2600BModel(InstrumentModel):
     def _apply_dc(self) -> None:
         values = self.channels["smua"].values
         if values["source.output"] != 1:
-            if self.world.drive_current != 0.0:
-                self.world.apply(0.0, 0.0)
+            release(self.world)
             return
         voltage, current = self._dc_point(values)
         self.world.apply(current, voltage)

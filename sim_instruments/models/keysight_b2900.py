@@ -19,8 +19,9 @@ import math
 
 import numpy as np
 
+from . import smu_circuit
 from .base import InstrumentModel, _on
-from .smu_circuit import SmuState, heating_within_pulse
+from .smu_circuit import SmuState, heating_within_pulse, list_values, release
 
 MAX_CURRENT, MAX_PULSE_CURRENT, MAX_VOLTAGE = 3.03, 10.5, 210.0
 # B2901A/B2902A output ranges: (max current A, max voltage V, max width s, max duty)
@@ -28,11 +29,11 @@ PULSE_REGIONS = ((3.03, 6.3, math.inf, 1.0), (1.515, 21.0, math.inf, 1.0),
                  (0.105, 210.0, math.inf, 1.0), (10.5, 6.3, 1e-3, 0.025),
                  (1.515, 200.0, 2.5e-3, 0.025), (1.05, 180.0, 10e-3, 0.025))
 CHANNEL = "(@1)"
+LIST_POINTS = 2500  # [:SOURce]:LIST:<f>
 
 
 def pulse_region(current: float, voltage: float):
-    fits = [r for r in PULSE_REGIONS if abs(current) <= r[0] and abs(voltage) <= r[1]]
-    return max(fits, key=lambda r: (r[2], r[3])) if fits else None
+    return smu_circuit.pulse_region(PULSE_REGIONS, current, voltage)
 
 
 class KeysightB2900Model(SmuState, InstrumentModel):
@@ -57,6 +58,7 @@ class KeysightB2900Model(SmuState, InstrumentModel):
                 "BUS")
     INITIAL_STATE = {"output": bool, "function": ("CURR", "VOLT"), "level": ("+-", MAX_VOLTAGE),
                      "limit": (0.0, MAX_VOLTAGE)}
+    MAX_CURRENT = MAX_CURRENT
 
     def __init__(self, sim, world):
         super().__init__(sim, world)
@@ -68,28 +70,7 @@ class KeysightB2900Model(SmuState, InstrumentModel):
         self.elements = ["VOLT", "CURR"]
         self.readings = {"VOLT": np.empty(0), "CURR": np.empty(0)}
         self.contact_open = False
-        if self.world.drive_current != 0.0:
-            self.world.apply(0.0, 0.0)
-
-    @classmethod
-    def _check_state(cls, where, state):
-        if state.get("function", "CURR") == "CURR" and abs(state.get("level", 0.0)) > MAX_CURRENT:
-            raise ValueError(f"{where}.level={state['level']:g} is outside +-{MAX_CURRENT:g} A")
-
-    def start(self, state):
-        function = state.get("function", "CURR")
-        self.sim.set("function", function)
-        if "level" in state:
-            self.sim.set("current" if function == "CURR" else "voltage", state["level"])
-        if "limit" in state:
-            self.sim.set("voltage_protection" if function == "CURR" else "current_protection",
-                         state["limit"])
-        if state.get("output"):
-            self.sim.set("output", "1")
-            self._apply()
-
-    def open_contact(self) -> None:
-        self.contact_open = True
+        release(self.world)
 
     # -- commands -----------------------------------------------------------------------------
     def handle(self, command):
@@ -108,11 +89,7 @@ class KeysightB2900Model(SmuState, InstrumentModel):
                 self.sim.queue_error("illegal_parameter")
             return True, None
         if header == ":FORMat:ELEMents:SENSe" and not query:
-            names = [self.sim.tree.keyword(p)[:4] for p in params]
-            if not names or any(n not in ("VOLT", "CURR") for n in names):
-                self.sim.queue_error("illegal_parameter")
-            else:
-                self.elements = names
+            self._load_elements(params)
             return True, None
         if header in ("[:SOURce#]:LIST:CURRent", "[:SOURce#]:LIST:VOLTage") and not query:
             self._load_list(header.split(":")[-1][:4].upper(), params)
@@ -131,18 +108,10 @@ class KeysightB2900Model(SmuState, InstrumentModel):
         return False, None
 
     def _load_list(self, function: str, params) -> None:
-        from ..scpi import number
-
-        try:
-            values = [number(p) for p in params]
-        except ValueError:
-            self.sim.queue_error("illegal_parameter")
-            return
         top = MAX_PULSE_CURRENT if function == "CURR" else MAX_VOLTAGE
-        if not 1 <= len(values) <= 2500 or any(abs(v) > top for v in values):
-            self.sim.queue_error("data_out_of_range")
-            return
-        self.lists[function] = values
+        values = list_values(self.sim, params, top, LIST_POINTS)
+        if values is not None:
+            self.lists[function] = values
 
     def _auto_on(self) -> bool:
         if not _on(self.sim.get("output")):

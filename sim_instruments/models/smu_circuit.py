@@ -25,7 +25,42 @@ import math
 import numpy as np
 
 from ..chip import MicroLED, pulse_heating_fraction
+from ..scpi import number
 from .base import _on
+
+
+def check_start_current(where: str, state: dict, max_current: float, suffix: str = "") -> None:
+    """A bench file's start state of a current source beyond ``max_current`` is refused."""
+    if state.get("function", "CURR") == "CURR" and abs(state.get("level", 0.0)) > max_current:
+        raise ValueError(f"{where}.level={state['level']:g} is outside +-{max_current:g} A"
+                         f"{suffix}")
+
+
+def release(world) -> None:
+    """No current through the chip any more (output off, reset)."""
+    if world.drive_current != 0.0:
+        world.apply(0.0, 0.0)
+
+
+def pulse_region(regions, current: float, voltage: float):
+    """The most permissive of ``regions`` (max current A, max voltage V, max width s, max duty)
+    holding |current| at |voltage|, or None."""
+    fits = [r for r in regions if abs(current) <= r[0] and abs(voltage) <= r[1]]
+    return max(fits, key=lambda r: (r[2], r[3])) if fits else None
+
+
+def list_values(sim, params, top: float, most: int) -> list[float] | None:
+    """The numbers of a source-list command (1 to ``most`` of them, each within +-``top``), or
+    None with the SCPI error queued (illegal parameter, data out of range)."""
+    try:
+        values = [number(p) for p in params]
+    except ValueError:
+        sim.queue_error("illegal_parameter")
+        return None
+    if not 1 <= len(values) <= most or any(abs(v) > top for v in values):
+        sim.queue_error("data_out_of_range")
+        return None
+    return values
 
 
 def heating_within_pulse(time: float, width: float, period: float, tau: float) -> float:
@@ -99,6 +134,34 @@ class SmuState:
     ``remote_sense`` and ``output``: the chip's operating point at those settings."""
 
     contact_open = False
+    MAX_CURRENT: float  # A, the largest start level a bench file may give
+
+    @classmethod
+    def _check_state(cls, where, state):
+        check_start_current(where, state, cls.MAX_CURRENT)
+
+    def start(self, state):
+        function = state.get("function", "CURR")
+        self.sim.set("function", function)
+        if "level" in state:
+            self.sim.set("current" if function == "CURR" else "voltage", state["level"])
+        if "limit" in state:
+            self.sim.set("voltage_protection" if function == "CURR" else "current_protection",
+                         state["limit"])
+        if state.get("output"):
+            self.sim.set("output", "1")
+            self._apply()
+
+    def open_contact(self) -> None:
+        self.contact_open = True
+
+    def _load_elements(self, params) -> None:
+        """:FORMat:ELEMents: the readings' order, of VOLTage and CURRent only."""
+        names = [self.sim.tree.keyword(p)[:4] for p in params]
+        if not names or any(n not in ("VOLT", "CURR") for n in names):
+            self.sim.queue_error("illegal_parameter")
+        else:
+            self.elements = names
 
     @property
     def _open(self) -> bool:
@@ -131,8 +194,7 @@ class SmuState:
 
     def _apply(self) -> tuple[float, float]:
         if not _on(self.sim.get("output")):
-            if self.world.drive_current != 0.0:
-                self.world.apply(0.0, 0.0)
+            release(self.world)
             return 0.0, 0.0
         v, i = self._points(self._level())
         self.world.apply(float(i[0]), float(v[0]))
