@@ -310,33 +310,47 @@ class Station:
             raise
         return self
 
-    def _sim_manager(self, cfg: InstrumentConfig) -> pyvisa.ResourceManager:
-        from sim_instruments.backend import SimulatedWorld, open_simulated_bench
+    # -- openers: each returns the resource its driver talks through ----------------------
+    # (a VISA or serial resource in a ReopenableResource, a vendor library's device as is)
+    def _world(self, cfg: InstrumentConfig) -> SimulatedWorld:
+        """The simulated world, built on first use; StationError for a driver the simulator
+        has no model of."""
+        from sim_instruments.backend import SimulatedWorld
         from sim_instruments.models import MODELS
 
         if cfg.driver not in MODELS:
             raise StationError(f"{cfg.name}: no simulator for driver {cfg.driver!r}")
         if self.world is None:
             self.world = SimulatedWorld.from_config(self.config.simulation, self.config.setup)
-        manager = open_simulated_bench({cfg.resource: cfg.driver}, self.world,
+        return self.world
+
+    def _sim_visa(self, cfg: InstrumentConfig) -> Any:
+        from sim_instruments.backend import open_simulated_bench
+
+        manager = open_simulated_bench({cfg.resource: cfg.driver}, self._world(cfg),
                                        names={cfg.resource: cfg.name})
         self._managers.append(manager)
-        return manager
+        return ReopenableResource(lambda: manager.open_resource(cfg.resource))
+
+    def _real_visa(self, cfg: InstrumentConfig) -> Any:
+        import pyvisa
+
+        try:
+            manager = pyvisa.ResourceManager()
+            self._managers.append(manager)
+            manager.open_resource(cfg.resource).close()  # reachable?
+        except (pyvisa.Error, ValueError, OSError) as exc:
+            raise StationError(f"{cfg.name}: cannot open {cfg.resource} ({exc})") from None
+        return ReopenableResource(lambda: manager.open_resource(cfg.resource))
 
     def _sim_serial(self, cfg: InstrumentConfig) -> Any:
         """A simulated serial instrument in the world, opened through pyserial by its URL."""
         from drivers.serial_link import open_serial
-        from sim_instruments.backend import SimulatedWorld
-        from sim_instruments.models import MODELS
         from sim_instruments.serial_sim import attach
 
-        if cfg.driver not in MODELS:
-            raise StationError(f"{cfg.name}: no simulator for driver {cfg.driver!r}")
-        if self.world is None:
-            self.world = SimulatedWorld.from_config(self.config.simulation, self.config.setup)
-        url = attach(cfg.driver, self.world, cfg.name)
+        url = attach(cfg.driver, self._world(cfg), cfg.name)
         settings = driver_class(cfg.driver).serial_settings
-        return lambda: open_serial(url, settings)
+        return ReopenableResource(lambda: open_serial(url, settings))
 
     def _real_serial(self, cfg: InstrumentConfig) -> Any:
         """A serial port by pyserial URL (COM3, /dev/ttyUSB0, rfc2217://...), opened once to
@@ -349,17 +363,19 @@ class Station:
         except (OSError, ValueError) as exc:
             raise StationError(f"{cfg.name}: cannot open serial port {cfg.resource} ({exc})") \
                 from None
-        return lambda: open_serial(cfg.resource, settings)
+        return ReopenableResource(lambda: open_serial(cfg.resource, settings))
 
-    def _real_manager(self, cfg: InstrumentConfig) -> pyvisa.ResourceManager:
-        import pyvisa
+    def _sim_library(self, cfg: InstrumentConfig) -> Any:
+        """A vendor library's device simulated at the library's own interface."""
+        from sim_instruments.models import model_class
 
+        return model_class(cfg.driver).attach(self._world(cfg), cfg.name, cfg.resource)
+
+    def _real_library(self, cfg: InstrumentConfig) -> Any:
+        """A vendor library's device: the driver's ``open_device(resource)``."""
         try:
-            manager = pyvisa.ResourceManager()
-            self._managers.append(manager)
-            manager.open_resource(cfg.resource).close()  # reachable?
-            return manager
-        except (pyvisa.Error, ValueError, OSError) as exc:
+            return driver_class(cfg.driver).open_device(cfg.resource)
+        except OSError as exc:
             raise StationError(f"{cfg.name}: cannot open {cfg.resource} ({exc})") from None
 
     def _open_one(self, cfg: InstrumentConfig) -> OpenInstrument:
@@ -380,66 +396,23 @@ class Station:
         return OpenInstrument(cfg, driver, simulated, note)
 
     def open_resource(self, cfg: InstrumentConfig) -> tuple[Any, bool, str]:
-        """The resource an instrument's driver talks through: ``(resource, simulated, note)``.
-        Subclasses (the replay station) override this to serve other transports."""
-        note = ""
-        simulated = self._force_sim or cfg.simulated
-        if cfg.serial:
-            return self._open_serial(cfg, simulated)
-        if cfg.library:
-            return self._open_library(cfg, simulated)
-        if simulated:
-            manager = self._sim_manager(cfg)
-            note = "simulated (--sim)" if self._force_sim else "simulated (station)"
-        else:
-            try:
-                manager = self._real_manager(cfg)
-            except StationError as exc:
-                if not cfg.fallback:
-                    raise
-                note = f"SIMULATED FALLBACK: {exc}"
-                self._warn(f"warning: {note}; using the simulator for {cfg.name}")
-                manager, simulated = self._sim_manager(cfg), True
-        return ReopenableResource(lambda: manager.open_resource(cfg.resource)), simulated, note
-
-    def _open_serial(self, cfg: InstrumentConfig, simulated: bool) -> tuple[Any, bool, str]:
-        note = ("simulated (--sim)" if self._force_sim else "simulated (station)") \
-            if simulated else ""
-        if simulated:
-            opener = self._sim_serial(cfg)
-        else:
-            try:
-                opener = self._real_serial(cfg)
-            except StationError as exc:
-                if not cfg.fallback:
-                    raise
-                note = f"SIMULATED FALLBACK: {exc}"
-                self._warn(f"warning: {note}; using the simulator for {cfg.name}")
-                opener, simulated = self._sim_serial(cfg), True
-        return ReopenableResource(opener), simulated, note
-
-    def _open_library(self, cfg: InstrumentConfig, simulated: bool) -> tuple[Any, bool, str]:
-        """A vendor library's device: its simulated model's ``attach``, or the driver's
-        ``open_device(resource)`` (OSError when it is not attached)."""
-        note = ("simulated (--sim)" if self._force_sim else "simulated (station)") \
-            if simulated else ""
-        if not simulated:
-            try:
-                return driver_class(cfg.driver).open_device(cfg.resource), False, note
-            except OSError as exc:
-                if not cfg.fallback:
-                    raise StationError(f"{cfg.name}: cannot open {cfg.resource} ({exc})") \
-                        from None
-                note = f"SIMULATED FALLBACK: {exc}"
-                self._warn(f"warning: {note}; using the simulator for {cfg.name}")
-        from sim_instruments.backend import SimulatedWorld
-        from sim_instruments.models import MODELS, model_class
-
-        if cfg.driver not in MODELS:
-            raise StationError(f"{cfg.name}: no simulator for driver {cfg.driver!r}")
-        if self.world is None:
-            self.world = SimulatedWorld.from_config(self.config.simulation, self.config.setup)
-        return model_class(cfg.driver).attach(self.world, cfg.name, cfg.resource), True, note
+        """The resource an instrument's driver talks through: ``(resource, simulated, note)``,
+        by its driver's transport (VISA, serial, a vendor library), real or simulated, with
+        the loud fallback to the simulator where the station asks for it. Subclasses (the
+        replay station) override this to serve other transports."""
+        transport = "serial" if cfg.serial else "library" if cfg.library else "visa"
+        real, sim = getattr(self, f"_real_{transport}"), getattr(self, f"_sim_{transport}")
+        if self._force_sim or cfg.simulated:
+            return sim(cfg), True, "simulated (--sim)" if self._force_sim else \
+                "simulated (station)"
+        try:
+            return real(cfg), False, ""
+        except StationError as exc:
+            if not cfg.fallback:
+                raise
+            note = f"SIMULATED FALLBACK: {exc}"
+            self._warn(f"warning: {note}; using the simulator for {cfg.name}")
+            return sim(cfg), True, note
 
     def snapshot(self) -> dict[str, Any]:
         """Station metadata for the run file, settings read back from each instrument."""
