@@ -370,18 +370,22 @@ class RunWriter:
             target.attrs["op_codes"] = to_json(op_codes)
             for key, value in (attrs or {}).items():
                 target.attrs[key] = value
-            for name, dtype, chunk in (("time", "f8", 4096), ("op", "u1", 4096),
-                                       ("offsets", "u8", 4096), ("payload", "u1", 16384)):
-                # payloads hold binary blocks (a 1M-point waveform): not compressed, as the
-                # waveforms themselves (see write_array), in 16 KiB chunks (a 2 MB block
-                # appends in ~2 ms; an uncompressed chunk takes its full size on disk at once,
-                # for each instrument); the small columns are compressed
-                packed = {} if name == "payload" else {
-                    "compression": "gzip", "compression_opts": 1, "shuffle": dtype != "u1"}
-                ds = target.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype,
-                                           chunks=(chunk,), **packed)
-                if name == "time":
-                    ds.attrs["units"] = "s"
+        # each column created where it is missing, not only with the group: a Ctrl-C between
+        # the group and its columns must not leave a stream that can never be appended to
+        for name, dtype, chunk in (("time", "f8", 4096), ("op", "u1", 4096),
+                                   ("offsets", "u8", 4096), ("payload", "u1", 16384)):
+            if name in target:
+                continue
+            # payloads hold binary blocks (a 1M-point waveform): not compressed, as the
+            # waveforms themselves (see write_array), in 16 KiB chunks (a 2 MB block appends
+            # in ~2 ms; an uncompressed chunk takes its full size on disk at once, for each
+            # instrument); the small columns are compressed
+            packed = {} if name == "payload" else {
+                "compression": "gzip", "compression_opts": 1, "shuffle": dtype != "u1"}
+            ds = target.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype,
+                                       chunks=(chunk,), **packed)
+            if name == "time":
+                ds.attrs["units"] = "s"
         lengths = np.fromiter((len(p) for p in payloads), dtype=np.int64, count=len(payloads))
         offsets = target["payload"].shape[0] + np.cumsum(lengths) - lengths
         # payload first and time last: a reader of a file cut short trusts the shortest column

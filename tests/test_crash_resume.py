@@ -163,3 +163,20 @@ def test_resume_refuses_a_completed_run(tmp_path, capsys):
     assert main(["run", "--resume", str(out)]) == 2
     assert "nothing to resume" in capsys.readouterr().err
     assert os.path.exists(out)
+
+
+def test_a_record_stream_cut_before_its_columns_is_appended_to(tmp_path):
+    """A Ctrl-C between creating an I/O record stream's group and its columns leaves a group
+    without columns; the next append (the run's last flush) creates them instead of failing."""
+    import numpy as np
+
+    from bench.storage import RunWriter
+
+    writer = RunWriter(tmp_path / "run.h5")
+    writer.file.create_group("io").create_group("smu")  # as a cut-short first append left it
+    writer.append_records("io", "smu", np.array([0.5]), np.array([1]), [b"*IDN?"], {"write": 1})
+    writer.close()
+    with h5py.File(tmp_path / "run.h5", "r") as f:
+        stream = f["io/smu"]
+        assert bytes(stream["payload"][()]) == b"*IDN?"
+        assert list(stream["op"][()]) == [1] and list(stream["time"][()]) == [0.5]
