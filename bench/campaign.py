@@ -264,13 +264,16 @@ def _run_tasks(task: Callable[[list], list], items: list, workers: int, schedule
     return [item for batch in results for item in batch or ()]
 
 
+STALL_TIMEOUT = 120.0  # s without any batch finishing before the campaign gives up
+
+
 def _on_dask(task: Callable[[list], list], batches: list[list], workers: int,
              scheduler: str | None, finished: Callable[[int, Any], None]) -> None:
     """Each batch a task on a Dask distributed cluster, results handed on as they complete."""
     import contextlib
 
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster, wait
     except ImportError:
         raise BenchError("bench campaign on Dask needs dask and distributed: pip install "
                          "dask distributed (or --workers 1)") from None
@@ -288,8 +291,18 @@ def _on_dask(task: Callable[[list], list], batches: list[list], workers: int,
             raise BenchError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         futures = client.map(task, batches, pure=False)
         index = {future.key: k for k, future in enumerate(futures)}
-        for future in as_completed(futures):
-            finished(index[future.key], future.result())
+        remaining = set(futures)
+        while remaining:  # results as they complete; a cluster that stops is an error, not a hang
+            try:
+                done, remaining = wait(remaining, timeout=STALL_TIMEOUT,
+                                       return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                raise BenchError(f"the Dask cluster at {address} finished no task in "
+                                 f"{STALL_TIMEOUT:g} s ({len(remaining)} of {len(futures)} "
+                                 f"left): a worker may have died; --workers 1 reads in this "
+                                 f"process") from None
+            for future in done:
+                finished(index[future.key], future.result())
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
