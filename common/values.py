@@ -31,14 +31,22 @@ def checked_number(name: str, value: Any, low: float, high: float) -> float:
     return float(value)
 
 
-def from_mapping(cls: type, mapping: Any, where: str):
-    """An instance of the dataclass ``cls`` from a mapping of its fields; a non-mapping or an
-    unknown key is one ValueError naming ``where`` and the valid keys."""
+def checked_keys(mapping: Any, where: str, valid, required=()) -> None:
+    """A configuration block's shape: a mapping, no key beyond ``valid``, every ``required``
+    key present; else one ValueError naming ``where`` (and the valid keys)."""
     if not isinstance(mapping, Mapping):
         raise ValueError(f"{where} must be a mapping, got {type(mapping).__name__}")
-    valid = [f.name for f in fields(cls)]
     unknown = sorted(str(k) for k in mapping if k not in valid)
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; "
                          f"valid keys: {', '.join(valid)}")
+    for key in required:
+        if key not in mapping:
+            raise ValueError(f"{where} needs {key}")
+
+
+def from_mapping(cls: type, mapping: Any, where: str):
+    """An instance of the dataclass ``cls`` from a mapping of its fields (:func:`checked_keys`
+    for its shape)."""
+    checked_keys(mapping, where, [f.name for f in fields(cls)])
     return cls(**mapping)

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from common.values import checked_number, shown
+from common.values import checked_keys, checked_number, shown
 
 from .chip import ChipParameters, MicroLED
 
@@ -110,15 +110,7 @@ class EmitterArray:
     def from_config(cls, raw: Any, base: ChipParameters) -> EmitterArray:
         """The ``array:`` block checked (ValueError, one line naming the key)."""
         where = "simulation.array"
-        if not isinstance(raw, Mapping):
-            raise ValueError(f"{where} must be a mapping, got {type(raw).__name__}")
-        unknown = sorted(str(k) for k in raw if k not in _KEYS)
-        if unknown:
-            raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: "
-                             f"{', '.join(_KEYS)}")
-        for key in ("rows", "columns"):
-            if key not in raw:
-                raise ValueError(f"{where} needs {key}")
+        checked_keys(raw, where, _KEYS, required=("rows", "columns"))
         rows = _count(f"{where}.rows", raw["rows"], 1, MAX_EMITTERS)
         columns = _count(f"{where}.columns", raw["columns"], 1, MAX_EMITTERS)
         blocks = math.ceil(rows / MODULE_ROWS) * math.ceil(columns / MODULE_COLUMNS)
@@ -127,12 +119,7 @@ class EmitterArray:
                              f"of {MODULE_ROWS} x {MODULE_COLUMNS}; a 34980A holds {MAX_SLOTS}")
         pitch = checked_number(f"{where}.pitch", raw.get("pitch", 50e-6), 0.0, 1e-2)
         spread_raw = {} if raw.get("spread") is None else raw["spread"]
-        if not isinstance(spread_raw, Mapping):
-            raise ValueError(f"{where}.spread must be a mapping, got {type(spread_raw).__name__}")
-        bad = sorted(str(k) for k in spread_raw if k not in SPREADS)
-        if bad:
-            raise ValueError(f"{where}.spread: unknown key(s) {', '.join(bad)}; valid keys: "
-                             f"{', '.join(SPREADS)}")
+        checked_keys(spread_raw, f"{where}.spread", SPREADS)
         spread = {}
         for name in SPREADS:
             value = spread_raw.get(name, 0.0)

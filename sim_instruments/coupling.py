@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from common.values import checked_number, shown
+from common.values import checked_keys, checked_number, shown
 
 AXES = ("x", "y", "z")
 _KEYS = ("optimum", "mode_field_radius", "focus_depth", "axes")
@@ -48,15 +48,7 @@ class Coupling:
     def from_config(cls, raw: Any) -> Coupling:
         """The ``coupling:`` block checked (ValueError, one line naming the key)."""
         where = "simulation.coupling"
-        if not isinstance(raw, Mapping):
-            raise ValueError(f"{where} must be a mapping, got {type(raw).__name__}")
-        unknown = sorted(str(k) for k in raw if k not in _KEYS)
-        if unknown:
-            raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: "
-                             f"{', '.join(_KEYS)}")
-        for key in ("optimum", "mode_field_radius", "focus_depth"):
-            if key not in raw:
-                raise ValueError(f"{where} needs {key}")
+        checked_keys(raw, where, _KEYS, required=("optimum", "mode_field_radius", "focus_depth"))
         optimum = raw["optimum"]
         if not isinstance(optimum, list) or len(optimum) != 3:
             raise ValueError(f"{where}.optimum must be [x, y, z] in m, got {shown(optimum)}")
