@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .values import checked_number, from_mapping, shown
+from .values import checked_keys, checked_number, from_mapping, shown
 
 # Upper bounds far beyond any real set-up, so that a unit mistake or 1e308 is refused
 _LARGEST = {"positive": 1e15, "non-negative": 1e15, "fraction": 1e15}
@@ -169,12 +169,7 @@ class Setup:
         """Parse a ``setup:`` block; missing parts take defaults, unknown keys raise ValueError."""
         if mapping is None:
             return cls()
-        if not isinstance(mapping, Mapping):
-            raise ValueError(f"setup must be a mapping, got {type(mapping).__name__}")
-        unknown = sorted(str(k) for k in mapping if k not in _SECTIONS)
-        if unknown:
-            raise ValueError(f"setup: unknown key(s) {', '.join(unknown)}; "
-                             f"valid keys: {', '.join(_SECTIONS)}")
+        checked_keys(mapping, "setup", list(_SECTIONS))
         return cls(**{name: _build(section, mapping.get(name))
                       for name, section in _SECTIONS.items()})
 
